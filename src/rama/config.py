@@ -1,0 +1,244 @@
+"""One validated configuration for every assumed number of the working plan.
+
+Defaults ship in ``rama/defaults.toml``; a user file (``--config``) and ``--set key=value``
+overrides are merged on top. Unknown keys and out-of-range values raise :class:`ConfigError`
+naming the key, the expected range and the value found.
+"""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from rama.errors import ConfigError
+
+Check = Callable[[Any], bool]
+
+
+def _num(lo: float | None = None, hi: float | None = None, *, lo_open: bool = False) -> Check:
+    def check(v: Any) -> bool:
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            return False
+        if lo is not None and (v <= lo if lo_open else v < lo):
+            return False
+        return not (hi is not None and v > hi)
+
+    return check
+
+
+def _int(lo: int, hi: int | None = None) -> Check:
+    return lambda v: (
+        isinstance(v, int) and not isinstance(v, bool) and v >= lo and (hi is None or v <= hi)
+    )
+
+
+def _choice(*options: str) -> Check:
+    return lambda v: isinstance(v, str) and v in options
+
+
+def _plant(v: Any) -> bool:
+    if v == "demand_weighted_centroid":
+        return True
+    try:
+        lat, lon = (float(x) for x in str(v).split(","))
+    except ValueError:
+        return False
+    return -90 <= lat <= 90 and -180 <= lon <= 180
+
+
+def _quantiles(v: Any) -> bool:
+    return (
+        isinstance(v, list)
+        and len(v) >= 1
+        and all(isinstance(q, float) and 0.0 < q < 1.0 for q in v)
+        and list(v) == sorted(set(v))
+    )
+
+
+# (check, human-readable expectation) for every known key.
+SCHEMA: dict[str, dict[str, tuple[Check, str]]] = {
+    "run": {
+        "seed": (_int(0), "an integer >= 0"),
+        "horizon_days": (_int(1, 28), "an integer in 1..28"),
+    },
+    "costs": {
+        "holding_cost_per_unit_day": (_num(0.0), "a number >= 0 ($/unit/day)"),
+        "stockout_penalty_per_unit": (_num(0.0), "a number >= 0 ($/unit)"),
+        "manufacturing_cost_per_unit": (_num(0.0), "a number >= 0 ($/unit)"),
+        "max_production_multiplier": (_num(0.0), "a number >= 0"),
+    },
+    "distribution": {
+        "base_cost_per_unit": (_num(0.0), "a number >= 0 ($/unit)"),
+        "cost_per_unit_per_1000km": (_num(0.0), "a number >= 0 ($/unit/1000 km)"),
+        "plant_location": (_plant, '"demand_weighted_centroid" or "lat,lon"'),
+    },
+    "service": {
+        "service_level": (_num(0.5, 0.9999), "a probability in [0.5, 0.9999]"),
+    },
+    "capacity": {
+        "multiplier": (_num(1.0), "a number >= 1"),
+        "minimum_units": (_num(0.0), "a number >= 0 (units)"),
+    },
+    "inventory": {
+        "rule": (_choice("uniform_cover"), '"uniform_cover"'),
+        "min_cover": (_num(0.0), "a number >= 0 (multiples of horizon demand)"),
+        "max_cover": (_num(0.0), "a number >= 0 (multiples of horizon demand)"),
+    },
+    "transport": {
+        "shipment_size_units": (_num(0.0, lo_open=True), "a number > 0 (units)"),
+        "reference_distance_km": (_num(0.0, lo_open=True), "a number > 0 (km)"),
+        "within_city_handling_cost": (_num(0.0), "a number >= 0 ($/unit)"),
+        "risk_premium": (_num(0.0, 10.0), "a number in [0, 10]"),
+    },
+    "clustering": {
+        "n_init": (_int(1, 100), "an integer in 1..100"),
+    },
+    "forecast": {
+        "quantiles": (_quantiles, "a sorted list of distinct floats in (0, 1)"),
+        "recover_demand": (lambda v: isinstance(v, bool), "true or false"),
+        "num_boost_round": (_int(1, 10000), "an integer in 1..10000"),
+        "learning_rate": (_num(0.0, 1.0, lo_open=True), "a number in (0, 1]"),
+        "num_leaves": (_int(2, 4096), "an integer in 2..4096"),
+    },
+}
+
+
+def default_config_text() -> str:
+    """The shipped defaults file, as text (documented TOML)."""
+    return resources.files("rama").joinpath("defaults.toml").read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Validated, read-only configuration; ``cfg["costs"]["holding_cost_per_unit_day"]``."""
+
+    values: Mapping[str, Mapping[str, Any]]
+    source: str = "defaults"
+
+    def __getitem__(self, section: str) -> Mapping[str, Any]:
+        return self.values[section]
+
+    def get(self, dotted: str) -> Any:
+        section, key = dotted.split(".", 1)
+        return self.values[section][key]
+
+    def with_overrides(self, overrides: Mapping[str, Any], origin: str = "override") -> Config:
+        """A new Config with ``{"section.key": value}`` overrides applied and validated."""
+        merged = copy.deepcopy(dict(self.values))
+        for dotted, value in overrides.items():
+            section, key = _split_key(dotted, origin)
+            merged[section][key] = value
+        _validate(merged, origin)
+        return Config({k: dict(v) for k, v in merged.items()}, f"{self.source}+{origin}")
+
+    def to_toml(self) -> str:
+        """Serialise (for recording the configuration a run used)."""
+        lines: list[str] = []
+        for section, table in self.values.items():
+            lines.append(f"[{section}]")
+            lines.extend(f"{k} = {_toml_value(v)}" for k, v in table.items())
+            lines.append("")
+        return "\n".join(lines)
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    return repr(v)
+
+
+def _split_key(dotted: str, origin: str) -> tuple[str, str]:
+    if "." not in dotted:
+        raise ConfigError(
+            f"{origin}: key {dotted!r} must be written as section.key, "
+            f"e.g. costs.stockout_penalty_per_unit"
+        )
+    section, key = dotted.split(".", 1)
+    if section not in SCHEMA:
+        raise ConfigError(
+            f"{origin}: unknown section {section!r} in key {dotted!r}; "
+            f"known sections: {', '.join(SCHEMA)}"
+        )
+    if key not in SCHEMA[section]:
+        raise ConfigError(
+            f"{origin}: unknown key {dotted!r}; known keys in [{section}]: "
+            f"{', '.join(SCHEMA[section])}"
+        )
+    return section, key
+
+
+def _validate(values: Mapping[str, Mapping[str, Any]], origin: str) -> None:
+    for section, table in values.items():
+        for key, value in table.items():
+            check, expected = SCHEMA[section][key]
+            if not check(value):
+                raise ConfigError(
+                    f"{origin}: {section}.{key} expected {expected}, got {value!r}; "
+                    f"fix the value in the config file or --set {section}.{key}=..."
+                )
+    inv = values["inventory"]
+    if inv["min_cover"] > inv["max_cover"]:
+        raise ConfigError(
+            f"{origin}: inventory.min_cover ({inv['min_cover']}) must not exceed "
+            f"inventory.max_cover ({inv['max_cover']})"
+        )
+
+
+def _flatten(data: Mapping[str, Any], origin: str) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for section, table in data.items():
+        if not isinstance(table, Mapping):
+            raise ConfigError(
+                f"{origin}: top-level key {section!r} must be a [section] table; "
+                f"known sections: {', '.join(SCHEMA)}"
+            )
+        for key, value in table.items():
+            flat[f"{section}.{key}"] = value
+    return flat
+
+
+def parse_set_value(text: str) -> Any:
+    """Parse the value of ``--set key=value`` as a TOML value, falling back to a string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def load_config(
+    path: Path | None = None, overrides: Iterable[str] | Mapping[str, Any] = ()
+) -> Config:
+    """Defaults, then the TOML file at ``path``, then ``section.key=value`` overrides."""
+    defaults = tomllib.loads(default_config_text())
+    cfg = Config({k: dict(v) for k, v in defaults.items()})
+    _validate(cfg.values, "defaults.toml")
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"--config: file {path} does not exist")
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
+        cfg = cfg.with_overrides(_flatten(data, str(path)), str(path))
+    if isinstance(overrides, Mapping):
+        flat = dict(overrides)
+    else:
+        flat = {}
+        for item in overrides:
+            if "=" not in item:
+                raise ConfigError(f"--set {item!r}: expected section.key=value")
+            k, v = item.split("=", 1)
+            flat[k.strip()] = parse_set_value(v.strip())
+    if flat:
+        cfg = cfg.with_overrides(flat, "--set")
+    return cfg

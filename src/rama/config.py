@@ -60,6 +60,15 @@ def _quantiles(v: Any) -> bool:
     )
 
 
+def _int_list(lo: int) -> Check:
+    return lambda v: (
+        isinstance(v, list)
+        and len(v) >= 1
+        and all(isinstance(x, int) and not isinstance(x, bool) and x >= lo for x in v)
+        and list(v) == sorted(set(v))
+    )
+
+
 # (check, human-readable expectation) for every known key.
 SCHEMA: dict[str, dict[str, tuple[Check, str]]] = {
     "run": {
@@ -104,6 +113,14 @@ SCHEMA: dict[str, dict[str, tuple[Check, str]]] = {
         "num_boost_round": (_int(1, 10000), "an integer in 1..10000"),
         "learning_rate": (_num(0.0, 1.0, lo_open=True), "a number in (0, 1]"),
         "num_leaves": (_int(2, 4096), "an integer in 2..4096"),
+        "lags": (_int_list(1), "a sorted list of distinct integers >= 1 (days)"),
+        "rolling_windows": (_int_list(1), "a sorted list of distinct integers >= 1 (days)"),
+        "num_threads": (_int(0, 256), "an integer in 0..256 (0 = all cores)"),
+    },
+    "optimize": {
+        "backend": (_choice("highs", "pulp"), '"highs" or "pulp"'),
+        "threads": (_int(0, 256), "an integer in 0..256 (0 = all cores)"),
+        "check_tolerance": (_num(0.0, 1.0, lo_open=True), "a number in (0, 1]"),
     },
 }
 

@@ -7,7 +7,6 @@ naming the key, the expected range and the value found.
 
 from __future__ import annotations
 
-import copy
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -146,7 +145,7 @@ class Config:
 
     def with_overrides(self, overrides: Mapping[str, Any], origin: str = "override") -> Config:
         """A new Config with ``{"section.key": value}`` overrides applied and validated."""
-        merged = copy.deepcopy(dict(self.values))
+        merged: dict[str, dict[str, Any]] = {k: dict(v) for k, v in self.values.items()}
         for dotted, value in overrides.items():
             section, key = _split_key(dotted, origin)
             merged[section][key] = value

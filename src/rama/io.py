@@ -16,6 +16,16 @@ import polars as pl
 from rama.errors import DataValidationError, StageInputError
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_FILE_MODE = 0o666 & ~_umask()
+_DIR_MODE = 0o777 & ~_umask()
+
+
 @contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
     """Yield a temporary file path in ``target``'s folder; rename onto ``target`` on success."""
@@ -26,6 +36,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        os.chmod(tmp_path, _FILE_MODE)  # mkstemp makes 0600; outputs are ordinary files
         os.replace(tmp_path, target)
     finally:
         if tmp_path.exists():
@@ -40,6 +51,7 @@ def atomic_dir(target: Path) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
         yield tmp
+        os.chmod(tmp, _DIR_MODE)  # mkdtemp makes 0700
         if target.exists():
             old = target.with_name(f".{target.name}.old")
             if old.exists():
@@ -54,7 +66,7 @@ def atomic_dir(target: Path) -> Iterator[Path]:
             shutil.rmtree(tmp)
 
 
-def _write(target: Path, writer: Callable[[Path], None]) -> Path:
+def _write(target: Path, writer: Callable[[Path], object]) -> Path:
     with atomic_path(target) as tmp:
         writer(tmp)
     return Path(target)
@@ -67,7 +79,7 @@ def write_parquet(df: pl.DataFrame, target: Path) -> Path:
 
 def write_csv(df: pl.DataFrame, target: Path) -> Path:
     """Write ``df`` as CSV atomically."""
-    return _write(target, lambda p: df.write_csv(p))
+    return _write(target, df.write_csv)
 
 
 def write_json(obj: Any, target: Path) -> Path:

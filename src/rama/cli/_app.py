@@ -47,9 +47,7 @@ SetOpt = Annotated[
 SeedOpt = Annotated[int | None, typer.Option("--seed", help="Random seed (run.seed).")]
 
 
-def build_config(
-    config: Path | None, sets: list[str] | None, **flags: Any
-) -> Config:
+def build_config(config: Path | None, sets: list[str] | None, **flags: Any) -> Config:
     """Defaults <- --config file <- --set pairs <- explicit flags ({"section.key": value})."""
     cfg = load_config(config, sets or [])
     explicit = {k: v for k, v in flags.items() if v is not None}

@@ -1,0 +1,79 @@
+"""``rama prepare``: validate the raw data and write RUN/prepared/ (docs/prepare.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from rama.cli._app import (
+    ConfigOpt,
+    SeedOpt,
+    SetOpt,
+    build_config,
+    command,
+    console,
+    friendly_errors,
+)
+
+HELP = (
+    "Validate the FreshRetailNet and logistics data in DATA and write RUN/prepared/: daily "
+    "store x product demand, per-pair demand parameters, K-Means city supply parameters, "
+    "store distribution costs, the store-to-store transport cost matrix and an EDA summary; "
+    "plus RUN/config.toml and RUN/manifest.json."
+)
+
+
+@command("prepare", HELP)
+def prepare_cmd(
+    data: Annotated[
+        Path,
+        typer.Option(
+            "--data",
+            help="Data root holding freshretailnet/data/train.parquet (eval.parquet optional) "
+            "and logistics/dynamic_supply_chain_logistics_dataset.csv, e.g. the output of "
+            "`rama generate`.",
+        ),
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", help="Run folder to write (prepared/ is replaced).")
+    ],
+    *,
+    city_locations: Annotated[
+        Path | None,
+        typer.Option(
+            "--city-locations",
+            help="CSV/Parquet with city_id,latitude,longitude (degrees) for every city: each "
+            "city then takes the supply parameters of the nearest K-Means cluster. Default: "
+            "cities in id order take the clusters ordered west to east.",
+            dir_okay=False,
+        ),
+    ] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    seed: SeedOpt = None,
+) -> None:
+    """Run the prepare stage."""
+    from rama.prepare import prepare
+
+    with friendly_errors():
+        cfg = build_config(config, set_, **{"run.seed": seed})
+        result = prepare(data, out, cfg, city_locations=city_locations)
+    table = Table(title=f"prepared {result['prepared_dir']}", show_header=True)
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, rows in result["tables"].items():
+        table.add_row(name, f"{rows:,}")
+    console.print(table)
+    q = result["transport_cost"]
+    console.print(
+        f"{result['rows']:,} rows: {result['cities']} cities, {result['stores']} stores, "
+        f"{result['products']} products, {result['pairs']:,} pairs, "
+        f"{result['date_min']} .. {result['date_max']}\n"
+        f"city mapping: {result['city_mapping']}; transfer cost $/unit "
+        f"p05 {q['p05']:.2f} / median {q['p50']:.2f} / p95 {q['p95']:.2f}\n"
+        f"done in {result['seconds']['total']:.1f} s",
+        highlight=False,
+    )

@@ -1,0 +1,39 @@
+"""Raw file reading (Parquet or CSV) with readable errors; no validation here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from rama.errors import DataValidationError
+
+
+def read_raw(path: Path) -> tuple[pl.DataFrame, bool]:
+    """Read a ``.parquet`` (as stored) or ``.csv`` (every column as text) file.
+
+    Returns the frame and whether it came from CSV (row numbers then also get a line).
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if not path.is_file():
+        raise DataValidationError(
+            str(path), "file not found", fix="check the path (see docs/data.md for the layout)"
+        )
+    try:
+        if suffix == ".parquet":
+            return pl.read_parquet(path), False
+        if suffix == ".csv":
+            return pl.read_csv(path, infer_schema=False), True
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        kind = "Parquet" if suffix == ".parquet" else "CSV"
+        raise DataValidationError(
+            str(path),
+            f"could not be read as {kind} ({type(exc).__name__}: {exc})",
+            fix=f"check that the file is a complete, uncorrupted {kind} file",
+        ) from exc
+    raise DataValidationError(
+        str(path),
+        f"unsupported file type {suffix or '(none)'}; expected .parquet or .csv",
+        fix="convert the file to Parquet or CSV",
+    )

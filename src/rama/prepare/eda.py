@@ -1,0 +1,157 @@
+"""The EDA summary of the prepared data (``eda_summary.json`` and ``eda_summary.md``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from rama.prepare.clustering import LAT, LON, SUPPLY_STATS
+
+QUANTILES = {"min": 0.0, "p05": 0.05, "p25": 0.25, "p50": 0.5, "p75": 0.75, "p95": 0.95, "max": 1.0}
+LOGISTICS_RANGES = (LAT, LON, *SUPPLY_STATS)
+
+
+def quantiles(values: pl.Series | np.ndarray) -> dict[str, float | None]:
+    """min, p05, p25, median, p75, p95, max and mean of the non-null values (linear)."""
+    arr = values.drop_nulls().to_numpy() if isinstance(values, pl.Series) else values
+    arr = np.asarray(arr, dtype=float)
+    arr = arr[np.isfinite(arr)]
+    if arr.size == 0:
+        return {k: None for k in [*QUANTILES, "mean"]}
+    qs = np.quantile(arr, list(QUANTILES.values()))
+    out: dict[str, float | None] = {k: float(v) for k, v in zip(QUANTILES, qs, strict=True)}
+    out["mean"] = float(arr.mean())
+    return out
+
+
+def demand_summary(daily: pl.DataFrame, params: pl.DataFrame) -> dict[str, Any]:
+    """Statistics of the train split (rows = store x product x day)."""
+    s = pl.col("sale_amount")
+    hol = pl.col("holiday_flag") == 1
+    stats = daily.select(
+        pl.len().alias("rows"),
+        pl.col("city_id").n_unique().alias("cities"),
+        pl.col("store_id").n_unique().alias("stores"),
+        pl.col("product_id").n_unique().alias("products"),
+        pl.col("dt").min().alias("date_min"),
+        pl.col("dt").max().alias("date_max"),
+        pl.col("dt").n_unique().alias("days"),
+        s.mean().alias("mean"),
+        s.std().alias("std"),
+        s.median().alias("median"),
+        s.max().alias("max"),
+        (s == 0).sum().alias("zero_sale_days"),
+        (pl.col("stock_hour6_22_cnt") > 0).mean().alias("stockout_row_share"),
+        (pl.col("stock_hour6_22_cnt") / 16.0).mean().alias("stockout_hour_share"),
+        s.filter(hol).mean().alias("mean_sales_holiday"),
+        s.filter(~hol).mean().alias("mean_sales_non_holiday"),
+        hol.mean().alias("holiday_row_share"),
+        (pl.col("discount") < 1.0).mean().alias("discount_row_share"),
+        (pl.col("activity_flag") == 1).mean().alias("promotion_row_share"),
+    ).row(0, named=True)
+    store_days = (
+        daily.group_by("store_id", "dt")
+        .agg((pl.col("stock_hour6_22_cnt") > 0).any().alias("any"))
+        .get_column("any")
+        .to_numpy()
+    )
+    reach = params.group_by("product_id").agg(pl.len().alias("n")).get_column("n")
+    assortment = params.group_by("store_id").agg(pl.len().alias("n")).get_column("n")
+    per_city = params.group_by("city_id").agg(pl.col("store_id").n_unique()).get_column("store_id")
+    cv = params.get_column("cv_daily_sales")
+    return {
+        "rows": stats["rows"],
+        "cities": stats["cities"],
+        "stores": stats["stores"],
+        "products": stats["products"],
+        "pairs": params.height,
+        "date_min": str(stats["date_min"]),
+        "date_max": str(stats["date_max"]),
+        "days": stats["days"],
+        "sale_amount": {k: stats[k] for k in ("mean", "std", "median", "max")},
+        "zero_sale_days": stats["zero_sale_days"],
+        "stockout_row_share": stats["stockout_row_share"],
+        "stockout_store_day_share": float(store_days.mean()),
+        "stockout_hour_share": stats["stockout_hour_share"],
+        "mean_sales_holiday": stats["mean_sales_holiday"],
+        "mean_sales_non_holiday": stats["mean_sales_non_holiday"],
+        "holiday_row_share": stats["holiday_row_share"],
+        "discount_row_share": stats["discount_row_share"],
+        "promotion_row_share": stats["promotion_row_share"],
+        "demand_cv": quantiles(cv),
+        "demand_cv_undefined_pairs": int(cv.null_count()),
+        "mean_daily_sales": quantiles(params.get_column("mean_daily_sales")),
+        "stores_per_product": quantiles(reach),
+        "products_per_store": quantiles(assortment),
+        "stores_per_city": quantiles(per_city),
+    }
+
+
+def logistics_summary(logistics: pl.DataFrame) -> dict[str, Any]:
+    """Rows, time span, value ranges and risk classes of the logistics dataset."""
+    ranges = {
+        c: {
+            "min": float(logistics[c].min()),  # type: ignore[arg-type]
+            "max": float(logistics[c].max()),  # type: ignore[arg-type]
+            "mean": float(logistics[c].mean()),  # type: ignore[arg-type]
+        }
+        for c in LOGISTICS_RANGES
+    }
+    classes = logistics.get_column("risk_classification").value_counts(sort=True)
+    return {
+        "rows": logistics.height,
+        "time_min": str(logistics["timestamp"].min()),
+        "time_max": str(logistics["timestamp"].max()),
+        "ranges": ranges,
+        "risk_classification": dict(zip(*classes.to_dict(as_series=False).values(), strict=True)),
+    }
+
+
+def cluster_summary(cities: pl.DataFrame, clusters: pl.DataFrame) -> dict[str, Any]:
+    """K-Means clusters (all of them) and the city mapping."""
+    keep = ["cluster_id", "centroid_latitude", "centroid_longitude", "n_points"]
+    keep += [f"{c}_mean" for c in SUPPLY_STATS]
+    return {
+        "k": clusters.height,
+        "space": "equirectangular degrees (lon x cos(mean lat), lat), not standardised",
+        "mapping_method": cities.item(0, "mapping_method"),
+        "n_points": quantiles(clusters.get_column("n_points")),
+        "clusters": clusters.select(keep).to_dicts(),
+        "city_to_cluster": cities.select("city_id", "cluster_id", "latitude", "longitude")
+        .sort("city_id")
+        .to_dicts(),
+        "clusters_used": int(cities.get_column("cluster_id").n_unique()),
+    }
+
+
+def transport_summary(
+    matrix: pl.DataFrame, stores: pl.DataFrame, costs: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Cost quantiles of store-to-store transfers and how they compare with the alternatives.
+
+    A transfer i -> j "pays" against a stockout if cost < stockout penalty, and against
+    central manufacturing if cost < manufacturing cost + distribution cost of store j.
+    """
+    cost = matrix.get_column("cost").to_numpy()
+    sid = stores.get_column("store_id").to_numpy()
+    dist_cost = stores.get_column("distribution_cost").to_numpy()
+    to_pos = np.searchsorted(sid, matrix.get_column("to_store_id").to_numpy())
+    alt = float(costs["manufacturing_cost_per_unit"]) + dist_cost[to_pos]
+    cross = (matrix.get_column("from_city_id") != matrix.get_column("to_city_id")).to_numpy()
+    penalty = float(costs["stockout_penalty_per_unit"])
+    n = max(len(cost), 1)
+    return {
+        "store_pairs": len(cost),
+        "within_city_pairs": int((~cross).sum()),
+        "cross_city_pairs": int(cross.sum()),
+        "cost": quantiles(cost),
+        "cross_city_cost": quantiles(cost[cross]),
+        "distance_km": quantiles(matrix.get_column("distance_km").to_numpy()[cross]),
+        "share_cheaper_than_stockout_penalty": float((cost < penalty).sum() / n),
+        "share_cheaper_than_manufacturing_plus_distribution": float((cost < alt).sum() / n),
+        "stockout_penalty_per_unit": penalty,
+        "distribution_cost": quantiles(dist_cost),
+    }

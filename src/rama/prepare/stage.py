@@ -1,0 +1,165 @@
+"""The prepare stage: validated raw data -> ``RUN/prepared/`` tables (docs/prepare.md)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from rama import __version__
+from rama.config import Config
+from rama.data import has_split, load_city_locations, load_freshretail, load_logistics
+from rama.data.logistics import logistics_file
+from rama.errors import StageInputError
+from rama.io import atomic_dir, write_csv, write_json, write_parquet, write_text
+from rama.prepare.clustering import city_supply_params, cluster_logistics, map_cities
+from rama.prepare.demand import store_product_daily, store_product_params
+from rama.prepare.eda import cluster_summary, demand_summary, logistics_summary, transport_summary
+from rama.prepare.report import render_markdown
+from rama.prepare.stores import store_supply_params
+from rama.prepare.transport import city_transport_costs, store_transport_matrix
+from rama.run_manifest import manifest_path, read_manifest, update_manifest
+
+PREPARED = "prepared"
+TRUTH_FILE = Path("truth") / "latent_demand.parquet"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Every prepared table (in memory) and the plant location (lat, lon degrees)."""
+
+    daily: pl.DataFrame
+    pair_params: pl.DataFrame
+    clusters: pl.DataFrame
+    cities: pl.DataFrame
+    stores: pl.DataFrame
+    city_costs: pl.DataFrame
+    matrix: pl.DataFrame
+    plant: tuple[float, float]
+
+    def files(self) -> dict[str, pl.DataFrame]:
+        """Output file name -> table."""
+        return {
+            "store_product_daily.parquet": self.daily,
+            "store_product_params.parquet": self.pair_params,
+            "city_supply_params.csv": self.cities,
+            "store_supply_params.csv": self.stores,
+            "transport_cost_matrix.parquet": self.matrix,
+            "city_transport_costs.csv": self.city_costs,
+        }
+
+
+def build_prepared(
+    daily: pl.DataFrame,
+    logistics: pl.DataFrame,
+    cfg: Config,
+    locations: pl.DataFrame | None = None,
+    *,
+    logistics_source: str = "logistics",
+    locations_source: str = "city locations",
+) -> Prepared:
+    """Pure kernel: validated daily demand (``store_product_daily``) and logistics frames ->
+    every prepared table."""
+    pair_params = store_product_params(daily)
+    city_ids = daily.get_column("city_id").unique().sort().to_list()
+    clusters, _ = cluster_logistics(
+        logistics,
+        len(city_ids),
+        seed=int(cfg["run"]["seed"]),
+        n_init=int(cfg["clustering"]["n_init"]),
+        source=logistics_source,
+    )
+    mapping = map_cities(city_ids, clusters, locations, locations_source)
+    cities = city_supply_params(mapping, clusters)
+    stores, plant = store_supply_params(pair_params, cities, cfg["distribution"])
+    city_costs = city_transport_costs(cities, cfg["transport"])
+    matrix = store_transport_matrix(stores, city_costs)
+    return Prepared(daily, pair_params, clusters, cities, stores, city_costs, matrix, plant)
+
+
+def eda_summary(p: Prepared, logistics: pl.DataFrame, cfg: Config, data_dir: str) -> dict[str, Any]:
+    """The statistics written to ``eda_summary.json``."""
+    return {
+        "data_dir": data_dir,
+        "demand": demand_summary(p.daily, p.pair_params),
+        "logistics": logistics_summary(logistics),
+        "clusters": cluster_summary(p.cities, p.clusters),
+        "plant": {
+            "setting": cfg["distribution"]["plant_location"],
+            "latitude": p.plant[0],
+            "longitude": p.plant[1],
+        },
+        "transport": transport_summary(p.matrix, p.stores, cfg["costs"]),
+    }
+
+
+def prepare(
+    data_dir: Path, run_dir: Path, cfg: Config, city_locations: Path | None = None
+) -> dict[str, Any]:
+    """Load and validate ``data_dir``, write ``run_dir/prepared/`` atomically, plus
+    ``run_dir/config.toml`` and ``run_dir/manifest.json``. Returns a summary dict."""
+    t0 = time.perf_counter()
+    data_dir, run_dir = Path(data_dir).resolve(), Path(run_dir)
+    daily = store_product_daily(load_freshretail(data_dir, "train"))
+    t_demand = time.perf_counter()
+    logistics = load_logistics(data_dir)
+    locations = load_city_locations(city_locations) if city_locations is not None else None
+    t_load = time.perf_counter()
+    p = build_prepared(
+        daily,
+        logistics,
+        cfg,
+        locations,
+        logistics_source=str(logistics_file(data_dir) or data_dir),
+        locations_source=str(city_locations),
+    )
+    summary = eda_summary(p, logistics, cfg, str(data_dir))
+    t_build = time.perf_counter()
+    with atomic_dir(run_dir / PREPARED) as tmp:
+        for name, table in p.files().items():
+            (write_parquet if name.endswith(".parquet") else write_csv)(table, tmp / name)
+        write_json(summary, tmp / "eda_summary.json")
+        write_text(render_markdown(summary) + "\n", tmp / "eda_summary.md")
+    write_text(cfg.to_toml(), run_dir / "config.toml")
+    method = str(p.cities.item(0, "mapping_method"))
+    d = summary["demand"]
+    manifest = manifest_path(run_dir)
+    if manifest.is_file():
+        try:
+            read_manifest(run_dir)
+        except StageInputError:
+            manifest.unlink()  # unreadable: prepare starts the run's record afresh
+    update_manifest(
+        run_dir,
+        rama_version=__version__,
+        data_dir=str(data_dir),
+        has_eval=has_split(data_dir, "eval"),
+        has_truth=(data_dir / TRUTH_FILE).is_file(),
+        city_mapping=method,
+        city_locations=str(Path(city_locations).resolve()) if city_locations else None,
+        prepare={k: d[k] for k in ("rows", "cities", "stores", "products", "pairs")}
+        | {"date_min": d["date_min"], "date_max": d["date_max"]},
+        stages=["prepare"],
+    )
+    t_end = time.perf_counter()
+    return {
+        "run_dir": str(run_dir),
+        "prepared_dir": str(run_dir / PREPARED),
+        "tables": {name: t.height for name, t in p.files().items()},
+        **{k: d[k] for k in ("rows", "cities", "stores", "products", "pairs")},
+        "date_min": d["date_min"],
+        "date_max": d["date_max"],
+        "city_mapping": method,
+        "plant": list(p.plant),
+        "transport_cost": summary["transport"]["cost"],
+        "seconds": {
+            "load_demand": t_demand - t0,
+            "load_logistics": t_load - t_demand,
+            "build": t_build - t_load,
+            "write": t_end - t_build,
+            "total": t_end - t0,
+        },
+    }

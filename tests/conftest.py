@@ -27,3 +27,15 @@ def fresh_sample_csv(shared_data: Path) -> Path:
 @pytest.fixture(scope="session")
 def logistics_sample_csv(shared_data: Path) -> Path:
     return shared_data / "logistics" / "sample_head5.csv"
+
+
+@pytest.fixture(scope="session")
+def tiny_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated DATA folder (scale 0.01, seed 0: 9 stores, 100 products, 500 series, 90 train
+    + 7 eval days, 32,065 logistics rows, truth/latent_demand.parquet). Read-only: copy it
+    before changing anything."""
+    from rama.synth import generate_datasets
+
+    out = tmp_path_factory.mktemp("tiny_data") / "data"
+    generate_datasets(out, scale=0.01, seed=0)
+    return out

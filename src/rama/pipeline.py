@@ -1,0 +1,82 @@
+"""The whole pipeline, stage after stage: what ``rama run`` (and ``make run``) executes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rama.config import Config
+from rama.data import has_split
+from rama.errors import StageInputError
+
+
+@dataclass
+class PipelineResult:
+    """Per-stage summaries and wall seconds, in execution order."""
+
+    run_dir: Path
+    data_dir: Path
+    generated: bool
+    stages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+Stage = Callable[[Path, Path, Config], dict[str, Any]]
+
+
+def _prepare(data_dir: Path, run_dir: Path, cfg: Config) -> dict[str, Any]:
+    from rama.prepare import prepare
+
+    return prepare(data_dir, run_dir, cfg)
+
+
+def stages() -> list[tuple[str, Stage]]:
+    """The stages ``rama run`` chains, in order."""
+    return [("prepare", _prepare)]
+
+
+def run_pipeline(
+    data_dir: Path,
+    run_dir: Path,
+    cfg: Config,
+    *,
+    scale: float = 1.0,
+    on_stage: Callable[[str, dict[str, Any], float], None] | None = None,
+) -> PipelineResult:
+    """Generate ``data_dir`` if it holds no FreshRetailNet train split, then run every stage
+    into ``run_dir``. ``on_stage(name, summary, seconds)`` is called after each stage."""
+    data_dir, run_dir = Path(data_dir), Path(run_dir)
+    generated = False
+    if not has_split(data_dir, "train"):
+        if data_dir.is_file():
+            raise StageInputError(f"--data {data_dir} is a file; pass the data root folder")
+        from rama.synth import generate_datasets
+
+        t0 = time.perf_counter()
+        summary = generate_datasets(data_dir, scale=scale, seed=int(cfg["run"]["seed"]))
+        generated = True
+        result = PipelineResult(run_dir, data_dir, generated)
+        _record(result, "generate", summary, time.perf_counter() - t0, on_stage)
+    else:
+        result = PipelineResult(run_dir, data_dir, generated)
+    for name, stage in stages():
+        t0 = time.perf_counter()
+        summary = stage(data_dir, run_dir, cfg)
+        _record(result, name, summary, time.perf_counter() - t0, on_stage)
+    return result
+
+
+def _record(
+    result: PipelineResult,
+    name: str,
+    summary: dict[str, Any],
+    seconds: float,
+    on_stage: Callable[[str, dict[str, Any], float], None] | None,
+) -> None:
+    result.stages[name] = summary
+    result.seconds[name] = seconds
+    if on_stage is not None:
+        on_stage(name, summary, seconds)

@@ -33,9 +33,15 @@ def _prepare(data_dir: Path, run_dir: Path, cfg: Config) -> dict[str, Any]:
     return prepare(data_dir, run_dir, cfg)
 
 
+def _report(data_dir: Path, run_dir: Path, cfg: Config) -> dict[str, Any]:
+    from rama.report import write_report
+
+    return write_report(run_dir)
+
+
 def stages() -> list[tuple[str, Stage]]:
     """The stages ``rama run`` chains, in order."""
-    return [("prepare", _prepare)]
+    return [("prepare", _prepare), ("report", _report)]
 
 
 def run_pipeline(

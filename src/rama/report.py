@@ -1,0 +1,152 @@
+"""``rama report``: one markdown report of a run, assembled from what its stages wrote.
+
+Each section appears when its stage ran: data (EDA), forecast backtest, plan (cost breakdown,
+service level, largest transfers), out-of-sample evaluation and scenarios.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from rama.errors import StageInputError
+from rama.io import write_text
+from rama.run_manifest import read_manifest
+
+REPORT = "report.md"
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "-"
+        return f"{v:,.4g}" if abs(v) < 1e6 else f"{v:,.0f}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return str(v)
+
+
+def markdown_table(df: pl.DataFrame, max_rows: int = 40) -> list[str]:
+    """``df`` as a markdown table (at most ``max_rows`` rows, then a count of the rest)."""
+    cols = df.columns
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for row in df.head(max_rows).iter_rows():
+        lines.append("| " + " | ".join(_fmt(v) for v in row) + " |")
+    if df.height > max_rows:
+        lines.append(f"\n({df.height - max_rows:,} more rows in the file)")
+    return [*lines, ""]
+
+
+def _csv(path: Path) -> pl.DataFrame | None:
+    return pl.read_csv(path, infer_schema_length=10000) if path.is_file() else None
+
+
+def _json(path: Path) -> dict[str, Any] | None:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def _section(title: str, body: Sequence[str]) -> list[str]:
+    return [f"## {title}", "", *body, ""] if body else []
+
+
+def _kv(d: dict[str, Any], keys: Sequence[str]) -> list[str]:
+    rows = [(k, d[k]) for k in keys if k in d and not isinstance(d[k], dict | list)]
+    items = {"item": [k for k, _ in rows], "value": [_fmt(v) for _, v in rows]}
+    return markdown_table(pl.DataFrame(items))
+
+
+def _data_section(run: Path) -> list[str]:
+    md = run / "prepared" / "eda_summary.md"
+    if not md.is_file():
+        return []
+    text = md.read_text(encoding="utf-8").splitlines()
+    body = [line.replace("## ", "### ", 1) if line.startswith("## ") else line for line in text]
+    return _section("Data", [line for line in body if not line.startswith("# ")])
+
+
+def _forecast_section(run: Path) -> list[str]:
+    body: list[str] = []
+    metrics = _csv(run / "forecast" / "forecast_metrics.csv")
+    if metrics is not None:
+        body += ["Backtest (train on the train days, forecast the 7 eval days):", ""]
+        body += markdown_table(metrics, max_rows=80)
+    rec = run / "forecast" / "recovery_summary.csv"
+    recovery = _csv(rec)
+    if recovery is not None:
+        body += ["Demand recovered in stockout hours:", "", *markdown_table(recovery)]
+    return _section("Forecast", body)
+
+
+def _plan_section(run: Path) -> list[str]:
+    plan = run / "plan"
+    summary = _json(plan / "summary.json")
+    if summary is None:
+        return []
+    body = _kv(summary, list(summary))
+    costs = _csv(plan / "cost_breakdown.csv")
+    if costs is not None:
+        body += ["Cost breakdown ($ for the planning period):", "", *markdown_table(costs)]
+    service = _csv(plan / "service_level.csv")
+    if service is not None and "level" in service.columns:
+        body += ["Fill rate by level:", ""]
+        for level in ("network", "city"):
+            part = service.filter(pl.col("level") == level)
+            if part.height:
+                body += markdown_table(part, max_rows=20)
+    transfers = _csv(plan / "transfer_plan.csv")
+    if transfers is not None and transfers.height and "quantity" in transfers.columns:
+        body += ["Largest transfers:", ""]
+        body += markdown_table(transfers.sort("quantity", descending=True), max_rows=10)
+    return _section("Plan", body)
+
+
+def _table_section(run: Path, folder: str, title: str) -> list[str]:
+    base = run / folder
+    if not base.is_dir():
+        return []
+    body: list[str] = []
+    for path in sorted(base.glob("*.csv")):
+        df = _csv(path)
+        if df is not None and df.height <= 400:
+            body += [f"`{folder}/{path.name}`:", "", *markdown_table(df, max_rows=60)]
+    return _section(title, body)
+
+
+def build_report(run_dir: Path) -> str:
+    """The markdown report of ``run_dir`` (sections for the stages that ran)."""
+    run = Path(run_dir)
+    manifest = read_manifest(run)
+    lines = [
+        "# rama run report",
+        "",
+        f"Run folder `{run.resolve()}`; data `{manifest.get('data_dir')}`; "
+        f"stages {', '.join(manifest.get('stages', []))}.",
+        "",
+    ]
+    for part in (
+        _data_section(run),
+        _forecast_section(run),
+        _plan_section(run),
+        _table_section(run, "evaluation", "Out-of-sample evaluation"),
+        _table_section(run, "scenarios", "Scenarios"),
+    ):
+        lines += part
+    if len(lines) <= 5:
+        raise StageInputError(f"{run}: no stage outputs to report; run `rama run` first")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def write_report(run_dir: Path) -> dict[str, Any]:
+    """Write ``run_dir/report.md`` atomically; returns its path and size."""
+    text = build_report(run_dir)
+    path = write_text(text, Path(run_dir) / REPORT)
+    return {"path": str(path), "lines": text.count("\n")}

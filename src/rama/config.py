@@ -115,6 +115,12 @@ SCHEMA: dict[str, dict[str, tuple[Check, str]]] = {
         "lags": (_int_list(1), "a sorted list of distinct integers >= 1 (days)"),
         "rolling_windows": (_int_list(1), "a sorted list of distinct integers >= 1 (days)"),
         "num_threads": (_int(0, 256), "an integer in 0..256 (0 = all cores)"),
+        "recovery_prior_units": (_num(0.0), "a number >= 0 (units of demand; 0 = ratio)"),
+        "max_train_rows": (_int(0), "an integer >= 0 (rows; 0 = every row)"),
+        "recovery_hours": (
+            lambda v: _int_list(0)(v) and len(v) == 2 and v[1] <= 24,
+            "[first, last] hours with 0 <= first < last <= 24 (window first..last-1)",
+        ),
     },
     "optimize": {
         "backend": (_choice("highs", "pulp"), '"highs" or "pulp"'),

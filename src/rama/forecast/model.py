@@ -1,0 +1,496 @@
+"""``DemandForecaster``: one LightGBM model over every series, direct multi-horizon.
+
+``fit(history)`` recovers censored demand (optional), builds the dense panel, trains on
+target days up to ``T - horizon`` (each row seen from a random origin 1..horizon days
+before it), and calibrates the uncertainty on the last ``horizon`` days of the history
+(origin ``T - horizon``, exactly the shape of a real forecast). ``predict`` featurises the
+``horizon`` days after ``T`` from the stored history tail, so it runs without the full
+history and without refitting (``save`` / ``load``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Sequence
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, Self
+
+import lightgbm as lgb
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from rama.config import Config
+from rama.errors import ConfigError, DataValidationError, NotFittedError
+from rama.forecast.features import (
+    CATEGORICAL,
+    FeatureSpec,
+    build_panel,
+    categorical_indices,
+    design_frame,
+    grid,
+    panel_tail,
+    series_table,
+)
+from rama.forecast.recovery import recover_demand
+from rama.forecast.schema import (
+    COVARIATES,
+    KEYS,
+    OOS_HOURS,
+    RECOVERED,
+    SALES,
+    as_date,
+    reject_duplicates,
+    reject_nulls,
+    require_columns,
+    validated_history,
+)
+from rama.forecast.uncertainty import Calibration, fit_calibration
+from rama.io import write_json, write_parquet, write_text
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+STATE_VERSION = 1
+
+
+def quantile_name(tau: float) -> str:
+    """Column name of a quantile: 0.1 -> ``q10``, 0.025 -> ``q2.5``."""
+    return f"q{round(tau * 100, 6):g}"
+
+
+class DemandForecaster:
+    """Global LightGBM demand forecaster with conformal quantiles (units/day).
+
+    Parameters mirror the ``[forecast]`` config section; ``from_config`` builds one.
+    Fitted attributes end in ``_``; ``predict`` before ``fit`` raises ``NotFittedError``.
+    """
+
+    def __init__(
+        self,
+        horizon: int = 7,
+        quantiles: Sequence[float] = (0.1, 0.5, 0.9),
+        recover_demand: bool = True,
+        lags: Sequence[int] = (7, 14, 21, 28),
+        rolling_windows: Sequence[int] = (7, 14, 28),
+        num_boost_round: int = 300,
+        learning_rate: float = 0.05,
+        num_leaves: int = 63,
+        num_threads: int = 0,
+        min_data_in_leaf: int = 200,
+        objective: str = "regression",
+        calibration_bins: int = 30,
+        calibrate_on: str = "all",
+        recovery_prior_units: float = 0.1,
+        recovery_hours: Sequence[int] = (6, 22),
+        max_train_rows: int | None = 1_000_000,
+        seed: int = 42,
+    ) -> None:
+        self.horizon = horizon
+        self.quantiles = tuple(quantiles)
+        self.recover_demand = recover_demand
+        self.lags = tuple(lags)
+        self.rolling_windows = tuple(rolling_windows)
+        self.num_boost_round = num_boost_round
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.num_threads = num_threads
+        self.min_data_in_leaf = min_data_in_leaf
+        self.objective = objective
+        self.calibration_bins = calibration_bins
+        self.calibrate_on = calibrate_on
+        self.recovery_prior_units = recovery_prior_units
+        self.recovery_hours = tuple(recovery_hours)
+        self.max_train_rows = max_train_rows
+        self.seed = seed
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_config(cls, cfg: Config, **overrides: Any) -> DemandForecaster:
+        """Build from the ``[forecast]`` section (horizon from ``run.horizon_days``)."""
+        f = cfg["forecast"]
+        kwargs: dict[str, Any] = {
+            "horizon": int(cfg["run"]["horizon_days"]),
+            "quantiles": tuple(f["quantiles"]),
+            "recover_demand": bool(f["recover_demand"]),
+            "lags": tuple(f["lags"]),
+            "rolling_windows": tuple(f["rolling_windows"]),
+            "num_boost_round": int(f["num_boost_round"]),
+            "learning_rate": float(f["learning_rate"]),
+            "num_leaves": int(f["num_leaves"]),
+            "num_threads": int(f["num_threads"]),
+            "seed": int(cfg["run"]["seed"]),
+        }
+        if "recovery_prior_units" in f:
+            kwargs["recovery_prior_units"] = float(f["recovery_prior_units"])
+        if "recovery_hours" in f:
+            kwargs["recovery_hours"] = tuple(f["recovery_hours"])
+        if "max_train_rows" in f:
+            kwargs["max_train_rows"] = int(f["max_train_rows"]) or None
+        kwargs.update(overrides)
+        return cls(**kwargs)
+
+    def get_params(self) -> dict[str, Any]:
+        return {
+            "horizon": self.horizon,
+            "quantiles": list(self.quantiles),
+            "recover_demand": self.recover_demand,
+            "lags": list(self.lags),
+            "rolling_windows": list(self.rolling_windows),
+            "num_boost_round": self.num_boost_round,
+            "learning_rate": self.learning_rate,
+            "num_leaves": self.num_leaves,
+            "num_threads": self.num_threads,
+            "min_data_in_leaf": self.min_data_in_leaf,
+            "objective": self.objective,
+            "calibration_bins": self.calibration_bins,
+            "calibrate_on": self.calibrate_on,
+            "recovery_prior_units": self.recovery_prior_units,
+            "recovery_hours": list(self.recovery_hours),
+            "max_train_rows": self.max_train_rows,
+            "seed": self.seed,
+        }
+
+    def _spec(self) -> FeatureSpec:
+        if not isinstance(self.horizon, int) or self.horizon < 1:
+            raise ConfigError(f"horizon expected an integer >= 1 (days), got {self.horizon!r}")
+        if not self.lags or not self.rolling_windows:
+            raise ConfigError("lags and rolling_windows need at least one value (days)")
+        if min(self.lags) < self.horizon:
+            ok = [k for k in self.lags if k >= self.horizon] or [self.horizon]
+            raise ConfigError(
+                f"every lag must be >= the horizon ({self.horizon} days) so that no forecast-"
+                f"window demand leaks into a feature; got lags {list(self.lags)}. Fix: "
+                f"--set forecast.lags=[{', '.join(str(k) for k in ok)}]"
+            )
+        if not self.quantiles or not all(0 < q < 1 for q in self.quantiles):
+            raise ConfigError(f"quantiles must lie in (0, 1), got {list(self.quantiles)}")
+        if self.calibrate_on not in ("all", "in_stock"):
+            raise ConfigError(
+                f'calibrate_on expected "all" or "in_stock", got {self.calibrate_on!r}'
+            )
+        return FeatureSpec(
+            self.horizon, tuple(sorted(self.lags)), tuple(sorted(self.rolling_windows))
+        )
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, history: pl.DataFrame, *, source: str = "history") -> Self:
+        """Fit on a FreshRetailNet-format frame (one row per store, product and day)."""
+        t0 = time.perf_counter()
+        spec = self._spec()
+        hist = validated_history(history, source, need_hours=self._needs_recovery(history))
+        target = SALES
+        if self.recover_demand:
+            if RECOVERED not in hist.columns:
+                lo_h, hi_h = self.recovery_hours
+                hist = recover_demand(
+                    hist,
+                    prior_units=self.recovery_prior_units,
+                    window=(lo_h, hi_h),
+                    source=source,
+                )
+            target = RECOVERED
+        start, end = hist.select(pl.col("dt").min().alias("a"), pl.col("dt").max().alias("b")).row(
+            0
+        )
+        n_days = (end - start).days + 1
+        need = spec.warmup + 2 * spec.horizon
+        if n_days < need:
+            raise DataValidationError(
+                source,
+                f"history spans {n_days} days; the longest lag/window needs {spec.warmup} "
+                f"days of warm-up, plus {spec.horizon} training and {spec.horizon} "
+                f"calibration days = {need} days",
+                column="dt",
+                fix="provide more history or shorten forecast.lags / forecast.rolling_windows",
+            )
+        series = series_table(hist)
+        long = hist.select(*KEYS, "dt", pl.col(target).alias("y"), SALES, OOS_HOURS, *COVARIATES)
+        del hist
+        panel = build_panel(long, series, start, n_days, spec)
+        last = n_days - 1
+        cut = last - spec.horizon  # last training target day = calibration origin
+        rng = np.random.default_rng(self.seed)
+
+        sid, day = grid(series.height, np.arange(spec.warmup, cut + 1))
+        y_all = panel.frame["y"].to_numpy()
+        keep = ~np.isnan(y_all[panel.rows(sid, day)])
+        sid, day = sid[keep], day[keep]
+        if self.max_train_rows is not None and len(sid) > self.max_train_rows:
+            pick = np.sort(rng.choice(len(sid), self.max_train_rows, replace=False))
+            sid, day = sid[pick], day[pick]
+        h = rng.integers(1, spec.horizon + 1, size=len(sid))
+        names = spec.feature_names()
+        X = design_frame(panel, sid, day, h, spec).to_numpy()
+        y = y_all[panel.rows(sid, day)].astype(np.float64)
+        self.booster_ = self._train(X, y, names)
+        self.n_train_rows_ = len(y)
+        del X, y
+
+        csid, cday = grid(series.height, np.arange(cut + 1, last + 1))
+        ch = cday - cut
+        pred = self._predict_raw(design_frame(panel, csid, cday, ch, spec).to_numpy())
+        actual = y_all[panel.rows(csid, cday)].astype(np.float64)
+        oos = panel.frame[OOS_HOURS].to_numpy()[panel.rows(csid, cday)]
+        ok = ~np.isnan(actual)
+        conf = ok & (oos == 0) if self.calibrate_on == "in_stock" else ok
+        self.calibration_ = fit_calibration(
+            pred[conf],
+            actual[conf],
+            self.quantiles,
+            n_bins=self.calibration_bins,
+            sigma_pred=pred[ok],
+            sigma_actual=actual[ok],
+            sigma_group=csid[ok],
+        )
+        self.spec_ = spec
+        self.feature_names_ = names
+        self.target_ = target
+        self.series_ = series
+        self.last_date_: date = end
+        self.tail_ = panel_tail(panel, spec.tail_days)
+        hist_days = panel.frame.group_by("sid").agg(pl.col("y").is_not_null().sum())
+        self.short_series_ = int((hist_days["y"] < max(spec.lags)).sum())
+        self.fit_seconds_ = time.perf_counter() - t0
+        return self
+
+    def _needs_recovery(self, history: pl.DataFrame) -> bool:
+        return self.recover_demand and RECOVERED not in history.columns
+
+    def _threads(self) -> int:
+        return self.num_threads if self.num_threads > 0 else (os.cpu_count() or 1)
+
+    def _train(self, X: npt.NDArray[np.float32], y: F64, names: list[str]) -> lgb.Booster:
+        params: dict[str, Any] = {
+            "objective": self.objective,
+            "learning_rate": self.learning_rate,
+            "num_leaves": self.num_leaves,
+            "min_data_in_leaf": self.min_data_in_leaf,
+            "feature_fraction": 0.8,
+            "bagging_fraction": 0.7,
+            "bagging_freq": 1,
+            "lambda_l2": 1.0,
+            "cat_smooth": 20.0,
+            "cat_l2": 10.0,
+            "max_bin": 127,
+            "num_threads": self._threads(),
+            "seed": self.seed,
+            "deterministic": True,
+            "force_row_wise": True,
+            "verbose": -1,
+        }
+        ds = lgb.Dataset(
+            X,
+            label=y,
+            feature_name=names,
+            categorical_feature=categorical_indices(names),
+            free_raw_data=True,
+        )
+        return lgb.train(params, ds, num_boost_round=self.num_boost_round)
+
+    def _predict_raw(self, X: npt.NDArray[np.float32]) -> F64:
+        out = self.booster_.predict(X, num_threads=self._threads())
+        return np.maximum(np.asarray(out, dtype=np.float64), 0.0)
+
+    # ------------------------------------------------------------------ predict
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "booster_"):
+            raise NotFittedError(
+                "this DemandForecaster is not fitted yet; call fit(history) first "
+                "(or DemandForecaster.load(folder) for a saved model)"
+            )
+
+    def predict(
+        self, future: pl.DataFrame | None = None, *, source: str = "future"
+    ) -> pl.DataFrame:
+        """Daily forecasts for the ``horizon`` days after the history (long frame).
+
+        ``future`` holds the known covariates of those days (store_id, product_id, dt and
+        the COVARIATES columns; extra columns such as sales are ignored). With ``None``,
+        every series gets all ``horizon`` days and the covariates of the same weekday one
+        week earlier (documented assumption when no eval split exists).
+        Columns: store_id, product_id, dt, horizon, forecast, q.., sigma.
+        """
+        self._check_fitted()
+        spec = self.spec_
+        fut = self._assumed_future() if future is None else self._validated_future(future, source)
+        tail_start = self.last_date_ - timedelta(days=spec.tail_days - 1)
+        n_days = spec.tail_days + spec.horizon
+        rows = pl.concat(
+            [
+                self.tail_,
+                fut.select(*KEYS, "dt", *COVARIATES).with_columns(
+                    [pl.lit(None, pl.Float32).alias(c) for c in ("y", SALES, OOS_HOURS)]
+                ),
+            ],
+            how="diagonal_relaxed",
+        )
+        panel = build_panel(rows, self.series_, tail_start, n_days, spec)
+        idx = (
+            fut.select(*KEYS, "dt")
+            .join(self.series_.select(KEYS).with_row_index("sid"), on=list(KEYS), how="left")
+            .with_columns(((pl.col("dt") - pl.lit(tail_start)).dt.total_days()).alias("day"))
+        )
+        sid = idx["sid"].to_numpy().astype(np.int64)
+        day = idx["day"].to_numpy().astype(np.int64)
+        h = day - (spec.tail_days - 1)
+        pred = self._predict_raw(design_frame(panel, sid, day, h, spec).to_numpy())
+        qs = self.calibration_.daily_quantiles(pred)
+        out = idx.select(*KEYS, "dt").with_columns(
+            pl.Series("horizon", h.astype(np.int32)),
+            pl.Series("forecast", pred),
+            *[pl.Series(quantile_name(t), qs[:, j]) for j, t in enumerate(self.quantiles)],
+            pl.Series("sigma", self.calibration_.daily_sigma(pred)),
+        )
+        return out.sort([*KEYS, "dt"])
+
+    def horizon_totals(self, forecast: pl.DataFrame) -> pl.DataFrame:
+        """Per series: ``demand`` = sum of daily forecasts over the horizon (units) and
+        ``demand_std`` = sqrt((1 - rho) sum sigma^2 + rho (sum sigma)^2) (units)."""
+        self._check_fitted()
+        rho = self.calibration_.rho
+        return (
+            forecast.group_by(list(KEYS))
+            .agg(
+                pl.col("forecast").sum().alias("demand"),
+                (
+                    (
+                        (1.0 - rho) * (pl.col("sigma") ** 2).sum()
+                        + rho * pl.col("sigma").sum() ** 2
+                    ).sqrt()
+                ).alias("demand_std"),
+                pl.len().alias("n_days"),
+            )
+            .sort(list(KEYS))
+        )
+
+    def _validated_future(self, future: pl.DataFrame, source: str) -> pl.DataFrame:
+        fix = "the future frame needs the known covariates of every forecast day (eval split)"
+        require_columns(future, [*KEYS, "dt", *COVARIATES], source, fix)
+        fut = as_date(future.select(*KEYS, "dt", *COVARIATES), source)
+        reject_nulls(
+            fut,
+            list(COVARIATES),
+            source,
+            "fill the covariates of the forecast days (or call predict(None) to assume "
+            "last week's covariates)",
+        )
+        lo, hi = (
+            self.last_date_ + timedelta(days=1),
+            self.last_date_ + timedelta(days=self.spec_.horizon),
+        )
+        bad = fut.filter(~pl.col("dt").is_between(lo, hi))
+        if bad.height:
+            raise DataValidationError(
+                source,
+                f"forecast days must lie in {lo}..{hi} (the {self.spec_.horizon} days after "
+                f"the history)",
+                column="dt",
+                examples=bad.head(3).to_dicts(),
+                count=bad.height,
+                fix="drop those rows or refit with a history ending the day before",
+            )
+        unknown = fut.join(self.series_.select(KEYS), on=list(KEYS), how="anti")
+        if unknown.height:
+            raise DataValidationError(
+                source,
+                "store-product pairs not in the fitted history",
+                column="product_id",
+                examples=unknown.select(*KEYS, "dt").head(3).to_dicts(),
+                count=unknown.height,
+                fix="refit on a history containing these series",
+            )
+        reject_duplicates(fut, source)
+        return fut
+
+    def complete_future(
+        self, known: pl.DataFrame | None, *, source: str = "future"
+    ) -> pl.DataFrame:
+        """Every series x every horizon day: the rows of ``known`` (validated covariates)
+        plus, for pairs it lacks, the assumed covariates of ``predict(None)``."""
+        self._check_fitted()
+        assumed = self._assumed_future()
+        if known is None:
+            return assumed
+        fut = self._validated_future(known, source)
+        rest = assumed.join(fut.select(*KEYS, "dt"), on=[*KEYS, "dt"], how="anti")
+        return pl.concat([fut, rest.select(fut.columns)], how="vertical_relaxed")
+
+    def _assumed_future(self) -> pl.DataFrame:
+        """All series x horizon days; covariates copied from 7 * ceil(h / 7) days earlier."""
+        spec = self.spec_
+        days = [self.last_date_ + timedelta(days=h) for h in range(1, spec.horizon + 1)]
+        grid = self.series_.select(KEYS).join(
+            pl.DataFrame({"dt": days, "horizon": list(range(1, spec.horizon + 1))}), how="cross"
+        )
+        grid = grid.with_columns(
+            (pl.col("dt") - pl.duration(days=7 * ((pl.col("horizon") + 6) // 7))).alias("_src")
+        )
+        cov = self.tail_.select(*KEYS, pl.col("dt").alias("_src"), *COVARIATES)
+        out = grid.join(cov, on=[*KEYS, "_src"], how="left")
+        defaults = {"discount": 1.0, "holiday_flag": 0.0, "activity_flag": 0.0}
+        fills = []
+        for c in COVARIATES:
+            mean = pl.col(c).mean().over(list(KEYS))
+            expr = pl.col(c).fill_null(mean)
+            fills.append(expr.fill_null(defaults.get(c, 0.0)).alias(c))
+        return out.with_columns(fills).select(*KEYS, "dt", *COVARIATES)
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, folder: Path) -> Path:
+        """Write ``model.txt`` (LightGBM), ``forecaster.json`` and the history tail."""
+        self._check_fitted()
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        write_text(self.booster_.model_to_string(), folder / "model.txt")
+        write_parquet(self.tail_, folder / "history_tail.parquet")
+        write_parquet(self.series_, folder / "series.parquet")
+        state = {
+            "version": STATE_VERSION,
+            "params": self.get_params(),
+            "feature_names": self.feature_names_,
+            "target": self.target_,
+            "last_date": self.last_date_.isoformat(),
+            "n_train_rows": self.n_train_rows_,
+            "short_series": self.short_series_,
+            "fit_seconds": self.fit_seconds_,
+            "calibration": self.calibration_.to_json(),
+        }
+        write_json(state, folder / "forecaster.json")
+        return folder
+
+    @classmethod
+    def load(cls, folder: Path) -> DemandForecaster:
+        """Rebuild a fitted forecaster written by ``save`` (no refitting)."""
+        folder = Path(folder)
+        state_file = folder / "forecaster.json"
+        if not state_file.is_file():
+            raise DataValidationError(
+                str(folder), "no forecaster.json here", fix="run `rama forecast` to fit a model"
+            )
+        state = json.loads(state_file.read_text(encoding="utf-8"))
+        if state.get("version") != STATE_VERSION:
+            raise DataValidationError(
+                str(state_file),
+                f"state version {state.get('version')} != {STATE_VERSION}",
+                fix="refit the model with this version of rama",
+            )
+        params = state["params"]
+        self = cls(**params)
+        self.spec_ = self._spec()
+        self.booster_ = lgb.Booster(model_str=(folder / "model.txt").read_text(encoding="utf-8"))
+        self.tail_ = pl.read_parquet(folder / "history_tail.parquet")
+        self.series_ = pl.read_parquet(folder / "series.parquet")
+        self.feature_names_ = list(state["feature_names"])
+        self.target_ = state["target"]
+        self.last_date_ = date.fromisoformat(state["last_date"])
+        self.n_train_rows_ = int(state["n_train_rows"])
+        self.short_series_ = int(state["short_series"])
+        self.fit_seconds_ = float(state["fit_seconds"])
+        self.calibration_ = Calibration.from_json(state["calibration"])
+        return self
+
+
+__all__ = ["CATEGORICAL", "DemandForecaster", "quantile_name"]

@@ -1,0 +1,313 @@
+"""Stockout-censored demand recovery from the hourly sales and stock-status lists.
+
+Method (flagged hours inside the window, default 6:00-22:00 = list positions 6..21; night
+flags are not recovered, as in the published ``stock_hour6_22_cnt``):
+
+1. **In-stock hourly profile** ``p[s, h]`` (shares summing to 1 over the window hours) of
+   each series ``s``, estimated only from hours that were in stock, with two-level shrinkage::
+
+       g[h]      = sum_s S[s,h] / sum_s N[s,h], normalised                (global)
+       p_prod[h] ~ (S_prod[h] + k_p g[h] L_prod)  / (N_prod[h] + k_p)      (product, all stores)
+       p[s, h]   ~ (S[s,h]    + k_p p_prod[h] L_s) / (N[s,h] + k_p)         (series)
+
+   ``S`` = in-stock sales of hour ``h``, ``N`` = number of days hour ``h`` was in stock,
+   ``L = sum_h S / sum_h (N * parent share)`` the Poisson MLE of the daily level,
+   ``k_p = profile_prior_days``.
+2. Per day: flagged share ``P = sum_{h flagged} p[s, h]``, in-stock sales ``A``, sales
+   booked in flagged hours ``B``.
+3. **Day level**, the Gamma-Poisson posterior mean with exposure ``1 - P`` and a prior of
+   mean ``m_s`` worth ``k`` units of observed demand (``k = prior_units``)::
+
+       m_s = sum_d A / sum_d (1 - P)           (series level over the window, units/day)
+       D   = (A + k) / ((1 - P) + k / m_s)     (k = 0: the ratio A / (1 - P))
+
+   Low sellers (small ``m_s``) lean on their mean, high sellers on the day's own sales;
+   the shrinkage offsets the upward bias of the ratio on days that sold out early
+   *because* demand ran high.
+4. ``lost = max(0, P * D - B)`` and ``recovered_demand = sale_amount + lost``.
+
+A day out of stock all window long gets ``D = m_s``; a series never in stock in any window
+hour falls back to its product's median level, then to 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from rama.errors import DataValidationError
+from rama.forecast.schema import (
+    HOURS_SALE,
+    HOURS_STOCK,
+    KEYS,
+    LOST,
+    OOS_HOURS,
+    RECOVERED,
+    SALES,
+    require_columns,
+    series_key,
+)
+
+OPEN_FIRST, OPEN_LAST = 6, 22  # open window 6:00-22:00 = list positions 6..21
+INTENSITY_BINS: tuple[tuple[str, int, int], ...] = (
+    ("0 h", 0, 0),
+    ("1-4 h", 1, 4),
+    ("5-8 h", 5, 8),
+    ("9-12 h", 9, 12),
+    ("13-16 h", 13, 16),
+)
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+B1 = npt.NDArray[np.bool_]
+
+
+def recover_demand(
+    history: pl.DataFrame,
+    *,
+    prior_units: float = 0.1,
+    profile_prior_days: float = 30.0,
+    window: tuple[int, int] = (OPEN_FIRST, OPEN_LAST),
+    keep_hours: bool = False,
+    source: str = "history",
+    chunk_rows: int = 500_000,
+) -> pl.DataFrame:
+    """Add ``lost_demand`` and ``recovered_demand`` (units/day) to a FreshRetailNet frame.
+
+    ``history`` needs store_id, product_id, sale_amount and the 24-hour lists
+    ``hours_sale`` / ``hours_stock_status``; only flagged hours in ``window`` (default
+    6:00-22:00, list positions 6..21) are recovered. The hourly lists are dropped from the
+    result unless ``keep_hours``; ``stock_hour6_22_cnt`` is added from the list when absent.
+    ``prior_units`` is the Gamma prior's weight, in units of observed demand (0 = ratio).
+    Rows are processed ``chunk_rows`` at a time to bound memory.
+    """
+    require_columns(
+        history,
+        [*KEYS, SALES, HOURS_SALE, HOURS_STOCK],
+        source,
+        "demand recovery needs the hourly lists; load the published train split "
+        "or set forecast.recover_demand=false",
+    )
+    if prior_units < 0 or profile_prior_days < 0:
+        raise ValueError("prior_units (units) and profile_prior_days (days) must be >= 0")
+    lo_h, hi_h = window
+    if not 0 <= lo_h < hi_h <= 24:
+        raise ValueError(f"window must satisfy 0 <= first < last <= 24, got {window}")
+    _check_lists(history, source)
+    n = history.height
+    keys = history.select(series_key().alias("_k"), pl.col("product_id"))
+    uniq = keys.unique("_k").sort("_k")
+    sid = _index_of(keys["_k"], uniq["_k"])
+    prod = uniq["product_id"].rank("dense").cast(pl.Int64).to_numpy() - 1
+    n_series, width = uniq.height, hi_h - lo_h
+    chunks = [(a, min(a + chunk_rows, n)) for a in range(0, n, max(1, chunk_rows))]
+
+    S = np.zeros((n_series, width))
+    N = np.zeros((n_series, width))
+    for a, b in chunks:  # pass 1: in-stock hourly sums per series
+        sale, oos = _chunk_hours(history, a, b, lo_h, hi_h, source)
+        S += _group_sum(sid[a:b], np.where(oos, 0.0, sale), n_series)
+        N += _group_sum(sid[a:b], (~oos).astype(np.float64), n_series)
+    profile = _profiles(S, N, prod, profile_prior_days)
+
+    A, B, P = np.empty(n), np.empty(n), np.empty(n)
+    oos_cnt = np.empty(n, dtype=np.int32)
+    for a, b in chunks:  # pass 2: per-day observed/flagged sales and flagged profile share
+        sale, oos = _chunk_hours(history, a, b, lo_h, hi_h, source)
+        A[a:b] = np.where(oos, 0.0, sale).sum(axis=1)
+        B[a:b] = np.where(oos, sale, 0.0).sum(axis=1)
+        P[a:b] = np.where(oos, profile[sid[a:b]], 0.0).sum(axis=1).clip(0.0, 1.0)
+        oos_cnt[a:b] = oos[:, max(0, OPEN_FIRST - lo_h) : OPEN_LAST - lo_h].sum(axis=1)
+    lost = _lost_kernel(A, B, P, sid, prod, prior_units=float(prior_units))
+
+    # drop the lists before adding columns: adding first makes polars rechunk them (~GBs)
+    out = history if keep_hours else history.drop(HOURS_SALE, HOURS_STOCK)
+    if OOS_HOURS not in out.columns:
+        out = out.with_columns(pl.Series(OOS_HOURS, oos_cnt))
+    return out.with_columns(
+        pl.Series(LOST, lost),
+        (pl.col(SALES) + pl.Series(LOST, lost)).alias(RECOVERED),
+    )
+
+
+def _check_lists(history: pl.DataFrame, source: str) -> None:
+    """Every hourly list has 24 entries (entries are checked chunk by chunk)."""
+    for col in (HOURS_SALE, HOURS_STOCK):
+        lens = history[col].list.len()
+        bad = (lens != 24) | lens.is_null()
+        if bad.any():
+            ex = history.filter(bad).select([*KEYS, "dt"] if "dt" in history.columns else KEYS)
+            raise DataValidationError(
+                source,
+                "every row needs a 24-hour list",
+                column=col,
+                examples=ex.head(3).to_dicts(),
+                count=int(bad.sum()),
+                fix="check the file is the published FreshRetailNet format",
+            )
+
+
+def _chunk_hours(
+    history: pl.DataFrame, a: int, b: int, lo_h: int, hi_h: int, source: str
+) -> tuple[F64, B1]:
+    """(b - a, hi_h - lo_h) hourly sales and out-of-stock flags of rows a..b-1, validated."""
+    m = b - a
+    part = history.slice(a, m)
+    flats = (part[HOURS_SALE].explode().cast(pl.Float64), part[HOURS_STOCK].explode())
+    for col, flat in zip((HOURS_SALE, HOURS_STOCK), flats, strict=True):
+        if flat.null_count():
+            raise DataValidationError(
+                source,
+                "null entries inside the hourly list",
+                column=col,
+                count=int(flat.null_count()),
+                fix="fill the missing hours (0 sales / 0 = in stock) before forecasting",
+            )
+    sale = flats[0].to_numpy().reshape(m, 24)
+    if (sale < 0).any():
+        rows = np.flatnonzero((sale < 0).any(axis=1))
+        raise DataValidationError(
+            source,
+            "negative hourly sales",
+            column=HOURS_SALE,
+            examples=part[rows[:3]]
+            .select([c for c in (*KEYS, "dt") if c in part.columns])
+            .to_dicts(),
+            count=len(rows),
+            fix="hourly sales must be >= 0",
+        )
+    oos = flats[1].to_numpy().reshape(m, 24)
+    return (
+        np.ascontiguousarray(sale[:, lo_h:hi_h], dtype=np.float64),
+        np.ascontiguousarray(oos[:, lo_h:hi_h] == 1),
+    )
+
+
+def _index_of(values: pl.Series, sorted_unique: pl.Series) -> I64:
+    """Position of each value in a sorted unique series (vectorised search)."""
+    return np.searchsorted(sorted_unique.to_numpy(), values.to_numpy()).astype(np.int64)
+
+
+def _group_sum(idx: I64, weights: F64, n_groups: int) -> F64:
+    """Column-wise sums of a (n, k) matrix into (n_groups, k) by group index."""
+    out = np.empty((n_groups, weights.shape[1]), dtype=np.float64)
+    for j in range(weights.shape[1]):  # <= 24 columns, each a vectorised bincount
+        out[:, j] = np.bincount(idx, weights=weights[:, j], minlength=n_groups)
+    return out
+
+
+def _shrunk_profile(S: F64, N: F64, prior: F64, k: float) -> F64:
+    """Rows of hourly shares: (S + k * prior * L) / (N + k), normalised, L = Poisson MLE."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        level = S.sum(axis=1) / (N * prior).sum(axis=1)
+    level = np.where(np.isfinite(level), level, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = (S + k * prior * level[:, None]) / (N + k)
+    rate = np.where(np.isfinite(rate), rate, 0.0)
+    tot = rate.sum(axis=1, keepdims=True)
+    return np.where(tot > 0, rate / np.where(tot > 0, tot, 1.0), prior)
+
+
+def _profiles(S: F64, N: F64, prod_of_series: I64, k: float) -> F64:
+    """Series hourly shares shrunk to their product's, shrunk to the global profile."""
+    width = S.shape[1]
+    n_prod = int(prod_of_series.max()) + 1 if len(prod_of_series) else 0
+    g_rate = S.sum(axis=0) / np.maximum(N.sum(axis=0), 1.0)
+    g = g_rate / g_rate.sum() if g_rate.sum() > 0 else np.full(width, 1.0 / width)
+    S_p = _group_sum(prod_of_series, S, n_prod)
+    N_p = _group_sum(prod_of_series, N, n_prod)
+    p_prod = _shrunk_profile(S_p, N_p, np.broadcast_to(g, S_p.shape), k)
+    return _shrunk_profile(S, N, p_prod[prod_of_series], k)
+
+
+def _lost_kernel(A: F64, B: F64, P: F64, sid: I64, prod: I64, *, prior_units: float) -> F64:
+    """Lost demand per day from in-stock sales A, flagged-hour sales B and flagged share P.
+
+    m_s = sum A / sum (1 - P);  D = (A + k) / ((1 - P) + k / m_s);  lost = max(0, P D - B).
+    """
+    n_series = len(prod)
+    exposure = np.bincount(sid, weights=1.0 - P, minlength=n_series)
+    a_tot = np.bincount(sid, weights=A, minlength=n_series)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m = a_tot / exposure
+    m = _fill_from_parent(m, prod, int(prod.max()) + 1 if n_series else 0)
+    ms = m[sid]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if prior_units > 0:
+            level = np.where(ms > 0, (A + prior_units) / ((1.0 - P) + prior_units / ms), 0.0)
+        else:  # pure ratio estimator; a fully stocked-out day has no information
+            level = np.where(P < 1.0 - 1e-9, A / (1.0 - P), ms)
+    level = np.where(np.isfinite(level), level, 0.0)
+    return np.asarray(np.maximum(P * level - B, 0.0))
+
+
+def _fill_from_parent(m: F64, parent: I64, n_parent: int) -> F64:
+    """Replace non-finite series levels by the median of their product's, then by 0."""
+    bad = ~np.isfinite(m)
+    if not bad.any():
+        return m
+    out = m.copy()
+    good = ~bad
+    med = np.zeros(n_parent)
+    if good.any():
+        order = np.lexsort((m[good], parent[good]))
+        par_sorted, m_sorted = parent[good][order], m[good][order]
+        starts = np.searchsorted(par_sorted, np.arange(n_parent), side="left")
+        ends = np.searchsorted(par_sorted, np.arange(n_parent), side="right")
+        has = ends > starts
+        lo = (starts + (ends - starts - 1) // 2)[has]
+        hi = (starts + (ends - starts) // 2)[has]
+        med[has] = 0.5 * (m_sorted[lo] + m_sorted[hi])
+    out[bad] = med[parent[bad]]
+    return out
+
+
+def recovery_summary(recovered: pl.DataFrame, truth_col: str | None = None) -> pl.DataFrame:
+    """Observed vs recovered demand, overall and by stockout hours (6-22) of the day.
+
+    With ``truth_col`` (the synthetic latent demand), also WAPE and bias (sum(x-y)/sum y) of
+    observed and recovered daily demand against the truth.
+    """
+    require_columns(recovered, [SALES, RECOVERED, OOS_HOURS], "recovered history", "run recovery")
+    frames = [recovered.with_columns(pl.lit("all").alias("stockout_hours"))]
+    for label, lo, hi in INTENSITY_BINS:
+        frames.append(
+            recovered.filter(pl.col(OOS_HOURS).is_between(lo, hi)).with_columns(
+                pl.lit(label).alias("stockout_hours")
+            )
+        )
+    cols = [SALES, RECOVERED] + ([truth_col] if truth_col else [])
+    stacked = pl.concat([f.select(["stockout_hours", *cols]) for f in frames])
+    aggs: list[pl.Expr] = [
+        pl.len().alias("n_rows"),
+        pl.col(SALES).sum().alias("observed"),
+        pl.col(RECOVERED).sum().alias("recovered"),
+    ]
+    if truth_col:
+        y = pl.col(truth_col)
+        aggs += [
+            y.sum().alias("truth"),
+            ((pl.col(SALES) - y).abs().sum() / y.sum()).alias("observed_wape"),
+            ((pl.col(SALES) - y).sum() / y.sum()).alias("observed_bias"),
+            ((pl.col(RECOVERED) - y).abs().sum() / y.sum()).alias("recovered_wape"),
+            ((pl.col(RECOVERED) - y).sum() / y.sum()).alias("recovered_bias"),
+        ]
+    order = ["all"] + [b[0] for b in INTENSITY_BINS]
+    out = (
+        stacked.group_by("stockout_hours")
+        .agg(aggs)
+        .with_columns(
+            (pl.col("recovered") - pl.col("observed")).alias("lost"),
+            ((pl.col("recovered") - pl.col("observed")) / pl.col("recovered")).alias(
+                "lost_share_of_recovered"
+            ),
+            (pl.col("n_rows") / recovered.height).alias("share_of_rows"),
+        )
+        .with_columns(
+            pl.col("stockout_hours").replace_strict(order, list(range(len(order)))).alias("_o")
+        )
+        .sort("_o")
+        .drop("_o")
+    )
+    return out

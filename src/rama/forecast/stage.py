@@ -1,0 +1,248 @@
+"""The forecast stage: ``run_forecast(run_dir, cfg)`` -> ``RUN/forecast/`` (docs/forecast.md)."""
+
+from __future__ import annotations
+
+import gc
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from rama.config import Config
+from rama.data import load_freshretail
+from rama.errors import StageInputError
+from rama.forecast.backtest import TRUTH, horizon_calibration, score_methods, seller_class
+from rama.forecast.baselines import moving_average, seasonal_naive
+from rama.forecast.model import DemandForecaster, quantile_name
+from rama.forecast.recovery import recover_demand, recovery_summary
+from rama.forecast.schema import COVARIATES, KEYS, OOS_HOURS, RECOVERED, SALES
+from rama.io import atomic_dir, write_csv, write_json, write_parquet
+from rama.run_manifest import read_manifest, update_manifest
+
+FORECAST = "forecast"
+MODEL_DIR = "model"
+TRUTH_FILE = Path("truth") / "latent_demand.parquet"
+MA_WINDOW = 28  # days of the moving-average baseline
+
+
+def run_forecast(run_dir: Path, cfg: Config, *, reuse_model: bool = False) -> dict[str, Any]:
+    """Recover demand, fit (or reload) the forecaster, forecast the planning week, backtest,
+    and write ``run_dir/forecast/`` atomically. Returns a summary dict.
+
+    The planning week is the ``run.horizon_days`` days after the train split (the eval days
+    when an eval split exists: its covariates are the known future, its sales only score).
+    ``reuse_model`` reloads ``forecast/model/`` instead of refitting (the backtest then
+    scores only what needs no fit).
+    """
+    t0 = time.perf_counter()
+    run_dir = Path(run_dir)
+    manifest = read_manifest(run_dir)
+    if "data_dir" not in manifest:
+        raise StageInputError(
+            f"{run_dir}/manifest.json has no data_dir; run `rama prepare --data DATA --out "
+            f"{run_dir}` first"
+        )
+    data_dir = Path(manifest["data_dir"])
+    horizon = int(cfg["run"]["horizon_days"])
+    fcfg = cfg["forecast"]
+    timings: dict[str, float] = {}
+
+    train = load_freshretail(data_dir, "train")
+    ev = load_freshretail(data_dir, "eval") if manifest.get("has_eval") else None
+    truth = _load_truth(data_dir) if manifest.get("has_truth") else None
+    timings["load"] = time.perf_counter() - t0
+
+    t = time.perf_counter()
+    lo_h, hi_h = fcfg.get("recovery_hours", (6, 22))
+    rec = recover_demand(
+        train,
+        prior_units=float(fcfg.get("recovery_prior_units", 0.1)),
+        window=(int(lo_h), int(hi_h)),
+        source=f"{data_dir} (train)",
+    )
+    del train
+    gc.collect()
+    rec_sum = _recovery_table(rec, truth)
+    timings["recovery"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    if reuse_model:
+        model_dir = run_dir / FORECAST / MODEL_DIR
+        if not (model_dir / "forecaster.json").is_file():
+            raise StageInputError(
+                f"{model_dir} has no saved model; run `rama forecast --run {run_dir}` without "
+                "--reuse-model first"
+            )
+        fc = DemandForecaster.load(model_dir)
+        last = str(rec["dt"].max())
+        if fc.horizon != horizon or str(fc.last_date_) != last:
+            raise StageInputError(
+                f"{model_dir} was fitted for a {fc.horizon}-day horizon after "
+                f"{fc.last_date_}; this run needs {horizon} days after {last}. Run "
+                f"`rama forecast --run {run_dir}` without --reuse-model to refit"
+            )
+    else:
+        fc = DemandForecaster.from_config(cfg).fit(rec, source=f"{data_dir} (train)")
+    timings["fit"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    known = ev.select(*KEYS, "dt", *COVARIATES) if ev is not None else None
+    future = fc.complete_future(known, source=f"{data_dir} (eval)")
+    n_assumed = future.height - (known.height if known is not None else 0)
+    forecast = fc.predict(future)
+    totals = fc.horizon_totals(forecast)
+    timings["predict"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    bt = _backtest(rec, ev, truth, fc, forecast, cfg, horizon, reuse_model=reuse_model)
+    timings["backtest"] = time.perf_counter() - t
+
+    qlo, qhi = quantile_name(min(fc.quantiles)), quantile_name(max(fc.quantiles))
+    summary: dict[str, Any] = {
+        "run_dir": str(run_dir),
+        "data_dir": str(data_dir),
+        "horizon_days": horizon,
+        "first_day": str(fc.last_date_ + timedelta(days=1)),
+        "last_day": str(fc.last_date_ + timedelta(days=horizon)),
+        "series": fc.series_.height,
+        "forecast_rows": forecast.height,
+        "assumed_covariate_rows": n_assumed,
+        "target": fc.target_,
+        "train_rows": fc.n_train_rows_,
+        "short_series": fc.short_series_,
+        "daily_error_correlation": fc.calibration_.rho,
+        "interval": f"{qlo}-{qhi}",
+        "reused_model": reuse_model,
+        "backtest_window": bt["window"],
+        "recovery": rec_sum.filter(pl.col("stockout_hours") == "all").to_dicts()[0],
+        "horizon_calibration": bt["horizon_calibration"],
+        "official_row_selection": bt["official_row_selection"],
+        "total_demand": float(totals["demand"].sum()),
+    }
+    t = time.perf_counter()
+    with atomic_dir(run_dir / FORECAST) as tmp:
+        write_parquet(forecast, tmp / "demand_forecast.parquet")
+        write_parquet(totals.select(*KEYS, "demand", "demand_std"), tmp / "horizon_demand.parquet")
+        write_csv(bt["metrics"], tmp / "forecast_metrics.csv")
+        write_csv(rec_sum, tmp / "recovery_summary.csv")
+        write_parquet(bt["predictions"], tmp / "backtest_predictions.parquet")
+        fc.save(tmp / MODEL_DIR)
+        timings["write"] = time.perf_counter() - t
+        timings["total"] = time.perf_counter() - t0
+        summary["seconds"] = timings
+        write_json(summary, tmp / "forecast_summary.json")
+    update_manifest(
+        run_dir,
+        stage=FORECAST,
+        forecast={
+            "horizon_days": horizon,
+            "first_day": summary["first_day"],
+            "series": summary["series"],
+            "target": fc.target_,
+            "reused_model": reuse_model,
+        },
+    )
+    summary["metrics"] = bt["metrics"]
+    summary["forecast_dir"] = str(run_dir / FORECAST)
+    return summary
+
+
+def _load_truth(data_dir: Path) -> pl.DataFrame | None:
+    path = data_dir / TRUTH_FILE
+    if not path.is_file():
+        return None
+    return pl.read_parquet(path, columns=[*KEYS, "dt", TRUTH]).with_columns(
+        pl.col("dt").str.to_date("%Y-%m-%d")
+    )
+
+
+def _recovery_table(rec: pl.DataFrame, truth: pl.DataFrame | None) -> pl.DataFrame:
+    if truth is None:
+        return recovery_summary(rec)
+    joined = rec.select(*KEYS, "dt", SALES, RECOVERED, OOS_HOURS).join(
+        truth, on=[*KEYS, "dt"], how="left"
+    )
+    return recovery_summary(joined.filter(pl.col(TRUTH).is_not_null()), TRUTH)
+
+
+def _backtest(
+    rec: pl.DataFrame,
+    ev: pl.DataFrame | None,
+    truth: pl.DataFrame | None,
+    fc: DemandForecaster,
+    forecast: pl.DataFrame,
+    cfg: Config,
+    horizon: int,
+    *,
+    reuse_model: bool,
+) -> dict[str, Any]:
+    """Score the model, the model without recovery and the baselines on the same rows."""
+    if ev is not None:
+        hist, actual = rec, ev.select(*KEYS, "dt", SALES, OOS_HOURS, *COVARIATES)
+        window = "eval split"
+    else:
+        last = rec["dt"].max()
+        cut = last - timedelta(days=horizon)  # type: ignore[operator]
+        hist = rec.filter(pl.col("dt") <= cut)
+        actual = rec.filter(pl.col("dt") > cut).select(*KEYS, "dt", SALES, OOS_HOURS, *COVARIATES)
+        window = f"last {horizon} train days (held out)"
+    if truth is not None:
+        actual = actual.join(truth, on=[*KEYS, "dt"], how="left")
+    preds: dict[str, pl.DataFrame] = {}
+    recover = bool(cfg["forecast"]["recover_demand"])
+    main = "model" if recover else "model_no_recovery"
+    main_model: DemandForecaster | None = None
+    if ev is not None:
+        preds[main], main_model = forecast, fc
+    elif not reuse_model:
+        main_model = DemandForecaster.from_config(cfg).fit(hist, source="backtest history")
+        preds[main] = main_model.predict(actual)
+    if recover and not reuse_model:
+        fc_nr = DemandForecaster.from_config(cfg, recover_demand=False)
+        preds["model_no_recovery"] = fc_nr.fit(hist, source="backtest history").predict(actual)
+    preds["seasonal_naive"] = seasonal_naive(hist, actual)
+    preds[f"moving_average_{MA_WINDOW}"] = moving_average(hist, actual, window=MA_WINDOW)
+    qs = cfg["forecast"]["quantiles"]
+    lo, hi = quantile_name(min(qs)), quantile_name(max(qs))
+    metrics = score_methods(preds, actual, seller_class(hist), lo=lo, hi=hi)
+    calib: dict[str, Any] = {}
+    if main_model is not None:
+        tot = main_model.horizon_totals(preds[main])
+        calib[SALES] = horizon_calibration(tot, actual, SALES)
+        if truth is not None:
+            calib[TRUTH] = horizon_calibration(
+                tot, actual.filter(pl.col(TRUTH).is_not_null()), TRUTH
+            )
+    long = [
+        p.select(*KEYS, "dt", pl.col("forecast").cast(pl.Float64)).with_columns(
+            pl.lit(m).alias("method")
+        )
+        for m, p in preds.items()
+    ]
+    predictions = pl.concat(long).pivot(on="method", index=[*KEYS, "dt"], values="forecast")
+    predictions = actual.select(
+        *KEYS, "dt", SALES, OOS_HOURS, *([TRUTH] if TRUTH in actual.columns else [])
+    ).join(predictions, on=[*KEYS, "dt"], how="left")
+    return {
+        "metrics": metrics,
+        "predictions": predictions,
+        "window": window,
+        "horizon_calibration": calib,
+        "official_row_selection": _selection(actual),
+    }
+
+
+def _selection(actual: pl.DataFrame) -> float | None:
+    """Latent demand on official rows relative to the same series' mean over the window,
+    minus 1 (synthetic data only): how far the no-stockout days are low-demand days."""
+    if TRUTH not in actual.columns:
+        return None
+    off = (
+        actual.filter(pl.col(TRUTH).is_not_null())
+        .with_columns(pl.col(TRUTH).mean().over(list(KEYS)).alias("_mean"))
+        .filter(pl.col(OOS_HOURS) == 0)
+    )
+    denom = float(off["_mean"].sum())
+    return float(off[TRUTH].sum()) / denom - 1.0 if denom > 0 else None

@@ -1,0 +1,198 @@
+"""Demand recovery: hand-made series whose lost hours are known, invariants, bad inputs."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rama.errors import DataValidationError
+from rama.forecast.recovery import recover_demand, recovery_summary
+
+OPEN = range(6, 22)
+
+
+def _frame(
+    days: list[tuple[list[float], list[int]]], store: int = 0, product: int = 0
+) -> pl.DataFrame:
+    """One series, one row per (hourly sales, hourly flags) day."""
+    start = date(2024, 1, 1)
+    return pl.DataFrame(
+        {
+            "store_id": [store] * len(days),
+            "product_id": [product] * len(days),
+            "dt": [start + timedelta(days=i) for i in range(len(days))],
+            "sale_amount": [float(sum(s)) for s, _ in days],
+            "hours_sale": [s for s, _ in days],
+            "hours_stock_status": [f for _, f in days],
+        },
+        schema_overrides={"hours_stock_status": pl.List(pl.Int32)},
+    )
+
+
+def _day(
+    rate: list[float] | float, out_hours: set[int] | frozenset[int] = frozenset()
+) -> tuple[list[float], list[int]]:
+    """Hourly sales = rate in open hours when in stock, 0 when flagged; night sells nothing."""
+    rates = rate if isinstance(rate, list) else [rate if h in OPEN else 0.0 for h in range(24)]
+    sales = [0.0 if h in out_hours else rates[h] for h in range(24)]
+    flags = [1 if h in out_hours else 0 for h in range(24)]
+    return sales, flags
+
+
+def test_flat_profile_lost_hours_are_recovered_exactly() -> None:
+    # 10 full days of 1 unit/hour in 6..21 (16 units/day), then a day out from 14:00.
+    days = [_day(1.0) for _ in range(10)] + [_day(1.0, set(range(14, 24)))]
+    out = recover_demand(_frame(days), prior_units=0.5)
+    assert out["sale_amount"][-1] == pytest.approx(8.0)
+    # profile share of hours 14..21 = 0.5; m = (160 + 8) / (10 + 0.5) = 16, so D = 16.
+    assert out["lost_demand"][-1] == pytest.approx(8.0)
+    assert out["recovered_demand"][-1] == pytest.approx(16.0)
+    assert out["lost_demand"][:-1].to_list() == [0.0] * 10
+    assert out["stock_hour6_22_cnt"][-1] == 8  # only hours 14..21 count
+
+
+def test_shaped_profile_ratio_estimator_is_exact() -> None:
+    # Hour h sells (h - 5) units in stock: the morning is light, the evening heavy.
+    rates = [float(h - 5) if h in OPEN else 0.0 for h in range(24)]
+    full = sum(rates)  # 136
+    days = [_day(rates) for _ in range(20)] + [_day(rates, {18, 19, 20, 21})]
+    out = recover_demand(_frame(days), prior_units=0.0)
+    lost = sum(rates[h] for h in (18, 19, 20, 21))  # 13 + 14 + 15 + 16 = 58
+    assert out["lost_demand"][-1] == pytest.approx(lost)
+    assert out["recovered_demand"][-1] == pytest.approx(full)
+
+
+def test_night_flags_are_not_recovered() -> None:
+    days = [_day(1.0) for _ in range(5)] + [_day(1.0, {0, 1, 2, 3, 4, 5, 22, 23})]
+    out = recover_demand(_frame(days))
+    assert out["lost_demand"].to_list() == [0.0] * 6
+    assert out["stock_hour6_22_cnt"][-1] == 0
+
+
+def test_whole_day_out_gets_series_level_and_flagged_sales_count() -> None:
+    days = [_day(1.0) for _ in range(8)] + [_day(1.0, set(OPEN))]
+    out = recover_demand(_frame(days), prior_units=0.3)
+    assert out["recovered_demand"][-1] == pytest.approx(16.0)
+    # A unit sold in a flagged hour (the sell-out hour) is not lost a second time.
+    sales, flags = _day(1.0, set(range(14, 22)))
+    sales[14] = 0.5
+    out2 = recover_demand(_frame([_day(1.0) for _ in range(8)] + [(sales, flags)]), prior_units=0.0)
+    assert out2["lost_demand"][-1] == pytest.approx(8.0 - 0.5)
+    assert out2["recovered_demand"][-1] == pytest.approx(16.0)
+
+
+def test_series_never_in_stock_falls_back_to_product_median() -> None:
+    a = _frame([_day(1.0) for _ in range(4)], store=0)
+    b = _frame([_day(2.0) for _ in range(4)], store=1)
+    never = _frame([_day(0.0, set(OPEN)) for _ in range(4)], store=2)
+    out = recover_demand(pl.concat([a, b, never]), prior_units=0.1)
+    lost = out.filter(pl.col("store_id") == 2)["lost_demand"]
+    assert lost.to_list() == pytest.approx([24.0] * 4)  # median of 16 and 32 units/day
+
+
+def test_all_zero_series_recovers_nothing() -> None:
+    out = recover_demand(_frame([_day(0.0) for _ in range(5)] + [_day(0.0, set(range(10, 22)))]))
+    assert out["recovered_demand"].to_list() == [0.0] * 6
+
+
+def test_chunking_does_not_change_the_result() -> None:
+    rng = np.random.default_rng(3)
+    frames = []
+    for s in range(4):
+        days = []
+        for _ in range(12):
+            k = int(rng.integers(6, 30))
+            days.append(
+                _day(list(rng.poisson(1.0, 24) / 10.0), set(range(k, 24)) if k < 24 else set())
+            )
+        frames.append(_frame(days, store=s, product=s % 2))
+    df = pl.concat(frames)
+    a = recover_demand(df, chunk_rows=5)["lost_demand"].to_numpy()
+    b = recover_demand(df, chunk_rows=10_000)["lost_demand"].to_numpy()
+    np.testing.assert_allclose(a, b)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    sales=st.lists(st.lists(st.integers(0, 9), min_size=24, max_size=24), min_size=3, max_size=8),
+    cut=st.lists(st.integers(0, 24), min_size=3, max_size=8),
+    scale=st.floats(0.5, 4.0),
+)
+def test_recovered_at_least_observed_and_homogeneous(
+    sales: list[list[int]], cut: list[int], scale: float
+) -> None:
+    days = []
+    for i, row in enumerate(sales):
+        k = cut[i % len(cut)]
+        flags = [1 if h >= k else 0 for h in range(24)]
+        days.append(([0.0 if f else v / 10 for v, f in zip(row, flags, strict=True)], flags))
+    df = _frame(days)
+    out = recover_demand(df, prior_units=0.0)
+    assert (out["recovered_demand"] >= out["sale_amount"] - 1e-12).all()
+    no_flags = out["stock_hour6_22_cnt"] == 0
+    assert (out.filter(no_flags)["lost_demand"] == 0).all()
+    scaled = df.with_columns(
+        pl.col("sale_amount") * scale, pl.col("hours_sale").list.eval(pl.element() * scale)
+    )
+    out2 = recover_demand(scaled, prior_units=0.0)
+    np.testing.assert_allclose(out2["lost_demand"], out["lost_demand"] * scale, atol=1e-9)
+
+
+def test_bad_lists_raise_clear_errors() -> None:
+    df = _frame([_day(1.0) for _ in range(3)])
+    short = df.with_columns(pl.col("hours_sale").list.slice(0, 23))
+    with pytest.raises(DataValidationError, match="24-hour list") as exc:
+        recover_demand(short)
+    assert exc.value.column == "hours_sale"
+    nulls = df.with_columns(
+        pl.col("hours_stock_status").list.eval(
+            pl.when(pl.int_range(pl.len()) == 3).then(None).otherwise(pl.element())
+        )
+    )
+    with pytest.raises(DataValidationError, match="null entries"):
+        recover_demand(nulls)
+    neg = df.with_columns(pl.col("hours_sale").list.eval(pl.element() - 2.0))
+    with pytest.raises(DataValidationError, match="negative hourly sales"):
+        recover_demand(neg)
+    with pytest.raises(DataValidationError, match="hours_stock_status"):
+        recover_demand(df.drop("hours_stock_status"))
+
+
+def test_recovery_summary_hand_computed() -> None:
+    df = pl.DataFrame(
+        {
+            "sale_amount": [2.0, 1.0, 0.0],
+            "recovered_demand": [2.0, 3.0, 4.0],
+            "stock_hour6_22_cnt": [0, 3, 16],
+            "truth": [2.0, 4.0, 4.0],
+        }
+    )
+    out = recovery_summary(df, "truth")
+    row = out.filter(pl.col("stockout_hours") == "all").row(0, named=True)
+    assert row["observed"] == 3.0 and row["recovered"] == 9.0 and row["lost"] == 6.0
+    assert row["observed_wape"] == pytest.approx(7 / 10)
+    assert row["observed_bias"] == pytest.approx(-7 / 10)
+    assert row["recovered_wape"] == pytest.approx(1 / 10)
+    assert row["recovered_bias"] == pytest.approx(-1 / 10)
+    mid = out.filter(pl.col("stockout_hours") == "1-4 h").row(0, named=True)
+    assert mid["n_rows"] == 1 and mid["lost_share_of_recovered"] == pytest.approx(2 / 3)
+    assert out["stockout_hours"].to_list()[0] == "all"
+
+
+def test_real_sample_rows(fresh_sample_csv: Path) -> None:
+    from rama.data import load_freshretail
+
+    df = load_freshretail(fresh_sample_csv)
+    out = recover_demand(df)
+    assert out.height == df.height
+    assert (out["recovered_demand"] >= out["sale_amount"]).all()
+    assert (out.filter(pl.col("stock_hour6_22_cnt") == 0)["lost_demand"] == 0).all()
+    # Store 0 / product 38 runs out often: something is recovered, and not absurdly much.
+    total_lost, total_obs = out["lost_demand"].sum(), out["sale_amount"].sum()
+    assert 0 < total_lost < 2 * total_obs

@@ -33,6 +33,12 @@ def _prepare(data_dir: Path, run_dir: Path, cfg: Config) -> dict[str, Any]:
     return prepare(data_dir, run_dir, cfg)
 
 
+def _forecast(data_dir: Path, run_dir: Path, cfg: Config) -> dict[str, Any]:
+    from rama.forecast import run_forecast
+
+    return run_forecast(run_dir, cfg)
+
+
 def _report(data_dir: Path, run_dir: Path, cfg: Config) -> dict[str, Any]:
     from rama.report import write_report
 
@@ -41,7 +47,7 @@ def _report(data_dir: Path, run_dir: Path, cfg: Config) -> dict[str, Any]:
 
 def stages() -> list[tuple[str, Stage]]:
     """The stages ``rama run`` chains, in order."""
-    return [("prepare", _prepare), ("report", _report)]
+    return [("prepare", _prepare), ("forecast", _forecast), ("report", _report)]
 
 
 def run_pipeline(

@@ -1,0 +1,130 @@
+"""``rama optimize``: solve the planning LP for a problem folder or a run (docs/optimizer.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from rama.cli._app import (
+    ConfigOpt,
+    SeedOpt,
+    SetOpt,
+    build_config,
+    command,
+    console,
+    friendly_errors,
+)
+from rama.errors import StageInputError
+
+HELP = (
+    "Solve the working plan's LP (transfers, manufacturing, allocation) for every store, "
+    "product and route, to proven optimality. Either --problem DIR --out OUT (a problem "
+    "folder: store_products, products, stores, transport_costs as .parquet/.csv) or --run "
+    "RUN (builds RUN/problem/ from the prepared tables and the forecast, solves into "
+    "RUN/plan/). Every written plan is re-checked independently (C1-C6 and the objective)."
+)
+
+
+@command("optimize", HELP)
+def optimize_cmd(
+    problem: Annotated[
+        Path | None,
+        typer.Option(
+            "--problem",
+            help="Problem folder (see docs/optimizer.md for the four tables and their units).",
+            file_okay=False,
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Plan folder to write (with --problem; replaced)."),
+    ] = None,
+    run: Annotated[
+        Path | None,
+        typer.Option(
+            "--run",
+            help="Run folder with prepared/ and forecast/: writes RUN/problem/ and RUN/plan/.",
+            file_okay=False,
+        ),
+    ] = None,
+    inventory: Annotated[
+        Path | None,
+        typer.Option(
+            "--inventory",
+            help="With --run: CSV/Parquet store_id,product_id,on_hand (units) for every "
+            "forecast pair, instead of the simulated inventory (config inventory.rule).",
+            dir_okay=False,
+        ),
+    ] = None,
+    backend: Annotated[
+        str | None,
+        typer.Option(
+            "--backend",
+            help="highs (per-product sparse column generation, parallel; default) or pulp "
+            "(the full model in PuLP, solved by CBC; slow on the whole network).",
+        ),
+    ] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option("--threads", help="Worker processes for the HiGHS backend (0 = all cores)."),
+    ] = None,
+    write_lp: Annotated[
+        Path | None,
+        typer.Option("--write-lp", help="Also export the full PuLP model as a CPLEX LP file."),
+    ] = None,
+    write_mps: Annotated[
+        Path | None,
+        typer.Option("--write-mps", help="Also export the full PuLP model as an MPS file."),
+    ] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    seed: SeedOpt = None,
+) -> None:
+    """Run the optimize stage."""
+    from rama.optimize.stage import optimize_folder, run_optimize
+
+    with friendly_errors():
+        cfg = build_config(
+            config,
+            set_,
+            **{"run.seed": seed, "optimize.backend": backend, "optimize.threads": threads},
+        )
+        opts: dict[str, Any] = {"write_lp": write_lp, "write_mps": write_mps}
+        if (problem is None) == (run is None):
+            raise StageInputError("rama optimize: pass either --problem DIR --out OUT or --run RUN")
+        if problem is not None:
+            if out is None:
+                raise StageInputError("rama optimize --problem DIR needs --out OUT")
+            if inventory is not None:
+                raise StageInputError(
+                    "--inventory goes with --run; a problem folder holds current_inventory"
+                )
+            summary = optimize_folder(problem, out, cfg, **opts)
+        else:
+            assert run is not None
+            summary = run_optimize(run, cfg, inventory, **opts)
+    _print_summary(summary)
+
+
+def _print_summary(s: dict[str, Any]) -> None:
+    table = Table(title=f"plan {s['out_dir']}", show_header=True)
+    table.add_column("cost component")
+    table.add_column("$", justify="right")
+    for comp in ("holding", "stockout", "transport", "manufacturing", "distribution"):
+        table.add_row(comp, f"{s['costs'][comp]:,.2f}")
+    table.add_row("[bold]total (objective)[/]", f"[bold]{s['objective']:,.2f}[/]")
+    console.print(table)
+    rc = s.get("min_reduced_cost")
+    console.print(
+        f"status {s['status']} ({s['backend']}), fill rate {s['fill_rate']:.2%}, "
+        f"{s['number_of_transfers']:,} transfers moving {s['units_transferred']:,.1f} units, "
+        f"{s['units_manufactured']:,.1f} units manufactured\n"
+        f"{s['n_stores']} stores, {s['n_products']} products, {s['n_store_products']:,} pairs; "
+        f"solve {s['solve_seconds']:.2f} s, total {s['total_seconds']:.2f} s; "
+        f"check passed (worst violation {s['check_worst_violation']:.1e})"
+        + (f"; min reduced cost {rc:.1e}" if rc is not None else ""),
+        highlight=False,
+    )

@@ -1,0 +1,147 @@
+"""The optimizer's output in memory: a typed :class:`Plan` and its cost breakdown.
+
+A backend returns a :class:`RawSolution` (solver values); :func:`polish` turns it into a plan
+whose constraints hold to rounding: negative noise and transfers below ``1e-9`` units are
+dropped, ``ending_inventory`` is recomputed from C1, ``manufacture`` from C3, and where both
+ending inventory and stockout (or allocation) are positive at one pair the overlap is removed
+(it only adds cost). The objective is then recomputed from the polished values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from rama.optimize.problem import Problem
+
+QTY_EPS = 1e-9  # units; smaller solver values are noise
+COMPONENTS = ("holding", "stockout", "transport", "manufacturing", "distribution")
+
+
+@dataclass
+class RawSolution:
+    """Backend values: per pair (``problem.store_products`` order), per product, per route."""
+
+    ending: np.ndarray
+    stockout: np.ndarray
+    allocate: np.ndarray
+    manufacture: np.ndarray
+    t_from: np.ndarray  # pair position of the sending store
+    t_to: np.ndarray  # pair position of the receiving store
+    t_qty: np.ndarray
+    t_cost: np.ndarray  # $/unit
+    min_reduced_cost: float | None = None
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """An optimal plan for ``problem`` (arrays aligned with its tables)."""
+
+    problem: Problem
+    backend: str
+    status: str
+    allocate: np.ndarray  # per pair (units)
+    stockout: np.ndarray
+    ending_inventory: np.ndarray
+    transfer_in: np.ndarray
+    transfer_out: np.ndarray
+    manufacture: np.ndarray  # per product (units)
+    t_from: np.ndarray  # pair positions
+    t_to: np.ndarray
+    t_qty: np.ndarray
+    t_cost: np.ndarray
+    solve_seconds: float
+    min_reduced_cost: float | None = None
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def cost_breakdown(self) -> dict[str, float]:
+        """Objective components ($) and their total."""
+        pb = self.problem
+        p = pb.pair_product
+        parts = {
+            "holding": float(np.dot(pb.holding_cost[p], self.ending_inventory)),
+            "stockout": float(np.dot(pb.stockout_penalty[p], self.stockout)),
+            "transport": float(np.dot(self.t_cost, self.t_qty)),
+            "manufacturing": float(np.dot(pb.manufacturing_cost, self.manufacture)),
+            "distribution": float(np.dot(pb.distribution_cost[pb.pair_store], self.allocate)),
+        }
+        parts["total"] = float(sum(parts[c] for c in COMPONENTS))
+        return parts
+
+    @property
+    def objective(self) -> float:
+        return self.cost_breakdown()["total"]
+
+    @property
+    def fill_rate(self) -> float:
+        """Network fill rate 1 - stockout / demand (1.0 when there is no demand)."""
+        d = float(self.problem.demand.sum())
+        return 1.0 - float(self.stockout.sum()) / d if d > 0 else 1.0
+
+    def summary(self) -> dict[str, Any]:
+        """The figures written to summary.json."""
+        costs = self.cost_breakdown()
+        out: dict[str, Any] = {
+            "status": self.status,
+            "backend": self.backend,
+            "objective": costs["total"],
+            "costs": costs,
+            "fill_rate": self.fill_rate,
+            "units_demanded": float(self.problem.demand.sum()),
+            "units_stocked_out": float(self.stockout.sum()),
+            "units_transferred": float(self.t_qty.sum()),
+            "units_manufactured": float(self.manufacture.sum()),
+            "number_of_transfers": int(self.t_qty.size),
+            "solve_seconds": self.solve_seconds,
+            "n_stores": self.problem.n_stores,
+            "n_products": self.problem.n_products,
+            "n_store_products": self.problem.n_pairs,
+            "min_reduced_cost": self.min_reduced_cost,
+        }
+        out.update(self.stats)
+        return out
+
+
+def polish(problem: Problem, raw: RawSolution, backend: str, seconds: float) -> Plan:
+    """Clean solver noise and restore C1 and C3 exactly (see module doc)."""
+    keep = raw.t_qty > QTY_EPS
+    t_from, t_to = raw.t_from[keep], raw.t_to[keep]
+    t_qty, t_cost = raw.t_qty[keep], raw.t_cost[keep]
+    order = np.lexsort((t_to, t_from))
+    t_from, t_to, t_qty, t_cost = t_from[order], t_to[order], t_qty[order], t_cost[order]
+    n = problem.n_pairs
+    t_in = np.bincount(t_to, weights=t_qty, minlength=n)
+    t_out = np.bincount(t_from, weights=t_qty, minlength=n)
+    u = np.where(raw.stockout > QTY_EPS, raw.stockout, 0.0)
+    a = np.where(raw.allocate > QTY_EPS, raw.allocate, 0.0)
+    base = problem.current_inventory + t_in - t_out - problem.demand
+    e = base + a + u
+    # remove overlaps (ending inventory together with stockout or allocation)
+    cut_u = np.minimum(u, np.maximum(e, 0.0))
+    u, e = u - cut_u, e - cut_u
+    cut_a = np.minimum(a, np.maximum(e, 0.0))
+    a, e = a - cut_a, e - cut_a
+    short = np.where(e < -QTY_EPS, -e, 0.0)  # below zero beyond noise: counted as stockout
+    u, e = u + short, np.maximum(e, 0.0)
+    m = np.bincount(problem.pair_product, weights=a, minlength=problem.n_products)
+    return Plan(
+        problem=problem,
+        backend=backend,
+        status="optimal",
+        allocate=a,
+        stockout=u,
+        ending_inventory=e,
+        transfer_in=t_in,
+        transfer_out=t_out,
+        manufacture=m,
+        t_from=t_from,
+        t_to=t_to,
+        t_qty=t_qty,
+        t_cost=t_cost,
+        solve_seconds=seconds,
+        min_reduced_cost=raw.min_reduced_cost,
+        stats=dict(raw.stats),
+    )

@@ -1,0 +1,141 @@
+"""Store-to-store transport costs ($/unit for the period), dense or sparse.
+
+A route is an ordered pair of distinct stores with a finite cost. Two storage forms:
+
+- ``dense``: an ``n_stores x n_stores`` float64 or float32 matrix; NaN or +inf = no route
+  (the 10x network's 81M pairs fit in 324 MB as float32, a long table would take ~2 GB);
+- ``csr``: a scipy CSR matrix whose stored entries are the routes (explicit zeros are routes).
+
+The diagonal is never a route. Store indices are positions in ``Problem.stores`` (sorted ids).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+# A long table with at least this share of all ordered pairs is stored densely.
+DENSE_SHARE = 0.25
+
+
+@dataclass(frozen=True, eq=False)
+class TransportCosts:
+    """Per-unit transport cost between stores, indexed by store position."""
+
+    n_stores: int
+    dense: np.ndarray | None = None
+    csr: sp.csr_array | None = None
+
+    def __post_init__(self) -> None:
+        if (self.dense is None) == (self.csr is None):
+            raise ValueError("TransportCosts needs exactly one of dense or csr")
+        shape = (self.n_stores, self.n_stores)
+        mat = self.dense if self.dense is not None else self.csr
+        if mat is None or mat.shape != shape:
+            raise ValueError(f"transport matrix must be {shape}")
+
+    @classmethod
+    def from_dense(cls, matrix: np.ndarray) -> TransportCosts:
+        """Wrap a square matrix (float64 or float32); NaN is turned into +inf (no route)."""
+        m = np.asarray(matrix)
+        if m.dtype not in (np.float32, np.float64):
+            m = m.astype(np.float64)
+        if np.isnan(m).any():
+            m = np.where(np.isnan(m), np.inf, m).astype(m.dtype, copy=False)
+        return cls(n_stores=m.shape[0], dense=m)
+
+    @classmethod
+    def from_long(
+        cls, n_stores: int, from_idx: np.ndarray, to_idx: np.ndarray, cost: np.ndarray
+    ) -> TransportCosts:
+        """Build from index arrays (clean: no duplicates, no NaN); self-pairs are dropped."""
+        keep = from_idx != to_idx
+        f, t, c = from_idx[keep], to_idx[keep], np.asarray(cost, dtype=np.float64)[keep]
+        if f.size >= DENSE_SHARE * n_stores * n_stores:
+            m = np.full((n_stores, n_stores), np.inf)
+            m[f, t] = c
+            return cls(n_stores=n_stores, dense=m)
+        # COO -> CSR keeps explicit zeros, so a zero-cost route stays a route.
+        csr = sp.csr_array((c, (f, t)), shape=(n_stores, n_stores))
+        return cls(n_stores=n_stores, csr=csr)
+
+    @property
+    def dtype(self) -> np.dtype:
+        mat = self.dense if self.dense is not None else self.csr
+        assert mat is not None
+        return np.dtype(mat.dtype)
+
+    def block(self, rows: np.ndarray, cols: np.ndarray, keep_dtype: bool = False) -> np.ndarray:
+        """Costs ``rows x cols`` (float64, or the matrix dtype with ``keep_dtype``); +inf
+        where there is no route (and on i == j)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        cols = np.asarray(cols, dtype=np.int64)
+        if self.dense is not None:
+            out = self.dense[rows[:, None], cols[None, :]]
+            if not keep_dtype:
+                out = out.astype(np.float64, copy=False)
+        else:
+            assert self.csr is not None
+            out = np.full((rows.size, cols.size), np.inf)
+            colmap = np.full(self.n_stores, -1, dtype=np.int64)
+            colmap[cols] = np.arange(cols.size)
+            sub = self.csr[rows]
+            indptr = np.asarray(sub.indptr)
+            loc = colmap[np.asarray(sub.indices)]
+            r = np.repeat(np.arange(rows.size), np.diff(indptr))
+            ok = loc >= 0
+            out[r[ok], loc[ok]] = np.asarray(sub.data)[ok]
+        # no self-routes: a store index present in both rows and cols
+        common, ri, ci = np.intersect1d(rows, cols, assume_unique=False, return_indices=True)
+        if common.size:
+            out[ri, ci] = np.inf
+        return out
+
+    def pairs(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Cost of each route ``rows[k] -> cols[k]`` (float64); +inf where there is none."""
+        rows = np.asarray(rows, dtype=np.int64)
+        cols = np.asarray(cols, dtype=np.int64)
+        if self.dense is not None:
+            out = self.dense[rows, cols].astype(np.float64)
+        else:
+            assert self.csr is not None
+            csr = self.csr
+            csr.sort_indices()
+            indptr = np.asarray(csr.indptr, dtype=np.int64)
+            row_of = np.repeat(np.arange(self.n_stores, dtype=np.int64), np.diff(indptr))
+            keys = row_of * self.n_stores + np.asarray(csr.indices, dtype=np.int64)
+            want = rows * self.n_stores + cols
+            pos = np.minimum(np.searchsorted(keys, want), max(keys.size - 1, 0))
+            hit = (keys[pos] == want) if keys.size else np.zeros(want.size, dtype=bool)
+            out = np.where(
+                hit, np.asarray(csr.data, dtype=np.float64)[pos] if keys.size else 0.0, np.inf
+            )
+        return np.where(rows == cols, np.inf, out)
+
+    def to_long(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """All routes as ``(from_idx, to_idx, cost)`` (row-major order)."""
+        if self.dense is not None:
+            finite = np.isfinite(self.dense)
+            np.fill_diagonal(finite, False)
+            f, t = np.nonzero(finite)
+            return f, t, self.dense[f, t].astype(np.float64)
+        assert self.csr is not None
+        coo = self.csr.tocoo()
+        keep = coo.row != coo.col
+        order = np.lexsort((coo.col[keep], coo.row[keep]))
+        return (
+            np.asarray(coo.row[keep][order], dtype=np.int64),
+            np.asarray(coo.col[keep][order], dtype=np.int64),
+            np.asarray(coo.data[keep][order], dtype=np.float64),
+        )
+
+    def n_routes(self) -> int:
+        """Number of ordered store pairs with a route."""
+        if self.dense is not None:
+            finite = np.isfinite(self.dense)
+            return int(finite.sum() - np.trace(finite))
+        assert self.csr is not None
+        coo = self.csr.tocoo()
+        return int((coo.row != coo.col).sum())

@@ -39,6 +39,12 @@ def _forecast(data_dir: Path, run_dir: Path, cfg: Config) -> dict[str, Any]:
     return run_forecast(run_dir, cfg)
 
 
+def _optimize(data_dir: Path, run_dir: Path, cfg: Config) -> dict[str, Any]:
+    from rama.optimize import run_optimize
+
+    return run_optimize(run_dir, cfg)
+
+
 def _report(data_dir: Path, run_dir: Path, cfg: Config) -> dict[str, Any]:
     from rama.report import write_report
 
@@ -47,7 +53,12 @@ def _report(data_dir: Path, run_dir: Path, cfg: Config) -> dict[str, Any]:
 
 def stages() -> list[tuple[str, Stage]]:
     """The stages ``rama run`` chains, in order."""
-    return [("prepare", _prepare), ("forecast", _forecast), ("report", _report)]
+    return [
+        ("prepare", _prepare),
+        ("forecast", _forecast),
+        ("optimize", _optimize),
+        ("report", _report),
+    ]
 
 
 def run_pipeline(

@@ -17,6 +17,7 @@ import multiprocessing as mp
 import os
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import highspy
 import numpy as np
@@ -284,6 +285,18 @@ def n_workers(threads: int) -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def _materialize(obj: object) -> None:
+    """Compute every cached array of ``obj`` now, in the parent process.
+
+    Worker processes are forked; a forked child must never call polars (its thread pool
+    does not survive ``fork`` and the call deadlocks), so everything the workers read is
+    turned into plain numpy before the fork.
+    """
+    for name, attr in vars(type(obj)).items():
+        if isinstance(attr, cached_property):
+            getattr(obj, name)
+
+
 def solve_blocks(problem: Problem, threads: int = 0) -> list[BlockResult]:
     """Solve every block, in parallel worker processes when ``threads`` allows."""
     general = production_may_bind(problem)
@@ -291,6 +304,8 @@ def solve_blocks(problem: Problem, threads: int = 0) -> list[BlockResult]:
     workers = min(n_workers(threads), len(blocks))
     if workers <= 1 or "fork" not in mp.get_all_start_methods():
         return [solve_block(problem, b, general) for b in blocks]
+    _materialize(problem)
+    _materialize(problem.transport)
     _SHARED.update(problem=problem, general=general)
     try:
         ctx = mp.get_context("fork")

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 HOURS = 24
+OPEN_HOUR = 6  # first hour counted by stock_hour6_22_cnt; a late delivery leaves a gap from here
 
 # Intraday shapes (relative weights per hour 0..23): a morning-heavy and an evening-heavy
 # profile; each series mixes them with its own weight w ~ Beta(2, 2).
@@ -31,14 +32,14 @@ class DemandModel:
     """Parameters of the generative model (calibrated to the published statistics;
     see docs/synthetic.md). Demand units: normalised sales units per day."""
 
-    level_log_mean: float = -0.38  # mu0 of log series level
+    level_log_mean: float = -0.48  # mu0 of log series level
     level_sd_product: float = 0.15  # sd of the product part of log level
     level_sd_store: float = 0.15  # sd of the store part of log level
     level_sd_series: float = 0.15  # sd of the series-specific part of log level
     level_tail: float = 0.1  # scale of an Exponential added to log level (right skew)
     hot_share: float = 0.05  # share of "hot seller" series, level x U(hot_lo, hot_hi)
     hot_lo: float = 4.0
-    hot_hi: float = 10.0
+    hot_hi: float = 8.0
     level_cap: float = 7.0  # upper bound of the base level (units/day); thin upper tail
     weekday_factor: tuple[float, ...] = (0.97, 0.95, 0.97, 1.00, 1.05, 1.02, 1.00)  # Mon..Sun
     holiday_uplift: float = 1.235  # multiplier on holiday_flag days
@@ -60,11 +61,17 @@ class DemandModel:
     deep_lo: float = 0.35
     deep_hi: float = 0.5
     shallow_max: float = 0.3
-    cover_log_mean: float = 0.055  # opening stock = cover x expected demand, log cover mean
-    cover_series_sd: float = 0.15  # sd of the per-series log cover
-    cover_day_sd: float = 0.2  # sd of the day-to-day log cover
-    promo_anticipation: float = 0.8  # stock sees lift^alpha of the discount lift: promos stock out
-    no_delivery_prob: float = 0.041  # days with zero opening stock (all-day stockout)
+    # Opening stock, supply-driven (docs/synthetic.md): S = cover x the store's expectation.
+    cover_log_mean: float = 1.2  # mean log cover (shelf stock / expected daily demand)
+    cover_series_sd: float = 0.2  # sd of the per-series log cover (ordering habits)
+    cover_day_sd: float = 0.6  # sd of the day-to-day log cover (replenishment quantity)
+    under_share: float = 0.1  # share of persistently under-ordered series ...
+    under_log_cover: float = -0.85  # ... whose log cover is lowered by this much
+    promo_cover: float = 1.5  # extra cover on activity days (planned promotion stock)
+    no_delivery_prob: float = 0.039  # delivery misses: zero stock all day
+    late_delivery_prob: float = 0.38  # the day's delivery reaches the shelf after 6h
+    # Hour a late delivery reaches the shelf, k = 7, 8, ...: hours 6..k-1 out of stock.
+    late_hour_probs: tuple[float, ...] = field(default=(0.5, 0.25, 0.15, 0.1))
     # Restock hour after an overnight stockout: hours 0..k-1 stay flagged, k = 1..6.
     restock_hour_probs: tuple[float, ...] = field(default=(0.04, 0.04, 0.06, 0.13, 0.18, 0.55))
 
@@ -129,7 +136,11 @@ def series_params(
     w = rng.beta(2.0, 2.0, n)[:, None]
     profile = w * MORNING_PROFILE[None, :] + (1.0 - w) * EVENING_PROFILE[None, :]
     promo_start = rng.beta(model.promo_start_a, model.promo_start_b, n)
-    cover_log = model.cover_log_mean + rng.normal(0.0, model.cover_series_sd, n)
+    cover_log = (
+        model.cover_log_mean
+        + rng.normal(0.0, model.cover_series_sd, n)
+        + np.where(rng.random(n) < model.under_share, model.under_log_cover, 0.0)
+    )
     return SeriesParams(log_level, elasticity, temp_sens, profile, promo_start, cover_log)
 
 
@@ -185,7 +196,8 @@ def simulate_chunk(
                               * discount[i,d]^-e_i * A^activity[i,d]
                               * exp(b_i (T - 20)/10 - c * precpt);
     daily rate       lambda = E * exp(sigma eps - sigma^2/2);
-    hourly demand    q[h] = Poisson(10 * lambda * profile_i[h])   (tenths of a unit).
+    hourly demand    q[h] = Poisson(10 * lambda * profile_i[h])   (tenths of a unit);
+    then the supply-driven opening stock (``_opening_stock``) censors it (``_censor``).
     """
     n, n_days = temperature.shape
     act, discount = _promotions(model, params.promo_start, n_days, rng)
@@ -203,22 +215,42 @@ def simulate_chunk(
         - model.precip_coef * precpt
     )
     expected = np.exp(log_e)
-    # The store's stocking target sees only part of the discount effect.
-    stock_base = expected * np.exp(-(1.0 - model.promo_anticipation) * log_lift)
     sd = model.day_noise_sd
     rate = expected * np.exp(rng.normal(-0.5 * sd * sd, sd, (n, n_days)))
     hourly = 10.0 * rate[:, :, None] * params.profile[:, None, :]
     demand = rng.poisson(hourly)  # (n, D, 24) int64 tenths
     latent = demand.sum(axis=2)
 
-    cover = np.exp(params.cover_log[:, None] + rng.normal(0.0, model.cover_day_sd, (n, n_days)))
-    stock = np.rint(10.0 * cover * stock_base).astype(np.int64)
+    stock, restock = _opening_stock(model, params, expected, act, rng)
+    sales, status = _censor(demand, stock, restock)
+    return ChunkResult(sales, status, latent, discount, act)
+
+
+def _opening_stock(
+    model: DemandModel,
+    params: SeriesParams,
+    expected: np.ndarray,
+    act: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Opening stock (tenths) and the hour the day's delivery reaches the shelf.
+
+    S = round(10 C E P^activity), log C = cover_i + N(0, sd_day^2) (the store expects E, the
+    full expected demand, and stocks promotions P times more); S = 0 on a delivery miss.
+    Arrival hour k: 1..6 normally (it matters only after a day that ended sold out), 7..
+    on a late-delivery day (a morning gap from 6h, see ``_censor``).
+    """
+    n, n_days = expected.shape
+    log_cover = params.cover_log[:, None] + rng.normal(0.0, model.cover_day_sd, (n, n_days))
+    log_base = np.log(expected) + np.log(model.promo_cover) * act
+    stock = np.rint(10.0 * np.exp(log_cover + log_base)).astype(np.int64)
     stock[rng.random((n, n_days)) < model.no_delivery_prob] = 0
     probs = np.asarray(model.restock_hour_probs)
     restock = 1 + rng.choice(len(probs), size=(n, n_days), p=probs / probs.sum())
-
-    sales, status = _censor(demand, stock, restock)
-    return ChunkResult(sales, status, latent, discount, act)
+    late_p = np.asarray(model.late_hour_probs)
+    late = OPEN_HOUR + 1 + rng.choice(len(late_p), size=(n, n_days), p=late_p / late_p.sum())
+    restock = np.where(rng.random((n, n_days)) < model.late_delivery_prob, late, restock)
+    return stock, restock
 
 
 def _censor(
@@ -226,10 +258,12 @@ def _censor(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Deplete the opening stock hour by hour (kernel; assumes clean input).
 
-    A day that follows a day ending out of stock stays out of stock (and sells nothing)
-    until its restock hour k. From then on hour h is flagged out of stock iff the stock was
-    used up before h (it sells nothing) or h's demand exceeded what was left (the sell-out
-    hour: it sells the remainder and is flagged). So a day without any flag lost no demand.
+    Hours before the day's delivery reaches the shelf at hour k = ``restock`` are out of
+    stock and sell nothing: from hour 0 after a day that ended out of stock, otherwise from
+    ``OPEN_HOUR`` (yesterday's leftovers cover the night; this gap exists only when k > 6,
+    a late delivery). From then on hour h is flagged out of stock iff the stock was used up
+    before h (it sells nothing) or h's demand exceeded what was left (the sell-out hour: it
+    sells the remainder and is flagged). So a day without any flag lost no demand.
     """
     n, n_days, _ = demand.shape
     hours = np.arange(HOURS)[None, :]
@@ -237,16 +271,16 @@ def _censor(
     status = np.empty(demand.shape, dtype=np.int32)
     prev_out = np.zeros(n, dtype=bool)
     for d in range(n_days):  # loop over days (carry-over), vectorised over series x hours
-        start = np.where(prev_out, restock[:, d], 0)[:, None]
-        night = hours < start
-        avail = np.where(night, 0, demand[:, d, :])
+        empty_from = np.where(prev_out, 0, OPEN_HOUR)[:, None]
+        gap = (hours >= empty_from) & (hours < restock[:, d, None])
+        avail = np.where(gap, 0, demand[:, d, :])
         cum = np.cumsum(avail, axis=1)
         s = stock[:, d, None]
         sold = np.minimum(cum, s)
         sales[:, d, 0] = sold[:, 0]
         sales[:, d, 1:] = np.diff(sold, axis=1)
-        # out of stock: carried over, already sold out before h, or demand unmet within h
-        out = night | (((cum - avail) >= s) & ~night) | (cum > s)
+        # out of stock: waiting for the delivery, sold out before h, or demand unmet within h
+        out = gap | ((cum - avail) >= s) | (cum > s)
         status[:, d, :] = out
         prev_out = out[:, -1]
     return sales, status

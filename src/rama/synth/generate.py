@@ -6,7 +6,6 @@ import math
 import shutil
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from rama.synth.demand import DemandModel, SeriesParams, series_params, simulate
 from rama.synth.fresh import FRESH_SCHEMA, TRUTH_SCHEMA, fresh_table, truth_table
 from rama.synth.layout import Layout, build_layout, scale_counts
 from rama.synth.logistics import make_logistics
+from rama.synth.stats import CensoringStats, TrainStats
 
 MAX_SCALE = 20.0  # 1,000,000 series: ~100M rows, a few GB of Parquet
 CHUNK_SERIES = 4000  # series simulated at once (bounds memory to a few hundred MB)
@@ -38,59 +38,6 @@ same normalised units (0.1 grid) as `sale_amount`. Columns: `store_id, product_i
 Always `latent_demand >= sale_amount`; they differ only on days with a stockout.
 Use it to score demand recovery and forecasts against the true demand. See docs/synthetic.md.
 """
-
-
-@dataclass
-class _Stats:
-    """Running statistics of train ``sale_amount`` (exact: values are integer tenths)."""
-
-    hist: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
-    n: int = 0
-    total: float = 0.0
-    total_sq: float = 0.0
-    stockout_days: int = 0
-    hol_sum: float = 0.0
-    hol_n: int = 0
-    latent_total: float = 0.0
-
-    def add(self, tenths: np.ndarray, cnt: np.ndarray, hol: np.ndarray, latent: np.ndarray) -> None:
-        t = tenths.reshape(-1)
-        counts = np.bincount(t)
-        if len(counts) > len(self.hist):
-            counts[: len(self.hist)] += self.hist
-            self.hist = counts
-        else:
-            self.hist[: len(counts)] += counts
-        x = t / 10.0
-        self.n += len(t)
-        self.total += float(x.sum())
-        self.total_sq += float((x * x).sum())
-        self.stockout_days += int((cnt.reshape(-1) > 0).sum())
-        h = hol.reshape(-1).astype(bool)
-        self.hol_sum += float(x[h].sum())
-        self.hol_n += int(h.sum())
-        self.latent_total += float(latent.sum()) / 10.0
-
-    def summary(self) -> dict[str, float]:
-        if self.n == 0:
-            return {}
-        mean = self.total / self.n
-        cum = np.cumsum(self.hist)
-        median = float(np.searchsorted(cum, (self.n + 1) / 2.0)) / 10.0
-        non_n = self.n - self.hol_n
-        return {
-            "mean": mean,
-            "std": math.sqrt(
-                max(self.total_sq / self.n - mean * mean, 0.0) * self.n / max(self.n - 1, 1)
-            ),
-            "median": median,
-            "max": (len(self.hist) - 1) / 10.0,
-            "zero_share": float(self.hist[0]) / self.n,
-            "stockout_share": self.stockout_days / self.n,
-            "holiday_mean": self.hol_sum / self.hol_n if self.hol_n else float("nan"),
-            "non_holiday_mean": (self.total - self.hol_sum) / non_n if non_n else float("nan"),
-            "latent_to_observed": self.latent_total / self.total if self.total else float("nan"),
-        }
 
 
 def _validate(out_dir: Path, scale: float, seed: int, n_train_days: int, n_eval_days: int) -> None:
@@ -174,7 +121,8 @@ def generate_datasets(
         n_products=counts.products,
         rng=np.random.default_rng([seed, 2]),
     )
-    stats = _Stats()
+    stats = TrainStats()
+    censoring = CensoringStats()
     with atomic_dir(out_dir) as tmp:
         data_dir = tmp / "freshretailnet" / "data"
         data_dir.mkdir(parents=True)
@@ -189,6 +137,7 @@ def generate_datasets(
             params=params,
             seed=seed,
             stats=stats,
+            censoring=censoring,
         )
         (tmp / "truth" / "README.md").write_text(TRUTH_README, encoding="utf-8")
         logistics = make_logistics(np.random.default_rng([seed, 4]))
@@ -212,6 +161,7 @@ def generate_datasets(
             "truth": str(out_dir / "truth" / "latent_demand.parquet"),
         },
         "train_stats": stats.summary(),
+        "censoring": censoring.summary(),
         "seconds": time.perf_counter() - t0,
     }
 
@@ -230,7 +180,8 @@ def _write_fresh(
     model: DemandModel,
     params: SeriesParams,
     seed: int,
-    stats: _Stats,
+    stats: TrainStats,
+    censoring: CensoringStats,
 ) -> None:
     """Simulate the series chunk by chunk, appending Parquet row groups (sorted order)."""
     data_dir = tmp / "freshretailnet" / "data"
@@ -270,10 +221,13 @@ def _write_fresh(
                 if w is not None
             ]
             jobs.append((truth_w, truth_table(layout, lo, hi, res, cal)))
-            tr = res.sales[:, train_days, :].sum(axis=2)
-            cnt = res.status[:, train_days, 6:22].sum(axis=2)
+            daily = res.sales.sum(axis=2)  # (n, D) tenths
+            counted = res.status[:, :, 6:22].sum(axis=2)  # stock_hour6_22_cnt
+            for split, days in (("train", train_days), ("eval", eval_days)):
+                censoring.add(split, daily[:, days], counted[:, days], res.latent[:, days])
+            tr = daily[:, train_days]
             hol = np.broadcast_to(holiday[train_days], tr.shape)
-            stats.add(tr, cnt, hol, res.latent[:, train_days])
+            stats.add(tr, counted[:, train_days], hol, res.latent[:, train_days])
             del res
             if pending is not None:
                 pending.result()

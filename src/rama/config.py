@@ -68,6 +68,49 @@ def _int_list(lo: int) -> Check:
     )
 
 
+STRATEGIES = (
+    "do_nothing",
+    "order_up_to",
+    "decentralized_lp",
+    "centralized_lp",
+    "stochastic",
+    "stochastic_fill_rate",
+)
+SCENARIO_SETS = ("base", "disruptions", "demand_shocks", "cost_grid", "custom")
+
+
+def _names(v: Any, allowed: tuple[str, ...], allow_empty: bool = False) -> bool:
+    return (
+        isinstance(v, list)
+        and (allow_empty or len(v) >= 1)
+        and all(isinstance(x, str) and x in allowed for x in v)
+        and len(set(v)) == len(v)
+    )
+
+
+def _strategies(v: Any) -> bool:
+    return _names(v, STRATEGIES)
+
+
+def _multipliers(v: Any, lo: float = 0.0) -> bool:
+    return (
+        isinstance(v, list)
+        and len(v) >= 1
+        and all(
+            isinstance(x, int | float) and not isinstance(x, bool) and x >= lo and x > -1.0
+            for x in v
+        )
+    )
+
+
+def _custom_scenarios(v: Any) -> bool:
+    """Validated by rama.scenarios.spec (raises ConfigError naming the scenario and key)."""
+    from rama.scenarios.spec import parse_custom
+
+    parse_custom(v, "scenarios.custom")
+    return True
+
+
 # (check, human-readable expectation) for every known key.
 SCHEMA: dict[str, dict[str, tuple[Check, str]]] = {
     "run": {
@@ -126,6 +169,36 @@ SCHEMA: dict[str, dict[str, tuple[Check, str]]] = {
         "backend": (_choice("highs", "pulp"), '"highs" or "pulp"'),
         "threads": (_int(0, 256), "an integer in 0..256 (0 = all cores)"),
         "check_tolerance": (_num(0.0, 1.0, lo_open=True), "a number in (0, 1]"),
+    },
+    "risk": {
+        "stretch_lead_time": (lambda v: isinstance(v, bool), "true or false"),
+        "delay_transport_premium": (_num(0.0, 10.0), "a number in [0, 10] (x delay prob.)"),
+    },
+    "stochastic": {
+        "points": (_int(1, 200), "an integer in 1..200 (demand points per pair)"),
+        "distribution": (_choice("gamma", "normal"), '"gamma" or "normal"'),
+        "fill_rate_target": (_num(0.0, 0.9999), "a fill rate in [0, 0.9999]"),
+        "fill_rate_tolerance": (_num(0.0, 0.1, lo_open=True), "a number in (0, 0.1]"),
+        "max_solves": (_int(1, 50), "an integer in 1..50 (full solves in the bisection)"),
+    },
+    "evaluate": {
+        "strategies": (_strategies, f"a non-empty list of distinct names from {STRATEGIES}"),
+        "truth": (_choice("auto", "latent", "sales"), '"auto", "latent" or "sales"'),
+    },
+    "scenarios": {
+        "sets": (
+            lambda v: _names(v, SCENARIO_SETS, allow_empty=True),
+            f"a list of distinct names from {SCENARIO_SETS}",
+        ),
+        "strategies": (_strategies, f"a non-empty list of distinct names from {STRATEGIES}"),
+        "penalty_multipliers": (_multipliers, "a non-empty list of numbers >= 0"),
+        "holding_multipliers": (_multipliers, "a non-empty list of numbers >= 0"),
+        "demand_shocks": (
+            lambda v: _multipliers(v, lo=-1.0),
+            "a non-empty list of relative shocks > -1, e.g. [-0.2, 0.0, 0.2]",
+        ),
+        "custom": (_custom_scenarios, "a list of [[scenarios.custom]] tables"),
+        "workers": (_int(0, 64), "an integer in 0..64 (0 = sequential, solves use threads)"),
     },
 }
 

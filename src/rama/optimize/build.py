@@ -2,7 +2,9 @@
 
 Per store-product pair (units over the planning horizon of H = run.horizon_days days):
 
-    safety_stock = z x (demand_std / sqrt(H)) x sqrt(lead_time_days),  z = Phi^-1(service_level)
+    safety_stock = z x (demand_std / sqrt(H)) x sqrt(L_eff),  z = Phi^-1(service_level)
+    L_eff = lead_time_days + delay_probability x max(delivery_time_deviation, 0)  (rama.risk;
+            risk.stretch_lead_time, when store_supply_params has the delay columns)
     max_capacity = max(capacity.multiplier x (demand + safety_stock), capacity.minimum_units)
     current_inventory = demand x U(min_cover, max_cover), rounded to 0.1 (seed run.seed),
                         or the user's inventory file (store_id, product_id, on_hand)
@@ -19,7 +21,7 @@ else the long ``transport_cost_matrix.parquet``.
 from __future__ import annotations
 
 from pathlib import Path
-from statistics import NormalDist
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -34,12 +36,20 @@ FLOAT32_FROM_STORES = 5000  # dense transport matrices this large are kept as fl
 
 
 def safety_stock(
-    demand_std: np.ndarray, lead_time_days: np.ndarray, service_level: float, horizon_days: int
+    demand_std: np.ndarray,
+    lead_time_days: np.ndarray,
+    service_level: float,
+    horizon_days: int,
+    **risk: Any,
 ) -> np.ndarray:
-    """z x daily std x sqrt(lead time) (units); daily std = horizon std / sqrt(H)."""
-    z = NormalDist().inv_cdf(service_level)
-    daily = np.asarray(demand_std, dtype=np.float64) / np.sqrt(horizon_days)
-    return np.asarray(z * daily * np.sqrt(np.asarray(lead_time_days, dtype=np.float64)))
+    """z x daily std x sqrt(lead time) (units); daily std = horizon std / sqrt(H).
+
+    Delegates to :func:`rama.risk.safety_stock`; ``risk`` (delay_probability,
+    delivery_deviation_days, multipliers) stretches the lead time by the expected delay.
+    """
+    from rama.risk import safety_stock as risk_safety_stock
+
+    return risk_safety_stock(demand_std, lead_time_days, service_level, horizon_days, **risk)
 
 
 def uniform_cover_inventory(
@@ -169,13 +179,21 @@ def build_problem(run_dir: Path, cfg: Config, inventory_file: Path | None = None
     ssp = _read(ssp_path)
     need = ["store_id", "city_id", "lead_time_days_mean", "distribution_cost"]
     _require_columns(ssp, need, str(ssp_path))
-    stores = ssp.select(need).with_columns(pl.col("store_id", "city_id").cast(pl.Int64))
+    risk_cols = ["delay_probability_mean", "delivery_time_deviation_mean"]
+    has_risk = all(c in ssp.columns for c in risk_cols)
+    stores = ssp.select(need + (risk_cols if has_risk else [])).with_columns(
+        pl.col("store_id", "city_id").cast(pl.Int64)
+    )
     stores = stores.sort("store_id")
     hd = hd.select("store_id", "product_id", "demand", "demand_std").with_columns(
         pl.col("store_id", "product_id").cast(pl.Int64)
     )
     hd = hd.sort("store_id", "product_id")
-    pairs = hd.join(stores.select("store_id", "lead_time_days_mean"), on="store_id", how="left")
+    pairs = hd.join(
+        stores.select("store_id", "lead_time_days_mean", *(risk_cols if has_risk else [])),
+        on="store_id",
+        how="left",
+    )
     lost = pairs.filter(pl.col("lead_time_days_mean").is_null())
     if lost.height:
         raise DataValidationError(
@@ -188,11 +206,16 @@ def build_problem(run_dir: Path, cfg: Config, inventory_file: Path | None = None
         )
     horizon = int(cfg["run"]["horizon_days"])
     demand = pairs["demand"].cast(pl.Float64).to_numpy()
+    stretch = has_risk and bool(cfg["risk"]["stretch_lead_time"])
     ss = safety_stock(
         pairs["demand_std"].cast(pl.Float64).to_numpy(),
         pairs["lead_time_days_mean"].cast(pl.Float64).to_numpy(),
         float(cfg["service"]["service_level"]),
         horizon,
+        delay_probability=pairs[risk_cols[0]].cast(pl.Float64).to_numpy() if stretch else None,
+        delivery_deviation_days=(
+            pairs[risk_cols[1]].cast(pl.Float64).to_numpy() if stretch else None
+        ),
     )
     capacity = cfg["capacity"]
     cap = np.maximum(
@@ -226,11 +249,26 @@ def build_problem(run_dir: Path, cfg: Config, inventory_file: Path | None = None
         )
     )
     src = f"{hd_path} (+ {inventory_file or 'simulated inventory'})"
+    transport = _transport(run_dir / "prepared", stores)
+    premium = float(cfg["risk"]["delay_transport_premium"])
+    if has_risk and premium > 0:
+        from rama.risk import delay_premium_factor, scale_transport
+
+        if isinstance(transport, pl.DataFrame):
+            transport = make_problem(
+                store_products.head(0),
+                products.head(0),
+                stores.select("store_id", "distribution_cost"),
+                transport,
+                validate=False,
+            ).transport
+        factor = delay_premium_factor(stores[risk_cols[0]].cast(pl.Float64).to_numpy(), premium)
+        transport = scale_transport(transport, factor)
     return make_problem(
         store_products,
         products,
         stores.select("store_id", "distribution_cost", "city_id"),
-        _transport(run_dir / "prepared", stores),
+        transport,
         sources={"store_products": src, "stores": str(ssp_path)},
         source=str(run_dir),
     )

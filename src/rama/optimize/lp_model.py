@@ -21,6 +21,12 @@ Exact reformulations used here (each keeps the optimal value and maps solutions 
 - A store with ``max(0, inv - ss) = 0`` gets no C2 row and no transfer columns out: C2
   fixes its outflow to 0.
 
+Stochastic problems (``problem.demand_points``, :mod:`rama.optimize.stochastic`): the row
+is written for the lowest point ``d_1`` instead of ``demand``, ``L = -in + out - a - u +
+sum_k w_k`` with one column ``w_k`` per inner segment (``0 <= w_k <= d_k+1 - d_k``, cost
+``slope_k - h``), and the slack ``e = inv - d_1 - L`` (stock above ``d_K``) is bounded by
+``cap + demand - d_K``. K = 1 is exactly the deterministic row.
+
 The crash basis is the optimal no-transfer plan (surplus kept, deficits covered by the cheaper
 source), so the first solve takes no iterations and pricing starts from meaningful duals.
 """
@@ -33,8 +39,9 @@ import highspy
 import numpy as np
 
 from rama.optimize.problem import Problem
+from rama.optimize.stochastic import segment_slopes
 
-STOCKOUT, ALLOCATE, MANUFACTURE, DISPOSAL = 0, 1, 2, 3
+STOCKOUT, ALLOCATE, MANUFACTURE, DISPOSAL, SEGMENT = 0, 1, 2, 3, 4
 _B = highspy.HighsBasisStatus
 
 
@@ -45,7 +52,7 @@ class BlockLP:
     pairs: np.ndarray  # global pair positions
     products: np.ndarray  # global product positions
     segments: list[tuple[int, int]]  # local pair range of each product
-    rhs: np.ndarray  # inv - demand (units)
+    rhs: np.ndarray  # inv - demand (units; inv - lowest demand point when stochastic)
     x_out: np.ndarray  # C2 limit max(0, inv - ss) (units)
     col_kind: np.ndarray  # STOCKOUT / ALLOCATE / MANUFACTURE per base column
     col_ref: np.ndarray  # local pair (or local product for MANUFACTURE) per base column
@@ -85,7 +92,8 @@ def production_may_bind(problem: Problem) -> np.ndarray:
         problem.manufacturing_cost[p] + problem.distribution_cost[problem.pair_store]
         <= problem.stockout_penalty[p]
     )
-    need = np.maximum(0.0, problem.demand - problem.current_inventory + problem.max_transfer_out)
+    top = problem.demand if problem.demand_points is None else problem.demand_points[:, -1]
+    need = np.maximum(0.0, top - problem.current_inventory + problem.max_transfer_out)
     a_max = np.bincount(p, weights=np.where(alloc_cheaper, need, 0.0), minlength=problem.n_products)
     return np.asarray(problem.max_production < a_max * (1 + 1e-12) + 1e-9)
 
@@ -110,8 +118,15 @@ def build_block_lp(
     pg = products[prod]
     gen = general_products[products]
     gen_pair = gen[prod]
-    rhs = problem.current_inventory[pairs] - problem.demand[pairs]
     cap = problem.max_capacity[pairs]
+    if problem.demand_points is None:
+        d_lo, seg_total = problem.demand[pairs], np.zeros(n)
+        pts = None
+    else:  # stochastic: row for the lowest point, slack = stock above the highest
+        pts = problem.demand_points[pairs]
+        d_lo, seg_total = pts[:, 0], pts[:, -1] - pts[:, 0]
+        cap = cap + problem.demand[pairs] - pts[:, -1]
+    rhs = problem.current_inventory[pairs] - d_lo
     x_out = problem.max_transfer_out[pairs]
     h = problem.holding_cost[pg]
     pen = problem.stockout_penalty[pg]
@@ -160,7 +175,23 @@ def build_block_lp(
     index[n1 + 2 * qg.size :] = c3_of[g_idx]
     value[n1 + 2 * qg.size :] = -1.0
 
-    forced = rhs > cap
+    n_before_seg = kind.size
+    if pts is not None and pts.shape[1] > 1:
+        slopes = (0.0 if phase1 else 1.0) * (segment_slopes(pts.shape[1], h, pen) - h[:, None])
+        width = np.diff(pts, axis=1)
+        sq, sk = np.nonzero(width > 0)
+        cost = np.concatenate([cost, slopes[sq, sk]])
+        kind = np.concatenate([kind, np.full(sq.size, SEGMENT, dtype=np.int8)])
+        ref = np.concatenate([ref, sq])
+        upper = np.concatenate([upper, width[sq, sk]])
+        starts = np.concatenate([starts, starts[-1] + 1 + np.arange(sq.size)]).astype(np.int32)
+        index = np.concatenate([index, sq]).astype(np.int32)
+        value = np.concatenate([value, np.ones(sq.size)])
+        # crash: segments wholly below the current stock are full (nonbasic at upper)
+        seg_full = pts[sq, sk + 1] <= problem.current_inventory[pairs][sq]
+    else:
+        seg_full = np.zeros(0, dtype=bool)
+    forced = rhs - seg_total > cap
     if phase1:
         qf = np.flatnonzero(forced)
         cost = np.concatenate([np.zeros(kind.size), np.ones(qf.size)])
@@ -199,8 +230,10 @@ def build_block_lp(
     cheaper = np.where(kk == ALLOCATE, alloc_cheaper[kref], ~alloc_cheaper[kref])
     is_basic = np.ones(kind.size, dtype=bool)  # manufacture (and disposal in phase 1)
     is_basic[:n_pair_cols] = deficit[kref] & (cheaper | ~gen_pair[kref])
+    is_basic[kind == SEGMENT] = False
     col = np.full(kind.size, _B.kLower, dtype=object)
     col[is_basic] = _B.kBasic
+    col[n_before_seg : n_before_seg + seg_full.size][seg_full] = _B.kUpper
     row = np.full(n_rows, _B.kBasic, dtype=object)
     row[:n][deficit] = _B.kUpper
     if phase1:

@@ -4,7 +4,9 @@ A backend returns a :class:`RawSolution` (solver values); :func:`polish` turns i
 whose constraints hold to rounding: negative noise and transfers below ``1e-9`` units are
 dropped, ``ending_inventory`` is recomputed from C1, ``manufacture`` from C3, and where both
 ending inventory and stockout (or allocation) are positive at one pair the overlap is removed
-(it only adds cost). The objective is then recomputed from the polished values.
+(it only adds cost). The objective is then recomputed from the polished values. For a
+stochastic problem (``demand_points``) stockout and ending inventory are the *expected* values
+of the available stock over the demand points (C1 then holds with ``demand`` = their mean).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from rama.optimize.problem import Problem
+from rama.optimize.stochastic import expected_position
 
 QTY_EPS = 1e-9  # units; smaller solver values are noise
 COMPONENTS = ("holding", "stockout", "transport", "manufacturing", "distribution")
@@ -117,15 +120,20 @@ def polish(problem: Problem, raw: RawSolution, backend: str, seconds: float) -> 
     t_out = np.bincount(t_from, weights=t_qty, minlength=n)
     u = np.where(raw.stockout > QTY_EPS, raw.stockout, 0.0)
     a = np.where(raw.allocate > QTY_EPS, raw.allocate, 0.0)
-    base = problem.current_inventory + t_in - t_out - problem.demand
-    e = base + a + u
-    # remove overlaps (ending inventory together with stockout or allocation)
-    cut_u = np.minimum(u, np.maximum(e, 0.0))
-    u, e = u - cut_u, e - cut_u
-    cut_a = np.minimum(a, np.maximum(e, 0.0))
-    a, e = a - cut_a, e - cut_a
-    short = np.where(e < -QTY_EPS, -e, 0.0)  # below zero beyond noise: counted as stockout
-    u, e = u + short, np.maximum(e, 0.0)
+    if problem.demand_points is not None:
+        # stochastic plan: expected stockout and ending stock of the available stock
+        available = np.maximum(problem.current_inventory + t_in - t_out + a, 0.0)
+        u, e = expected_position(problem.demand_points, available)
+    else:
+        base = problem.current_inventory + t_in - t_out - problem.demand
+        e = base + a + u
+        # remove overlaps (ending inventory together with stockout or allocation)
+        cut_u = np.minimum(u, np.maximum(e, 0.0))
+        u, e = u - cut_u, e - cut_u
+        cut_a = np.minimum(a, np.maximum(e, 0.0))
+        a, e = a - cut_a, e - cut_a
+        short = np.where(e < -QTY_EPS, -e, 0.0)  # below zero beyond noise: counted as stockout
+        u, e = u + short, np.maximum(e, 0.0)
     m = np.bincount(problem.pair_product, weights=a, minlength=problem.n_products)
     return Plan(
         problem=problem,

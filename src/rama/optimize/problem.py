@@ -16,7 +16,7 @@ Folder layout (each table ``.parquet`` or ``.csv``; all money in $/unit for the 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -67,6 +67,9 @@ class Problem:
     store_products: pl.DataFrame
     transport: TransportCosts
     source: str = "in-memory"
+    # Stochastic plans only (rama.optimize.stochastic): per pair (store_products order) K
+    # equiprobable demand points, sorted; ``demand`` is then their mean. None = deterministic.
+    demand_points: np.ndarray | None = None
 
     @property
     def n_stores(self) -> int:
@@ -153,9 +156,13 @@ class Problem:
         keep = pl.Series("product_id", np.asarray(product_ids, dtype=np.int64))
         sp = self.store_products.filter(pl.col("product_id").is_in(keep.implode()))
         pr = self.products.filter(pl.col("product_id").is_in(keep.implode()))
-        return make_problem(
+        sub = make_problem(
             sp.drop("store_idx", "product_idx"), pr, self.stores, self.transport, validate=False
         )
+        if self.demand_points is None:
+            return sub
+        mask = np.isin(self.product_ids[self.pair_product], keep.to_numpy())
+        return replace(sub, demand_points=self.demand_points[mask])
 
 
 def _fail(

@@ -19,6 +19,7 @@ import pulp
 from rama.errors import InfeasibleError
 from rama.optimize.plan import RawSolution
 from rama.optimize.problem import Problem
+from rama.optimize.stochastic import segment_slopes
 
 
 @dataclass
@@ -45,6 +46,18 @@ def build_pulp_model(problem: Problem) -> PulpModel:
     m = pulp.LpProblem("rama_plan", pulp.LpMinimize)
     tag = [f"s{sid[st[q]]}_p{pid[pr[q]]}" for q in range(problem.n_pairs)]
     var = m.add_variable
+    # stochastic (docs: rama.optimize.stochastic): A - d_1 = ending - stockout + sum_k w_k,
+    # ending = stock above d_K (<= cap + demand - d_K), w_k on segment k at slope_k
+    pts = problem.demand_points
+    segs: list[list[tuple[float, pulp.LpVariable]]] = [[] for _ in range(problem.n_pairs)]
+    if pts is not None:
+        dem = pts[:, 0]
+        cap = cap + problem.demand - pts[:, -1]
+        slopes = segment_slopes(pts.shape[1], h[pr], pen[pr])
+        width = np.diff(pts, axis=1)
+        for q, k in zip(*np.nonzero(width > 0), strict=True):
+            w = var(f"segment_{tag[q]}_k{k + 1}", 0, float(width[q, k]))
+            segs[q].append((float(slopes[q, k]), w))
     ending = [
         var(f"ending_inv_{t}", 0, None if np.isinf(cap[q]) else float(cap[q]))
         for q, t in enumerate(tag)
@@ -70,6 +83,7 @@ def build_pulp_model(problem: Problem) -> PulpModel:
         + pulp.lpSum(c * v for _, _, c, v in routes)
         + pulp.lpSum(float(mc[k]) * manufacture[k] for k in range(problem.n_products))
         + pulp.lpSum(float(dist[st[q]]) * allocate[q] for q in range(problem.n_pairs))
+        + pulp.lpSum(c * w for seg in segs for c, w in seg)
     )
     incoming: list[list[pulp.LpVariable]] = [[] for _ in range(problem.n_pairs)]
     outgoing: list[list[pulp.LpVariable]] = [[] for _ in range(problem.n_pairs)]
@@ -84,7 +98,8 @@ def build_pulp_model(problem: Problem) -> PulpModel:
             - pulp.lpSum(outgoing[q])
             + allocate[q]
             - float(dem[q])
-            + stockout[q],
+            + stockout[q]
+            - pulp.lpSum(w for _, w in segs[q]),
             f"C1_balance_{t}",
         )
         if outgoing[q]:

@@ -1,0 +1,70 @@
+"""``rama evaluate``: every strategy scored on the demand that actually arrived."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from rama.cli._app import ConfigOpt, SetOpt, build_config, command, console, friendly_errors
+
+HELP = (
+    "Score every strategy (do nothing, order-up-to, decentralized LP, centralized LP, "
+    "stochastic, fill-rate target) and RUN/plan/ if present on the realized demand of the "
+    "planning week: the latent truth on synthetic data, else the eval split's sales with "
+    "stockout days recovered. Realized cost = holding x max(0, available - demand) + penalty x "
+    "max(0, demand - available) + transport + manufacturing + distribution, next to what each "
+    "plan expected. Writes RUN/evaluation/ (docs/scenarios.md)."
+)
+
+
+@command("evaluate", HELP)
+def evaluate_cmd(
+    run: Annotated[
+        Path,
+        typer.Option("--run", help="Run folder with prepared/ and forecast/.", file_okay=False),
+    ],
+    inventory: Annotated[
+        Path | None,
+        typer.Option(
+            "--inventory",
+            help="CSV/Parquet store_id,product_id,on_hand (units) instead of the simulated "
+            "inventory.",
+            dir_okay=False,
+        ),
+    ] = None,
+    truth: Annotated[
+        str | None,
+        typer.Option(
+            "--truth", help="auto (default: latent when present), latent, or sales (eval split)."
+        ),
+    ] = None,
+    threads: Annotated[
+        int | None, typer.Option("--threads", help="Solver worker processes (0 = all cores).")
+    ] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Run the evaluation stage."""
+    from rama.evaluate import run_evaluation
+
+    with friendly_errors():
+        if config is None and (run / "config.toml").is_file():
+            config = run / "config.toml"
+        cfg = build_config(config, set_, **{"evaluate.truth": truth})
+        s = run_evaluation(run, cfg, inventory_file=inventory, threads=threads)
+    table = Table(title=f"evaluation {s['out_dir']}", show_header=True)
+    for col in ("strategy", "expected $", "realized $", "realized fill", "cycle service"):
+        table.add_column(col, justify="left" if col == "strategy" else "right")
+    for name, r in s["strategies"].items():
+        table.add_row(
+            name,
+            f"{r['expected_total']:,.0f}",
+            f"{r['realized_total']:,.0f}",
+            f"{r['realized_fill_rate']:.2%}",
+            f"{r['realized_cycle_service_level']:.2%}",
+        )
+    console.print(table)
+    console.print(f"realized demand: {s['source']}", highlight=False)

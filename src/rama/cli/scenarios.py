@@ -1,0 +1,77 @@
+"""``rama scenarios``: the configured scenarios x strategies, one tidy table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+from rich.table import Table
+
+from rama.cli._app import ConfigOpt, SetOpt, build_config, command, console, friendly_errors
+
+HELP = (
+    "Run every scenario of the scenarios config section (base, the study's disruptions, "
+    "demand shocks of -20..+20% foreseen and unforeseen, a stockout-penalty x holding-cost "
+    "grid, and the "
+    "user's scenarios.custom tables) with every strategy, each scored on the same realized "
+    "demand. Writes RUN/scenarios/scenarios.{parquet,csv} and, with --write-plans, "
+    "plans/<scenario>/<strategy>/ (docs/scenarios.md)."
+)
+
+
+@command("scenarios", HELP)
+def scenarios_cmd(
+    run: Annotated[
+        Path,
+        typer.Option("--run", help="Run folder with prepared/ and forecast/.", file_okay=False),
+    ],
+    write_plans: Annotated[
+        bool, typer.Option("--write-plans", help="Also write one plan folder per scenario.")
+    ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            help="Scenario processes (single-threaded solves); 0 = one scenario at a time "
+            "with parallel solves (scenarios.workers).",
+        ),
+    ] = None,
+    only: Annotated[
+        list[str] | None, typer.Option("--only", help="Run only this scenario (repeatable).")
+    ] = None,
+    inventory: Annotated[
+        Path | None,
+        typer.Option(
+            "--inventory", help="CSV/Parquet store_id,product_id,on_hand (units).", dir_okay=False
+        ),
+    ] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Run the scenario stage."""
+    from rama.scenarios import run_scenarios
+
+    with friendly_errors():
+        if config is None and (run / "config.toml").is_file():
+            config = run / "config.toml"
+        cfg = build_config(config, set_)
+        s = run_scenarios(
+            run, cfg, inventory_file=inventory, write_plans=write_plans, workers=workers, only=only
+        )
+    t: pl.DataFrame = s["table"]
+    table = Table(title=f"scenarios {s['out_dir']} (realized $ total)", show_header=True)
+    table.add_column("scenario")
+    strategies = list(s["strategies"])
+    for name in strategies:
+        table.add_column(name, justify="right")
+    for sc in s["scenarios"]:
+        sub = t.filter(pl.col("scenario") == sc)
+        vals = dict(zip(sub["strategy"].to_list(), sub["realized_total"].to_list(), strict=True))
+        table.add_row(sc, *(f"{vals[n]:,.0f}" for n in strategies))
+    console.print(table)
+    console.print(
+        f"{s['rows']} rows in {s['seconds']:.1f} s; realized demand: {s['source']}",
+        highlight=False,
+    )

@@ -1,0 +1,73 @@
+"""The stochastic plan's kernel: expected holding + stockout cost of a discrete demand.
+
+Per store-product pair the demand of the period takes K equiprobable values
+``d_1 <= ... <= d_K`` (units). With available stock ``A = inv + in - out + allocate`` the
+expected cost
+
+    g(A) = (1/K) sum_k [ h max(0, A - d_k) + b max(0, d_k - A) ]      ($)
+
+is convex piecewise-linear in ``A`` with breakpoints ``d_k`` and slope ``h F(A) - b (1 - F(A))``
+(``F`` the empirical CDF): ``-b`` below ``d_1``, ``h k/K - b (1 - k/K)`` on ``[d_k, d_k+1]``,
+``+h`` above ``d_K``. The deterministic LP is the case K = 1 (two segments, slopes -b, +h).
+
+Storage capacity C5 keeps its meaning ``A <= cap + demand`` (``Acap``): points above ``Acap`` are
+clipped to it, which shifts ``g`` on ``A <= Acap`` by a constant only. The problem's
+``demand`` becomes the mean of the clipped points and ``max_capacity`` becomes
+``Acap - demand``, so that, with the plan's *expected* stockout ``E max(0, D - A)`` and ending
+inventory ``E max(0, A - D)``, C1 (``e - u = A - E[D]``) and C5 hold with the problem's own
+columns and the independent check stays valid. In the LP (:mod:`rama.optimize.lp_model`)
+each pair's C1 row gets one bounded column per segment (width ``d_k+1 - d_k``, cost
+``slope_k``); routes and pricing are unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from rama.errors import DataValidationError
+from rama.optimize.problem import Problem
+
+
+def stochastic_problem(problem: Problem, points: np.ndarray) -> Problem:
+    """``problem`` with K equiprobable demand points per pair (``store_products`` order).
+
+    ``points`` is ``n_pairs x K`` (units, finite, ``>= 0``). Returns a new problem whose
+    ``demand_points`` are the sorted points clipped at ``cap + demand``, ``demand`` their mean
+    and ``max_capacity = cap + demand - mean`` (see the module doc).
+    """
+    pts = np.asarray(points, dtype=np.float64)
+    if pts.ndim != 2 or pts.shape[0] != problem.n_pairs or pts.shape[1] < 1:
+        raise DataValidationError(
+            "demand points",
+            f"expected an array of shape ({problem.n_pairs}, K >= 1), got {pts.shape}",
+            fix="pass one row of K demand values per store-product pair",
+        )
+    bad = ~np.isfinite(pts) | (pts < 0)
+    if bad.any():
+        raise DataValidationError(
+            "demand points",
+            "values must be finite and >= 0",
+            count=int(bad.any(axis=1).sum()),
+            fix="check the demand distribution",
+        )
+    a_cap = problem.max_capacity + problem.demand
+    pts = np.sort(np.minimum(pts, a_cap[:, None]), axis=1)
+    mean = pts.mean(axis=1)
+    sp = problem.store_products.with_columns(
+        demand=mean, max_capacity=np.where(np.isinf(a_cap), np.inf, a_cap - mean)
+    )
+    return replace(problem, store_products=sp, demand_points=pts)
+
+
+def segment_slopes(k_points: int, holding: np.ndarray, penalty: np.ndarray) -> np.ndarray:
+    """Slopes ($/unit) of the K-1 inner segments: ``h k/K - b (1 - k/K)``, k = 1..K-1."""
+    f = np.arange(1, k_points) / k_points
+    return np.asarray(holding)[:, None] * f - np.asarray(penalty)[:, None] * (1.0 - f)
+
+
+def expected_position(points: np.ndarray, available: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Expected stockout ``E max(0, D - A)`` and ending stock ``E max(0, A - D)`` (units)."""
+    diff = points - available[:, None]
+    return np.maximum(diff, 0.0).mean(axis=1), np.maximum(-diff, 0.0).mean(axis=1)

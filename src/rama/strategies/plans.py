@@ -1,0 +1,108 @@
+"""The strategies compared in one run, each a :class:`~rama.evaluate.score.Decision`.
+
+- ``do_nothing``: current inventory only, no allocation, no transfer;
+- ``order_up_to``: decentralized rule, each store orders ``max(0, forecast + safety stock -
+  inventory)`` from the plant (capped by storage; scaled down pro rata when a product exceeds
+  its production capacity), no transfers;
+- ``decentralized_lp``: the planning LP without routes (each store supplied by the plant);
+- ``centralized_lp``: the working plan's LP (every route);
+- ``stochastic``: the LP with the expected holding + stockout cost of K demand points per
+  pair (``rama.optimize.stochastic``);
+- ``stochastic_fill_rate``: the stochastic LP at the lowest expected cost whose expected
+  network fill rate meets ``stochastic.fill_rate_target`` (:mod:`rama.strategies.fill_rate`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from rama.evaluate.score import Decision
+from rama.optimize import Problem, solve
+from rama.optimize.stochastic import stochastic_problem
+from rama.risk import demand_points
+from rama.strategies.inputs import without_routes
+
+StrategyFn = Callable[[Problem, "StrategyContext"], Decision]
+
+
+class StrategyContext:
+    """What a strategy may use besides the scenario's problem: config and solver options."""
+
+    def __init__(self, stochastic: dict[str, Any], threads: int = 0, backend: str = "highs"):
+        self.points = int(stochastic["points"])
+        self.distribution = str(stochastic["distribution"])
+        self.fill_rate_target = float(stochastic["fill_rate_target"])
+        self.fill_rate_tolerance = float(stochastic["fill_rate_tolerance"])
+        self.max_solves = int(stochastic["max_solves"])
+        self.threads = threads
+        self.backend = backend
+        self._cache: tuple[Problem, np.ndarray] | None = None
+
+    def demand_points(self, problem: Problem) -> np.ndarray:
+        """K demand points per pair from the problem's forecast mean and std (cached)."""
+        cached = self._cache
+        if cached is None or cached[0] is not problem:  # one problem at a time, held alive
+            std = problem.store_products["demand_std"].to_numpy().astype(np.float64)
+            pts = demand_points(problem.demand, std, self.points, self.distribution)
+            cached = self._cache = (problem, pts)
+        return cached[1]
+
+    def stochastic(self, problem: Problem) -> Problem:
+        return stochastic_problem(problem, self.demand_points(problem))
+
+    def clipped_points(self, problem: Problem) -> np.ndarray:
+        """The points the stochastic plan optimizes against (clipped at cap + demand)."""
+        pts = self.stochastic(problem).demand_points
+        assert pts is not None
+        return pts
+
+
+def do_nothing(problem: Problem, ctx: StrategyContext) -> Decision:
+    return Decision.allocation_only("do_nothing", np.zeros(problem.n_pairs))
+
+
+def order_up_to(problem: Problem, ctx: StrategyContext) -> Decision:
+    """Order up to forecast + safety stock, within storage and production capacity."""
+    inv, dem = problem.current_inventory, problem.demand
+    target = np.minimum(dem + problem.safety_stock, dem + problem.max_capacity)
+    want = np.maximum(target - inv, 0.0)
+    p = problem.pair_product
+    total = np.bincount(p, weights=want, minlength=problem.n_products)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(total > problem.max_production, problem.max_production / total, 1.0)
+    return Decision.allocation_only("order_up_to", want * scale[p])
+
+
+def decentralized_lp(problem: Problem, ctx: StrategyContext) -> Decision:
+    plan = solve(without_routes(problem), ctx.backend, ctx.threads)
+    return Decision.from_plan("decentralized_lp", plan)
+
+
+def centralized_lp(problem: Problem, ctx: StrategyContext) -> Decision:
+    plan = solve(problem, ctx.backend, ctx.threads)
+    return Decision.from_plan("centralized_lp", plan)
+
+
+def stochastic(problem: Problem, ctx: StrategyContext) -> Decision:
+    plan = solve(ctx.stochastic(problem), ctx.backend, ctx.threads)
+    return Decision.from_plan("stochastic", plan, points=ctx.points)
+
+
+def stochastic_fill_rate(problem: Problem, ctx: StrategyContext) -> Decision:
+    from rama.strategies.fill_rate import fill_rate_plan
+
+    return fill_rate_plan(problem, ctx)
+
+
+STRATEGY_FUNCTIONS: dict[str, StrategyFn] = {
+    "do_nothing": do_nothing,
+    "order_up_to": order_up_to,
+    "decentralized_lp": decentralized_lp,
+    "centralized_lp": centralized_lp,
+    "stochastic": stochastic,
+    "stochastic_fill_rate": stochastic_fill_rate,
+}
+STOCHASTIC = frozenset({"stochastic", "stochastic_fill_rate"})

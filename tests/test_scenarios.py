@@ -1,0 +1,146 @@
+"""Scenario definitions, config validation, and the evaluate / scenarios stages on a tiny run."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from rama.config import load_config
+from rama.errors import ConfigError
+from rama.evaluate import run_evaluation
+from rama.run_manifest import update_manifest
+from rama.scenarios import Scenario, parse_custom, run_scenarios, scenario_list
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_optimize_build import make_run
+
+FAST = {"stochastic.points": 5}
+
+
+def tiny_run(tmp_path: Path) -> Path:
+    """make_run's 4 pairs plus delay columns, a forecast window, a manifest and a truth."""
+    run = make_run(tmp_path)
+    ssp = pl.read_csv(run / "prepared" / "store_supply_params.csv").with_columns(
+        pl.Series("delivery_time_deviation_mean", [2.0, 2.0, -1.0, -1.0])
+    )
+    ssp.write_csv(run / "prepared" / "store_supply_params.csv")
+    days = ["2024-07-01", "2024-07-02"]
+    hd = pl.read_parquet(run / "forecast" / "horizon_demand.parquet")
+    pl.DataFrame(
+        {"store_id": [1, 1], "product_id": [7, 7], "dt": [pl.Series(days).str.to_date()[0]] * 2}
+    ).write_parquet(run / "forecast" / "demand_forecast.parquet")
+    data = tmp_path / "data"
+    (data / "truth").mkdir(parents=True)
+    rows = [
+        {"store_id": s, "product_id": p, "dt": d, "split": "eval", "latent_demand": v}
+        for (s, p), v in zip(
+            hd.select("store_id", "product_id").iter_rows(), [10.0, 3.0, 2.0, 30.0], strict=True
+        )
+        for d in days[:1]
+    ]
+    rows.append(  # outside the window: ignored
+        {"store_id": 1, "product_id": 7, "dt": "2024-07-09", "split": "eval", "latent_demand": 99.0}
+    )
+    pl.DataFrame(rows).write_parquet(data / "truth" / "latent_demand.parquet")
+    update_manifest(run, data_dir=str(data), has_eval=False, has_truth=True)
+    return run
+
+
+def test_builtin_scenarios_and_zero_shock_is_base() -> None:
+    cfg = load_config()
+    names = [s.name for s in scenario_list(cfg["scenarios"])]
+    assert names[0] == "base" and "high_disruption" in names and "fuel_shock" in names
+    assert "shock_+20%_unforeseen" in names and "shock_-20%_foreseen" in names
+    assert len(names) == len(set(names))
+    hd = next(s for s in scenario_list(cfg["scenarios"]) if s.name == "high_disruption")
+    assert (hd.lead_time, hd.safety_stock, hd.delay) == (1.2, 1.4, 1.8)
+
+
+@pytest.mark.parametrize(
+    ("table", "match"),
+    [
+        ({"name": "x", "lead": 2.0}, "unknown key 'lead'"),
+        ({"name": "x", "transport": -1.5}, "transport = -1.5 is negative"),
+        ({"transport": 1.5}, "needs a name"),
+        ({"name": "x", "delay": "high"}, "must be a number"),
+    ],
+)
+def test_bad_custom_scenario_is_a_clear_error(tmp_path: Path, table: dict, match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        parse_custom([table])
+    body = "\n".join(
+        f"{k} = {v!r}".replace("'", '"') if isinstance(v, str) else f"{k} = {v}"
+        for k, v in table.items()
+    )
+    path = tmp_path / "cfg.toml"
+    path.write_text(f"[[scenarios.custom]]\n{body}\n")
+    with pytest.raises(ConfigError, match=match):
+        load_config(path)
+
+
+def test_custom_scenarios_from_a_config_file(tmp_path: Path) -> None:
+    path = tmp_path / "cfg.toml"
+    path.write_text(
+        '[scenarios]\nsets = ["base", "custom"]\n'
+        '[[scenarios.custom]]\nname = "port_strike"\nlead_time = 2.0\ntransport = 1.3\n'
+    )
+    scs = scenario_list(load_config(path)["scenarios"])
+    assert [s.name for s in scs] == ["base", "port_strike"]
+    assert scs[1] == Scenario("port_strike", "custom", lead_time=2.0, transport=1.3)
+
+
+def test_evaluation_scores_every_strategy_on_the_same_demand(tmp_path: Path) -> None:
+    run = tiny_run(tmp_path)
+    s = run_evaluation(run, load_config(overrides=FAST), threads=1)
+    assert s["truth"] == "latent"
+    rows = s["strategies"]
+    assert set(rows) >= {"do_nothing", "centralized_lp", "stochastic", "stochastic_fill_rate"}
+    # every strategy scored on the same realized demand: the window's latent total
+    assert {r["realized_demand_units"] for r in rows.values()} == {45.0}
+    table = pl.read_parquet(run / "evaluation" / "evaluation.parquet")
+    assert table.height == len(rows)
+    # do nothing, by hand: inventory vs realized demand, holding 0.7, penalty 2.5
+    pb_inv = (
+        pl.read_parquet(run / "evaluation" / "evaluation.parquet")
+        .filter(pl.col("strategy") == "do_nothing")
+        .row(0, named=True)
+    )
+    assert pb_inv["realized_manufacturing"] == 0.0 and pb_inv["realized_transport"] == 0.0
+
+
+def test_scenarios_stage_and_zero_shock_reproduces_base(tmp_path: Path) -> None:
+    run = tiny_run(tmp_path)
+    cfg = load_config(
+        overrides={
+            **FAST,
+            "scenarios.sets": ["base", "demand_shocks", "disruptions"],
+            "scenarios.demand_shocks": [0.0, 0.2],
+            "optimize.threads": 1,
+        }
+    )
+    s = run_scenarios(run, cfg, write_plans=True)
+    t = pl.read_parquet(run / "scenarios" / "scenarios.parquet")
+    assert t.height == len(s["scenarios"]) * len(cfg["scenarios"]["strategies"])
+    assert (run / "scenarios" / "scenarios.csv").is_file()
+    assert (run / "scenarios" / "plans" / "base" / "centralized_lp" / "summary.json").is_file()
+    # a 0% shock is the base: run it explicitly as a custom scenario
+    cfg0 = cfg.with_overrides(
+        {
+            "scenarios.sets": ["custom"],
+            "scenarios.custom": [{"name": "zero", "realized_demand": 1.0, "demand": 1.0}],
+        }
+    )
+    zero = run_scenarios(run, cfg0)["table"]
+    base = t.filter(pl.col("scenario") == "base")
+    for col in ("expected_total", "realized_total", "realized_fill_rate"):
+        assert zero[col].to_list() == pytest.approx(base[col].to_list())
+    up = t.filter(pl.col("scenario") == "shock_+20%_unforeseen")
+    assert np.allclose(up["realized_demand_units"].to_numpy(), 45.0 * 1.2)
+    assert up["expected_total"].to_list() == pytest.approx(base["expected_total"].to_list())
+    # workers: the same table from forked scenario processes
+    par = run_scenarios(run, cfg, workers=2)["table"]
+    assert par["realized_total"].to_list() == pytest.approx(t["realized_total"].to_list())

@@ -34,6 +34,7 @@ def test_rama_run_end_to_end(tmp_path: Path) -> None:
 
     manifest = json.loads((run / "manifest.json").read_text())
     assert {"prepare", "forecast", "optimize"} <= set(manifest["stages"])
+    assert (run / "evaluation").is_dir() and (run / "scenarios").is_dir()
 
     params = pl.read_parquet(run / "prepared" / "store_product_params.parquet")
     horizon = pl.read_parquet(run / "forecast" / "horizon_demand.parquet")
@@ -55,7 +56,7 @@ def test_rama_run_end_to_end(tmp_path: Path) -> None:
     assert abs(total - summary["objective"]) <= 1e-6 * max(1.0, abs(total))
 
     report = (run / "report.md").read_text()
-    for section in ("## Data", "## Forecast", "## Plan"):
+    for section in ("## Data", "## Forecast", "## Plan", "## Out-of-sample", "## Scenarios"):
         assert section in report
     assert str(run.resolve()) in result.output.replace("\n", "")
 

@@ -45,6 +45,18 @@ def _optimize(data_dir: Path, run_dir: Path, cfg: Config) -> dict[str, Any]:
     return run_optimize(run_dir, cfg)
 
 
+def _evaluate(data_dir: Path, run_dir: Path, cfg: Config) -> dict[str, Any]:
+    from rama.evaluate import run_evaluation
+
+    return run_evaluation(run_dir, cfg)
+
+
+def _scenarios(data_dir: Path, run_dir: Path, cfg: Config) -> dict[str, Any]:
+    from rama.scenarios import run_scenarios
+
+    return run_scenarios(run_dir, cfg)
+
+
 def _report(data_dir: Path, run_dir: Path, cfg: Config) -> dict[str, Any]:
     from rama.report import write_report
 
@@ -57,6 +69,8 @@ def stages() -> list[tuple[str, Stage]]:
         ("prepare", _prepare),
         ("forecast", _forecast),
         ("optimize", _optimize),
+        ("evaluate", _evaluate),
+        ("scenarios", _scenarios),
         ("report", _report),
     ]
 

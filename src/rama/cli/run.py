@@ -50,6 +50,15 @@ def run(
         float,
         typer.Option("--scale", help="Size of generated data (1.0 = 898 stores, 50,000 series)."),
     ] = 1.0,
+    scenario_sets: Annotated[
+        str,
+        typer.Option(
+            "--scenario-sets",
+            help="Scenario sets the run sweeps (comma-separated: base, disruptions, "
+            "demand_shocks, cost_grid, custom). `rama scenarios --run RUN` runs the full "
+            "configured sweep.",
+        ),
+    ] = "base,disruptions",
     seed: SeedOpt = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
@@ -61,7 +70,8 @@ def run(
         console.print(f"[green]done[/] {name:<10} {seconds:7.1f} s")
 
     with friendly_errors():
-        cfg = build_config(config, set_, **{"run.seed": seed})
+        sets = [x.strip() for x in scenario_sets.split(",") if x.strip()]
+        cfg = build_config(config, set_, **{"run.seed": seed, "scenarios.sets": sets})
         console.print(f"rama run: data {data}, run {out}")
         result = run_pipeline(data, out, cfg, scale=scale, on_stage=progress)
     table = Table(title="outputs", show_header=True)

@@ -109,6 +109,20 @@ def _plan_section(run: Path) -> list[str]:
     return _section("Plan", body)
 
 
+# Columns a planner reads first in the evaluation and scenario tables (the files hold all).
+_KEY_COLUMNS = (
+    "scenario",
+    "strategy",
+    "expected_total",
+    "realized_total",
+    "expected_fill_rate",
+    "realized_fill_rate",
+    "realized_cycle_service_level",
+    "units_transferred",
+    "units_manufactured",
+)
+
+
 def _table_section(run: Path, folder: str, title: str) -> list[str]:
     base = run / folder
     if not base.is_dir():
@@ -117,7 +131,9 @@ def _table_section(run: Path, folder: str, title: str) -> list[str]:
     for path in sorted(base.glob("*.csv")):
         df = _csv(path)
         if df is not None and df.height <= 400:
-            body += [f"`{folder}/{path.name}`:", "", *markdown_table(df, max_rows=60)]
+            keep = [c for c in _KEY_COLUMNS if c in df.columns]
+            shown = df.select(keep) if len(keep) >= 3 else df
+            body += [f"`{folder}/{path.name}` (key columns):", "", *markdown_table(shown, 60)]
     return _section(title, body)
 
 

@@ -24,7 +24,6 @@ import argparse
 import json
 import math
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -33,18 +32,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _measure import cpu_s, peak_gb
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO / "data" / "bench_full"
 TARGET_SECONDS, TARGET_GB = 120.0, 6.0
-
-
-def _peak_gb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # kB -> GB
-
-
-def _cpu_s() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
 
 
 def child_fit_predict(data: str) -> dict[str, Any]:
@@ -57,18 +49,18 @@ def child_fit_predict(data: str) -> dict[str, Any]:
     from rama.forecast.schema import COVARIATES, KEYS
 
     cfg = load_config()
-    t0, c0 = time.perf_counter(), _cpu_s()
+    t0, c0 = time.perf_counter(), cpu_s()
     train = load_freshretail(Path(data), "train")
     ev = load_freshretail(Path(data), "eval").select(*KEYS, "dt", *COVARIATES)
-    t1, c1 = time.perf_counter(), _cpu_s()
+    t1, c1 = time.perf_counter(), cpu_s()
     rec = recover_demand(train, prior_units=float(cfg["forecast"]["recovery_prior_units"]))
     del train
-    t2, c2 = time.perf_counter(), _cpu_s()
+    t2, c2 = time.perf_counter(), cpu_s()
     fc = DemandForecaster.from_config(cfg).fit(rec)
-    t3, c3 = time.perf_counter(), _cpu_s()
+    t3, c3 = time.perf_counter(), cpu_s()
     out = fc.predict(ev)
     totals = fc.horizon_totals(out)
-    t4, c4 = time.perf_counter(), _cpu_s()
+    t4, c4 = time.perf_counter(), cpu_s()
     assert out.height == ev.height and totals.height == fc.series_.height
     return {
         "rows": rec.height,
@@ -82,7 +74,7 @@ def child_fit_predict(data: str) -> dict[str, Any]:
         "recover_cpu_s": c2 - c1,
         "fit_cpu_s": c3 - c2,
         "predict_cpu_s": c4 - c3,
-        "peak_gb": _peak_gb(),
+        "peak_gb": peak_gb(),
         "forecast_total": float(out["forecast"].sum()),
         "q_ordered": bool((out["q10"] <= out["q90"]).all()),
         "nulls": int(out.null_count().sum_horizontal().item()),
@@ -111,8 +103,8 @@ def child_stage(data: str, run: str) -> dict[str, Any]:
         "horizon_calibration": s["horizon_calibration"],
         "rho": s["daily_error_correlation"],
         "selection": s["official_row_selection"],
-        "peak_gb": _peak_gb(),
-        "cpu_s": _cpu_s(),
+        "peak_gb": peak_gb(),
+        "cpu_s": cpu_s(),
     }
 
 

@@ -15,25 +15,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from _measure import cpu_s, peak_gb
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO / "data" / "bench_full"
 TARGET_SECONDS, TARGET_GB = 30.0, 4.0
-
-
-def _peak_gb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # kB -> GB
-
-
-def _cpu_s() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
 
 
 def child_load(data: str) -> dict[str, float]:
@@ -43,18 +35,18 @@ def child_load(data: str) -> dict[str, float]:
 
     file = freshretail_file(Path(data), "train")
     assert file is not None
-    t0, c0 = time.perf_counter(), _cpu_s()
+    t0, c0 = time.perf_counter(), cpu_s()
     raw, is_csv = read_raw(file)
-    t1, c1 = time.perf_counter(), _cpu_s()
+    t1, c1 = time.perf_counter(), cpu_s()
     df = validate_freshretail(raw, str(file), csv=is_csv)
-    t2, c2 = time.perf_counter(), _cpu_s()
+    t2, c2 = time.perf_counter(), cpu_s()
     return {
         "rows": df.height,
         "read_s": t1 - t0,
         "validate_s": t2 - t1,
         "read_cpu_s": c1 - c0,
         "validate_cpu_s": c2 - c1,
-        "peak_gb": _peak_gb(),
+        "peak_gb": peak_gb(),
     }
 
 
@@ -69,8 +61,8 @@ def child_prepare(data: str, out: str) -> dict[str, object]:
         "seconds": result["seconds"],
         "tables": result["tables"],
         "transport": summary["transport"],
-        "peak_gb": _peak_gb(),
-        "cpu_s": _cpu_s(),
+        "peak_gb": peak_gb(),
+        "cpu_s": cpu_s(),
     }
 
 

@@ -157,7 +157,7 @@ FRESHRETAIL = TableSchema(
 )
 
 LOGISTICS_FILE = "dynamic_supply_chain_logistics_dataset.csv"
-_LOGISTICS_ORDER = (
+LOGISTICS_COLUMNS = (  # the published column order
     "timestamp",
     "vehicle_gps_latitude",
     "vehicle_gps_longitude",
@@ -197,7 +197,7 @@ def _logistics_dtype(col: str) -> pl.DataType:
 
 LOGISTICS = TableSchema(
     name="logistics",
-    columns={c: _logistics_dtype(c) for c in _LOGISTICS_ORDER},
+    columns={c: _logistics_dtype(c) for c in LOGISTICS_COLUMNS},
     rules=(
         _range_rule("vehicle_gps_latitude", -90, 90, "degrees", "latitudes are in -90..90 degrees"),
         _range_rule(

@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 import numpy as np
 import polars as pl
 
+from rama.data.schema import LOGISTICS_COLUMNS
+
 N_ROWS = 32_065
 START = datetime(2021, 1, 1)
 N_HUBS = 18
@@ -20,34 +22,7 @@ LAT_RANGE = (30.0, 50.0)
 LON_RANGE = (-120.0, -70.0)
 # Published class counts (High / Moderate / Low Risk) for 32,065 rows.
 RISK_COUNTS = {"High Risk": 23_944, "Moderate Risk": 5_011, "Low Risk": 3_110}
-COLUMNS = (
-    "timestamp",
-    "vehicle_gps_latitude",
-    "vehicle_gps_longitude",
-    "fuel_consumption_rate",
-    "eta_variation_hours",
-    "traffic_congestion_level",
-    "warehouse_inventory_level",
-    "loading_unloading_time",
-    "handling_equipment_availability",
-    "order_fulfillment_status",
-    "weather_condition_severity",
-    "port_congestion_level",
-    "shipping_costs",
-    "supplier_reliability_score",
-    "lead_time_days",
-    "historical_demand",
-    "iot_temperature",
-    "cargo_condition_status",
-    "route_risk_level",
-    "customs_clearance_time",
-    "driver_behavior_score",
-    "fatigue_monitoring_score",
-    "disruption_likelihood_score",
-    "delay_probability",
-    "risk_classification",
-    "delivery_time_deviation",
-)
+COLUMNS = LOGISTICS_COLUMNS
 # column -> (lo, hi, mean); Beta concentration a + b = 1.0 (bunching near the bounds,
 # as in the published file). Columns with a hub effect are drawn separately.
 _PLAIN: dict[str, tuple[float, float, float]] = {

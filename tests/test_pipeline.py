@@ -68,3 +68,41 @@ def test_rama_run_reports_bad_config_key(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "unknown section 'x'" in result.output
     assert not (tmp_path / "d").exists()  # nothing generated before the config is validated
+
+
+def _tiny_run(tmp_path: Path) -> Path:
+    data, run = tmp_path / "data", tmp_path / "run"
+    args = ["run", "--data", str(data), "--out", str(run), "--scale", "0.01"]
+    args += ["--scenario-sets", "base", "--set", "forecast.num_boost_round=30"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    return run
+
+
+def test_evaluate_and_scenarios_commands(tmp_path: Path) -> None:
+    run = _tiny_run(tmp_path)
+    runner = CliRunner()
+    result = runner.invoke(app, ["evaluate", "--run", str(run)])
+    assert result.exit_code == 0, result.output
+    table = pl.read_csv(run / "evaluation" / "evaluation.csv")
+    assert {"do_nothing", "centralized_lp", "stochastic"} <= set(table["strategy"])
+    # every strategy was scored on the same realized demand
+    assert table["realized_demand_units"].n_unique() == 1
+
+    cfg = tmp_path / "scen.toml"
+    cfg.write_text(
+        '[scenarios]\nsets = ["base", "custom"]\n'
+        '[[scenarios.custom]]\nname = "port_strike"\nlead_time = 2.0\ntransport = 1.3\n'
+    )
+    result = runner.invoke(app, ["scenarios", "--run", str(run), "--config", str(cfg)])
+    assert result.exit_code == 0, result.output
+    sc = pl.read_csv(run / "scenarios" / "scenarios.csv")
+    assert set(sc["scenario"]) == {"base", "port_strike"}
+    strike = sc.filter(pl.col("scenario") == "port_strike")
+    assert (strike["x_transport"] == 1.3).all() and (strike["x_lead_time"] == 2.0).all()
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[scenarios.custom]]\nname = "oops"\ntransport = -1.0\n')
+    result = runner.invoke(app, ["scenarios", "--run", str(run), "--config", str(bad)])
+    assert result.exit_code == 2
+    assert "oops" in result.output and "transport" in result.output

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import resource
+import subprocess
+import sys
+import time
+from typing import Any
 
 
 def peak_gb() -> float:
@@ -14,3 +19,19 @@ def cpu_s() -> float:
     """User + system CPU seconds of this process so far."""
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
+
+
+def run_child(script: str, *args: str) -> tuple[dict[str, Any], float]:
+    """Run ``script --child ARGS`` in a fresh interpreter; its last stdout line is JSON.
+
+    Returns that JSON and the wall seconds; exits with the child's stderr on failure.
+    """
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, script, "--child", *args], capture_output=True, text=True, check=False
+    )
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        sys.exit(f"child {args} failed:\n{proc.stderr}")
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result, wall

@@ -25,14 +25,12 @@ import json
 import math
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from _measure import cpu_s, peak_gb
+from _measure import cpu_s, peak_gb, run_child
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO / "data" / "bench_full"
@@ -106,17 +104,6 @@ def child_stage(data: str, run: str) -> dict[str, Any]:
         "peak_gb": peak_gb(),
         "cpu_s": cpu_s(),
     }
-
-
-def run_child(*args: str) -> tuple[dict[str, Any], float]:
-    t0 = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, __file__, "--child", *args], capture_output=True, text=True, check=False
-    )
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        sys.exit(f"child {args} failed:\n{proc.stderr}")
-    return json.loads(proc.stdout.strip().splitlines()[-1]), wall
 
 
 def ensure_data(data: Path, scale: float) -> None:
@@ -218,7 +205,7 @@ def main() -> None:
 
     ensure_data(args.data, args.scale)
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
-    fp, fp_wall = run_child("fit_predict", str(args.data))
+    fp, fp_wall = run_child(__file__, "fit_predict", str(args.data))
     print(
         f"fit+predict ({fp['rows']:,} train rows, {fp['train_rows']:,} sampled, "
         f"{fp['threads']} threads): load {fp['load_s']:.1f} s, recovery {fp['recover_s']:.1f} s "
@@ -230,7 +217,7 @@ def main() -> None:
         return
     (REPO / "data").mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(dir=REPO / "data") as tmp:
-        st, wall = run_child("stage", str(args.data), str(Path(tmp) / "run"))
+        st, wall = run_child(__file__, "stage", str(args.data), str(Path(tmp) / "run"))
     print(
         "\nstage run_forecast (s): "
         + ", ".join(f"{k} {v:.1f}" for k, v in st["seconds"].items())

@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from _measure import cpu_s, peak_gb
+from _measure import cpu_s, peak_gb, run_child
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO / "data" / "bench_full"
@@ -66,17 +64,6 @@ def child_prepare(data: str, out: str) -> dict[str, object]:
     }
 
 
-def run_child(*args: str) -> tuple[dict, float]:
-    t0 = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, __file__, "--child", *args], capture_output=True, text=True, check=False
-    )
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        sys.exit(f"child {args} failed:\n{proc.stderr}")
-    return json.loads(proc.stdout.strip().splitlines()[-1]), wall
-
-
 def ensure_data(data: Path, scale: float) -> None:
     if (data / "freshretailnet" / "data" / "train.parquet").is_file() and (
         data / "logistics"
@@ -105,7 +92,7 @@ def main() -> None:
         return
 
     ensure_data(args.data, args.scale)
-    load, load_wall = run_child("load", str(args.data))
+    load, load_wall = run_child(__file__, "load", str(args.data))
     print(
         f"loader (train, {load['rows']:,} rows): read {load['read_s']:.2f} s "
         f"({load['read_cpu_s']:.2f} s CPU) + validation {load['validate_s']:.2f} s "
@@ -115,7 +102,7 @@ def main() -> None:
     (REPO / "data").mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(dir=REPO / "data") as tmp:
         out = args.out or Path(tmp) / "run"
-        prep, wall = run_child("prepare", str(args.data), str(out))
+        prep, wall = run_child(__file__, "prepare", str(args.data), str(out))
     sec = prep["seconds"]
     print(
         "prepare stages (s): "

@@ -56,6 +56,16 @@ def build_config(config: Path | None, sets: list[str] | None, **flags: Any) -> C
     return cfg
 
 
+def build_run_config(
+    run: Path, config: Path | None, sets: list[str] | None, **flags: Any
+) -> Config:
+    """Like :func:`build_config`, but a stage of an existing run starts from the run's own
+    ``RUN/config.toml`` (written by prepare) when no ``--config`` is given."""
+    if config is None and (Path(run) / "config.toml").is_file():
+        config = Path(run) / "config.toml"
+    return build_config(config, sets, **flags)
+
+
 @contextmanager
 def friendly_errors() -> Iterator[None]:
     """Turn a RamaError into a red message and exit code 2 (no traceback)."""

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from rama.cli._app import ConfigOpt, SetOpt, build_config, command, console, friendly_errors
+from rama.cli._app import ConfigOpt, SetOpt, build_run_config, command, console, friendly_errors
 
 HELP = (
     "Score every strategy (do nothing, order-up-to, decentralized LP, centralized LP, "
@@ -51,9 +51,7 @@ def evaluate_cmd(
     from rama.evaluate import run_evaluation
 
     with friendly_errors():
-        if config is None and (run / "config.toml").is_file():
-            config = run / "config.toml"
-        cfg = build_config(config, set_, **{"evaluate.truth": truth})
+        cfg = build_run_config(run, config, set_, **{"evaluate.truth": truth})
         s = run_evaluation(run, cfg, inventory_file=inventory, threads=threads)
     table = Table(title=f"evaluation {s['out_dir']}", show_header=True)
     for col in ("strategy", "expected $", "realized $", "realized fill", "cycle service"):

@@ -10,7 +10,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from rama.cli._app import ConfigOpt, SetOpt, build_config, command, console, friendly_errors
+from rama.cli._app import ConfigOpt, SetOpt, build_run_config, command, console, friendly_errors
 
 ROWS_SHOWN = ("official", "all", "official_low", "official_high")
 
@@ -48,9 +48,7 @@ def forecast(
     with friendly_errors():
         from rama.forecast import run_forecast
 
-        if config is None and (run / "config.toml").is_file():
-            config = run / "config.toml"
-        cfg = build_config(config, set_)
+        cfg = build_run_config(run, config, set_)
         summary = run_forecast(run, cfg, reuse_model=reuse_model)
         metrics = summary["metrics"]
         table = Table(

@@ -13,6 +13,7 @@ from rama.cli._app import (
     SeedOpt,
     SetOpt,
     build_config,
+    build_run_config,
     command,
     console,
     friendly_errors,
@@ -87,10 +88,11 @@ def optimize_cmd(
     from rama.optimize.stage import optimize_folder, run_optimize
 
     with friendly_errors():
-        cfg = build_config(
-            config,
-            set_,
-            **{"run.seed": seed, "optimize.backend": backend, "optimize.threads": threads},
+        flags = {"run.seed": seed, "optimize.backend": backend, "optimize.threads": threads}
+        cfg = (
+            build_run_config(run, config, set_, **flags)
+            if run is not None
+            else build_config(config, set_, **flags)
         )
         opts: dict[str, Any] = {"write_lp": write_lp, "write_mps": write_mps}
         if (problem is None) == (run is None):

@@ -9,7 +9,7 @@ import polars as pl
 import typer
 from rich.table import Table
 
-from rama.cli._app import ConfigOpt, SetOpt, build_config, command, console, friendly_errors
+from rama.cli._app import ConfigOpt, SetOpt, build_run_config, command, console, friendly_errors
 
 HELP = (
     "Run every scenario of the scenarios config section (base, the study's disruptions, "
@@ -54,9 +54,7 @@ def scenarios_cmd(
     from rama.scenarios import run_scenarios
 
     with friendly_errors():
-        if config is None and (run / "config.toml").is_file():
-            config = run / "config.toml"
-        cfg = build_config(config, set_)
+        cfg = build_run_config(run, config, set_)
         s = run_scenarios(
             run, cfg, inventory_file=inventory, write_plans=write_plans, workers=workers, only=only
         )

@@ -5,19 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from rama.data.schema import FRESHRETAIL_ID_COLUMNS
 from rama.synth.calendar import Calendar, Weather
 from rama.synth.demand import HOURS, ChunkResult
 from rama.synth.layout import Layout
 
-ID_COLUMNS = (
-    "city_id",
-    "store_id",
-    "management_group_id",
-    "first_category_id",
-    "second_category_id",
-    "third_category_id",
-    "product_id",
-)
+ID_COLUMNS = FRESHRETAIL_ID_COLUMNS
 FRESH_SCHEMA = pa.schema(
     [pa.field(c, pa.int64()) for c in ID_COLUMNS]
     + [

@@ -144,3 +144,30 @@ def test_scenarios_stage_and_zero_shock_reproduces_base(tmp_path: Path) -> None:
     # workers: the same table from forked scenario processes
     par = run_scenarios(run, cfg, workers=2)["table"]
     assert par["realized_total"].to_list() == pytest.approx(t["realized_total"].to_list())
+
+
+def test_scenarios_the_plans_cannot_tell_apart_are_solved_once(tmp_path: Path) -> None:
+    run = tiny_run(tmp_path)
+    cfg = load_config(
+        overrides={
+            **FAST,
+            "scenarios.sets": ["base", "demand_shocks"],
+            "scenarios.demand_shocks": [-0.1, 0.2],
+            "optimize.threads": 1,
+        }
+    )
+    t = run_scenarios(run, cfg)["table"]
+    for name in ("shock_-10%_unforeseen", "shock_+20%_unforeseen"):
+        rows = t.filter(pl.col("scenario") == name)
+        assert set(rows["plans_from"].to_list()) == {"base"}
+        assert rows["seconds"].to_list() == [0.0] * rows.height
+    foreseen = t.filter(pl.col("scenario") == "shock_+20%_foreseen")
+    assert set(foreseen["plans_from"].to_list()) == {"shock_+20%_foreseen"}
+    # the reused plans are the base plans: the same units moved and made
+    base = t.filter(pl.col("scenario") == "base")
+    up = t.filter(pl.col("scenario") == "shock_+20%_unforeseen")
+    for col in ("expected_total", "units_transferred", "units_manufactured"):
+        assert up[col].to_list() == pytest.approx(base[col].to_list())
+    assert Scenario("a", realized_demand=1.2).plan_key() == Scenario("b").plan_key()
+    assert Scenario("a", demand=1.2).plan_key() == Scenario("b", forecast_demand=1.2).plan_key()
+    assert Scenario("a", demand=1.2).plan_key() != Scenario("b").plan_key()

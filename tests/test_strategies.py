@@ -6,12 +6,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rama.config import load_config
-from rama.optimize import check_plan, solve
+from rama.optimize import check_plan, make_problem, solve
 from rama.optimize.stochastic import stochastic_problem
 from rama.strategies import StrategyContext, without_routes
 from rama.strategies.plans import STRATEGY_FUNCTIONS
@@ -110,3 +111,33 @@ def test_fill_rate_variant_meets_its_target() -> None:
     if base.plan.fill_rate < 0.97 - 0.003:
         assert dec.info["penalty_raise"] > 0
         assert abs(fill - 0.97) <= 0.003 or dec.info["solves"] == 12
+
+
+@pytest.mark.parametrize("distribution", ["gamma", "normal"])
+def test_scaled_forecast_reuses_the_points_times_the_factor(distribution: str) -> None:
+    from rama.risk import demand_points
+    from rama.strategies.inputs import with_penalty
+
+    pb = _random_problem(3, 4, False, 0.15)
+    c = ctx(points=7, distribution=distribution)
+    first = c.demand_points(pb).copy()
+    sp = pb.store_products.drop("store_idx", "product_idx").with_columns(
+        pl.col("demand") * 1.2, pl.col("demand_std") * 1.2
+    )
+    shocked = make_problem(sp, pb.products, pb.stores, pb.transport)
+    direct = demand_points(
+        shocked.demand, 1.2 * pb.store_products["demand_std"].to_numpy(), 7, distribution
+    )
+    assert np.allclose(c.demand_points(shocked), direct, rtol=1e-12, atol=1e-12)
+    assert np.allclose(c.demand_points(with_penalty(pb, 1.0)), first, rtol=0, atol=0)
+    # a different shape (std changed alone) is computed afresh
+    other = make_problem(
+        pb.store_products.drop("store_idx", "product_idx").with_columns(pl.col("demand_std") * 2),
+        pb.products,
+        pb.stores,
+        pb.transport,
+    )
+    direct2 = demand_points(
+        other.demand, 2 * pb.store_products["demand_std"].to_numpy(), 7, distribution
+    )
+    assert np.array_equal(c.demand_points(other), direct2)

@@ -22,6 +22,7 @@ from functools import cached_property
 import highspy
 import numpy as np
 
+from rama.optimize.hubs import HubColumns, add_hub_columns, hub_columns, hub_transfers
 from rama.optimize.lp_model import (
     ALLOCATE,
     DISPOSAL,
@@ -91,6 +92,7 @@ class BlockResult:
     min_rc: float = np.inf
     rounds: int = 0
     lp_routes: int = 0
+    hub_cols: int = 0
     priced_routes: int = 0
     iterations: int = 0
     seconds: float = 0.0
@@ -98,6 +100,9 @@ class BlockResult:
 
 def make_pricers(problem: Problem, model: BlockLP, zero_cost: bool = False) -> list[Pricer]:
     """Arc-list pricing for the block's small products, dense pricing for each large one."""
+    csr = problem.transport.csr
+    if csr is not None and csr.nnz == 0:  # no route at all (decentralized): nothing to price
+        return []
     store = problem.pair_store[model.pairs]
     sender = model.sender
     small = [(a, b) for a, b in model.segments if b - a <= ARC_LIST_MAX_REACH]
@@ -147,22 +152,35 @@ def solve_block(
     general: np.ndarray,
     tol: float = PRICE_TOL,
     phase1: bool = False,
+    use_hubs: bool = True,
 ) -> BlockResult:
     """Solve the block's LP to optimality by column generation (or report it infeasible).
 
-    With ``phase1`` the feasibility LP of :func:`build_block_lp` is solved instead.
+    With ``phase1`` the feasibility LP of :func:`build_block_lp` is solved instead. When the
+    transport costs have city form (``problem.city_costs``) and ``use_hubs``, the LP gets the
+    city hub columns of :mod:`rama.optimize.hubs` first; the route pricing still proves it.
     """
     t0 = time.perf_counter()
     model, lp, basis = build_block_lp(problem, products, general, phase1)
     pricers = make_pricers(problem, model, zero_cost=phase1)
     h = new_highs()
-    if max(b - a for a, b in model.segments) > DUAL_SIMPLEX_FROM:  # large: dual (Devex)
+    large = max(b - a for a, b in model.segments) > DUAL_SIMPLEX_FROM
+    # dual simplex (Devex) for large products and for every stochastic block (measured: the
+    # segment columns take the primal simplex ~3x the iterations, benchmarks/bench_optimize.py)
+    if large or problem.demand_points is not None:
         h.setOptionValue("simplex_strategy", 1)
         h.setOptionValue("simplex_dual_edge_weight_strategy", 1)
     h.passModel(lp)
     h.setBasis(basis)
+    hub = None
+    if problem.city_costs is not None and use_hubs:
+        hub = hub_columns(problem, model, problem.city_costs, zero_cost=phase1)
+        if hub is not None:  # HiGHS keeps the basis: new rows basic, new columns at 0
+            add_hub_columns(h, model, hub)
     routes = _Routes()
-    if all(b - a <= FULL_ARCS_MAX_REACH for a, b in model.segments) and pricers:
+    if hub is not None:
+        pass  # hub columns carry every transfer; routes enter only if they price negative
+    elif all(b - a <= FULL_ARCS_MAX_REACH for a, b in model.segments) and pricers:
         p0 = pricers[0]
         if isinstance(p0, ArcListPricer) and p0.n_arcs:
             routes.add(h, model, p0.i, p0.j, p0.cost)
@@ -196,13 +214,14 @@ def solve_block(
                 f"converge in {MAX_ROUNDS} rounds (min reduced cost {min_rc:.3g})"
             )
         routes.add(h, model, cand.i, cand.j, cand.cost)
-    return _extract(h, model, routes, products, pricers, min_rc, rounds, iterations, t0)
+    return _extract(h, model, routes, hub, products, pricers, min_rc, rounds, iterations, t0)
 
 
 def _extract(
     h: highspy.Highs,
     model: BlockLP,
     routes: _Routes,
+    hub: HubColumns | None,
     products: np.ndarray,
     pricers: list[Pricer],
     min_rc: float,
@@ -221,8 +240,14 @@ def _extract(
     manufacture[ref[kind == MANUFACTURE]] = base[kind == MANUFACTURE]
     disposal = np.bincount(ref[kind == DISPOSAL], weights=base[kind == DISPOSAL], minlength=n)
     ending = model.rhs - np.asarray(sol.row_value)[:n]
-    flow = xs[nb:]
+    n_hub = hub.n_cols if hub is not None else 0
+    flow = xs[nb + n_hub :]
     pos = flow > 0
+    t_i, t_j, t_q, t_c = routes.i[pos], routes.j[pos], flow[pos], routes.cost[pos]
+    if hub is not None:
+        hi, hj, hq, hc = hub_transfers(hub, xs[nb : nb + n_hub])
+        t_i, t_j = np.concatenate([hi, t_i]), np.concatenate([hj, t_j])
+        t_q, t_c = np.concatenate([hq, t_q]), np.concatenate([hc, t_c])
     return BlockResult(
         pairs=model.pairs,
         products=products,
@@ -232,13 +257,14 @@ def _extract(
         allocate=allocate,
         manufacture=manufacture,
         disposal=disposal,
-        arc_from=model.pairs[routes.i[pos]],
-        arc_to=model.pairs[routes.j[pos]],
-        arc_qty=flow[pos],
-        arc_cost=routes.cost[pos],
+        arc_from=model.pairs[t_i],
+        arc_to=model.pairs[t_j],
+        arc_qty=t_q,
+        arc_cost=t_c,
         min_rc=min_rc,
         rounds=rounds,
         lp_routes=int(routes.i.size),
+        hub_cols=n_hub,
         priced_routes=sum(p.n_arcs for p in pricers),
         iterations=iterations,
         seconds=time.perf_counter() - t0,
@@ -272,7 +298,7 @@ def _worker(block: np.ndarray) -> BlockResult:
     problem = _SHARED["problem"]
     general = _SHARED["general"]
     assert isinstance(problem, Problem) and isinstance(general, np.ndarray)
-    return solve_block(problem, block, general)
+    return solve_block(problem, block, general, use_hubs=bool(_SHARED["hubs"]))
 
 
 def n_workers(threads: int) -> int:
@@ -297,16 +323,16 @@ def _materialize(obj: object) -> None:
             getattr(obj, name)
 
 
-def solve_blocks(problem: Problem, threads: int = 0) -> list[BlockResult]:
+def solve_blocks(problem: Problem, threads: int = 0, hubs: bool = True) -> list[BlockResult]:
     """Solve every block, in parallel worker processes when ``threads`` allows."""
     general = production_may_bind(problem)
     blocks = make_blocks(problem)
     workers = min(n_workers(threads), len(blocks))
     if workers <= 1 or "fork" not in mp.get_all_start_methods():
-        return [solve_block(problem, b, general) for b in blocks]
+        return [solve_block(problem, b, general, use_hubs=hubs) for b in blocks]
     _materialize(problem)
     _materialize(problem.transport)
-    _SHARED.update(problem=problem, general=general)
+    _SHARED.update(problem=problem, general=general, hubs=hubs)
     try:
         ctx = mp.get_context("fork")
         with ctx.Pool(workers) as pool:
@@ -315,9 +341,11 @@ def solve_blocks(problem: Problem, threads: int = 0) -> list[BlockResult]:
         _SHARED.clear()
 
 
-def solve_highs(problem: Problem, threads: int = 0) -> tuple[RawSolution, list[np.ndarray]]:
+def solve_highs(
+    problem: Problem, threads: int = 0, hubs: bool = True
+) -> tuple[RawSolution, list[np.ndarray]]:
     """All blocks solved and assembled; also the products of infeasible blocks."""
-    results = solve_blocks(problem, threads)
+    results = solve_blocks(problem, threads, hubs)
     n = problem.n_pairs
     ending, stockout, allocate = np.zeros(n), np.zeros(n), np.zeros(n)
     manufacture = np.zeros(problem.n_products)
@@ -344,6 +372,7 @@ def solve_highs(problem: Problem, threads: int = 0) -> tuple[RawSolution, list[n
             "pricing_rounds_total": sum(r.rounds for r in ok),
             "routes_priced": sum(r.priced_routes for r in ok),
             "routes_in_lp": sum(r.lp_routes for r in ok),
+            "hub_columns": sum(r.hub_cols for r in ok),
             "simplex_iterations": sum(r.iterations for r in ok),
             "block_seconds_total": sum(r.seconds for r in ok),
         },

@@ -25,7 +25,7 @@ import polars as pl
 
 from rama.errors import DataValidationError
 from rama.io import atomic_dir, read_table
-from rama.optimize.transport import TransportCosts
+from rama.optimize.transport import CityCosts, TransportCosts, city_structure
 
 ID, NONNEG, NONNEG_INF = "id", "nonneg", "nonneg_or_inf"
 
@@ -150,6 +150,13 @@ class Problem:
     @cached_property
     def distribution_cost(self) -> np.ndarray:
         return self._col(self.stores, "distribution_cost")
+
+    @cached_property
+    def city_costs(self) -> CityCosts | None:
+        """The transport costs in city form when ``stores.city_id`` explains them exactly."""
+        if "city_id" not in self.stores.columns:
+            return None
+        return city_structure(self.transport, self._col(self.stores, "city_id", np.int64))
 
     def subset(self, product_ids: np.ndarray) -> Problem:
         """The same network restricted to some products (all stores and routes kept)."""

@@ -24,20 +24,22 @@ def solve(
     *,
     check: bool = True,
     tol: float = 1e-6,
+    hubs: bool = True,
 ) -> Plan:
     """Solve the planning LP to optimality.
 
     ``backend="highs"`` solves per product by exact column generation in ``threads`` worker
     processes (0 = all cores); ``"pulp"`` builds the full model in PuLP and solves it with CBC.
     With ``check`` the plan's tables are checked against the problem (C1-C6 and objective,
-    :func:`rama.optimize.check.check_plan`). Raises :class:`InfeasibleError` naming the
-    store-product pairs at fault.
+    :func:`rama.optimize.check.check_plan`). ``hubs`` lets the HiGHS backend use city hub
+    columns when the costs have city form (:mod:`rama.optimize.hubs`; same optimum).
+    Raises :class:`InfeasibleError` naming the store-product pairs at fault.
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     t0 = time.perf_counter()
     if backend == "highs":
-        raw, infeasible = solve_highs(problem, threads)
+        raw, infeasible = solve_highs(problem, threads, hubs)
         if infeasible:
             raise infeasible_error(problem, np.concatenate(infeasible))
     else:

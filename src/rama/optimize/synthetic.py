@@ -63,8 +63,9 @@ def _noisy_costs(
     city_cost: np.ndarray,
     noise: float,
     dtype: type,
+    discounted_lanes: float = 0.005,
 ) -> np.ndarray:
-    """Dense store x store costs: city cost x lognormal noise, 0.5% lanes at half price."""
+    """Dense store x store costs: city cost x lognormal noise, a share of lanes at half price."""
     n = city.size
     out: np.ndarray = np.empty((n, n), dtype=dtype)
     step = max(1, 4_000_000 // max(n, 1))
@@ -72,7 +73,7 @@ def _noisy_costs(
         r1 = min(n, r0 + step)
         base = city_cost[city[r0:r1, None], city[None, :]].astype(dtype)
         factor = np.exp(noise * rng.standard_normal((r1 - r0, n), dtype=np.float32))
-        factor[rng.random((r1 - r0, n), dtype=np.float32) < 0.005] *= 0.5
+        factor[rng.random((r1 - r0, n), dtype=np.float32) < discounted_lanes] *= 0.5
         out[r0:r1] = base * factor.astype(dtype)
     np.fill_diagonal(out, np.inf)
     return out
@@ -89,8 +90,13 @@ def synthetic_problem(
     horizon_days: int = 7,
     service_level: float = 0.95,
     dtype: type = np.float64,
+    discounted_lanes: float = 0.005,
 ) -> Problem:
-    """A full-scale-shaped problem (defaults) or any other size; costs as in defaults.toml."""
+    """A full-scale-shaped problem (defaults) or any other size; costs as in defaults.toml.
+
+    ``noise = 0`` and ``discounted_lanes = 0`` give pure city costs (the pipeline's form, which
+    the solver restates with city hubs, :mod:`rama.optimize.hubs`).
+    """
     rng = np.random.default_rng(seed)
     lat = rng.uniform(30, 50, n_cities)
     lon = rng.uniform(-120, -70, n_cities)
@@ -100,7 +106,7 @@ def synthetic_problem(
     city = rng.choice(n_cities, size=n_stores, p=city_w / city_w.sum())
     dist = haversine_km(lat[:, None], lon[:, None], lat[None, :], lon[None, :])
     city_cost = 0.05 + (1 - np.eye(n_cities)) * rate[:, None] * dist / 1000.0
-    costs = _noisy_costs(rng, city, city_cost, noise, dtype)
+    costs = _noisy_costs(rng, city, city_cost, noise, dtype, discounted_lanes)
 
     reach = zipf_reach(n_products, n_stores, n_pairs)[rng.permutation(n_products)]
     pop = np.log(rng.lognormal(0, 0.5, n_stores))

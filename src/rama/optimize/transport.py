@@ -139,3 +139,79 @@ class TransportCosts:
         assert self.csr is not None
         coo = self.csr.tocoo()
         return int((coo.row != coo.col).sum())
+
+
+@dataclass(frozen=True)
+class CityCosts:
+    """Transport costs that depend only on the two stores' cities (verified, exact).
+
+    ``store_city[s]`` is store ``s``'s city position and ``cost[a, b]`` the cost of every route
+    from a store of city ``a`` to a distinct store of city ``b`` (+inf: no such route).
+    """
+
+    store_city: np.ndarray  # int64, per store position
+    cost: np.ndarray  # float64, n_cities x n_cities ($/unit)
+
+    @property
+    def n_cities(self) -> int:
+        return int(self.cost.shape[0])
+
+
+VERIFY_CHUNK = 4_000_000  # matrix entries compared at a time
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    """Equal costs, every non-finite entry (NaN or inf, no route) equal to every other."""
+    fa, fb = np.isfinite(a), np.isfinite(b)
+    return bool(np.array_equal(fa, fb) and np.array_equal(a[fa], b[fb]))
+
+
+def city_structure(transport: TransportCosts, store_city_ids: np.ndarray) -> CityCosts | None:
+    """The city form of ``transport`` when every route's cost is its cities' cost, else None.
+
+    The city matrix is read off one representative route per city pair and then checked
+    against every ordered pair of distinct stores (routes and non-routes alike), so a
+    ``CityCosts`` is an exact restatement of the matrix, never an approximation.
+    """
+    ids = np.asarray(store_city_ids)
+    if ids.shape != (transport.n_stores,):
+        return None
+    _, city = np.unique(ids, return_inverse=True)
+    city = city.astype(np.int64).ravel()
+    nc = int(city.max()) + 1 if city.size else 0
+    order = np.argsort(city, kind="stable")
+    counts = np.bincount(city, minlength=nc)
+    start = np.concatenate([[0], np.cumsum(counts)])[:-1]
+    first = order[start]
+    second = np.where(counts >= 2, order[np.minimum(start + 1, city.size - 1)], -1)
+    rep_i = np.repeat(first, nc)
+    rep_j = np.tile(first, nc)
+    diag = np.arange(nc) * (nc + 1)
+    rep_j[diag] = second
+    ok = rep_j >= 0
+    flat = np.full(nc * nc, np.inf)
+    flat[ok] = transport.pairs(rep_i[ok], rep_j[ok])
+    cost = flat.reshape(nc, nc)
+    if not np.isfinite(cost).any():  # no route at all: nothing to restate
+        return None
+    if transport.dense is not None:
+        dense = transport.dense
+        step = max(1, VERIFY_CHUNK // max(transport.n_stores, 1))
+        for r0 in range(0, transport.n_stores, step):
+            r1 = min(r0 + step, transport.n_stores)
+            want = cost[city[r0:r1, None], city[None, :]].astype(dense.dtype)
+            got = dense[r0:r1].copy()
+            rows = np.arange(r1 - r0)
+            got[rows, rows + r0] = want[rows, rows + r0] = np.inf  # the diagonal is no route
+            if not _same(got, want):
+                return None
+    else:
+        f, t, c = transport.to_long()
+        finite = np.isfinite(cost)
+        pairs_per = np.outer(counts, counts) - np.diag(counts)
+        if f.size != int(pairs_per[finite].sum()):
+            return None
+        want = cost[city[f], city[t]]
+        if not (np.isfinite(want).all() and np.array_equal(want, c)):
+            return None
+    return CityCosts(store_city=city, cost=cost)

@@ -7,8 +7,11 @@ mean; the K demand points for the stochastic strategies) and against the realize
 (the run's realized demand x the scenario's realized factor), the same vector for every
 strategy of the scenario.
 
+Scenarios whose plans see the same inputs (:meth:`Scenario.plan_key`: an unforeseen demand
+shock and the base) form one group, solved once and scored on each scenario's demand.
+
 Parallelism: ``workers = 0`` runs scenarios one at a time and lets each solve use the
-optimizer's process pool (``optimize.threads``); ``workers = n`` forks ``n`` scenario processes
+optimizer's process pool (``optimize.threads``); ``workers = n`` starts ``n`` scenario processes
 whose solves are single-threaded (pools are never nested). Workers are spawned (the
 inputs are pickled once per worker): polars' thread pool does not survive a fork.
 """
@@ -17,13 +20,14 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from rama.evaluate.score import Decision, score
-from rama.optimize import write_plan
+from rama.optimize import Problem, write_plan
 from rama.scenarios.spec import Scenario
 from rama.strategies.inputs import PlanningInputs, scenario_problem
 from rama.strategies.plans import STOCHASTIC, STRATEGY_FUNCTIONS, StrategyContext
@@ -41,6 +45,18 @@ FIGURES = (
 )
 
 
+@dataclass
+class _Solved:
+    """A scenario's problem, decisions and expected figures, reusable by any scenario with
+    the same plan key (the plans cannot tell them apart)."""
+
+    scenario: str
+    problem: Problem
+    decisions: dict[str, Decision] = field(default_factory=dict)
+    expected: dict[str, dict[str, float]] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
 def evaluate_scenario(
     inputs: PlanningInputs,
     scenario: Scenario,
@@ -48,18 +64,33 @@ def evaluate_scenario(
     realized: np.ndarray,
     ctx: StrategyContext,
     plans_dir: Path | None = None,
+    cache: dict[tuple[float, ...], _Solved] | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Decision]]:
-    """One row per strategy (expected_* and realized_* figures) and the decisions."""
-    problem = scenario_problem(inputs, scenario)
+    """One row per strategy (expected_* and realized_* figures) and the decisions.
+
+    With ``cache``, a scenario whose plans see exactly what an earlier one's saw (an
+    unforeseen demand shock and its base) reuses that scenario's decisions; the row names it
+    in ``plans_from`` and its ``seconds`` are 0.
+    """
+    key = scenario.plan_key()
+    solved = cache.get(key) if cache is not None else None
+    if solved is None:
+        solved = _Solved(scenario.name, scenario_problem(inputs, scenario))
+        if cache is not None:
+            cache[key] = solved
+    problem = solved.problem
     actual = realized * scenario.realized_factor
     rows: list[dict[str, Any]] = []
-    decisions: dict[str, Decision] = {}
     for name in strategies:
-        t0 = time.perf_counter()
-        dec = STRATEGY_FUNCTIONS[name](problem, ctx)
-        seconds = time.perf_counter() - t0
-        view = ctx.clipped_points(problem) if name in STOCHASTIC else problem.demand
-        exp, real = score(dec, problem, view), score(dec, problem, actual)
+        reused = name in solved.decisions
+        if not reused:
+            t0 = time.perf_counter()
+            dec = STRATEGY_FUNCTIONS[name](problem, ctx)
+            solved.seconds[name] = time.perf_counter() - t0
+            view = ctx.clipped_points(problem) if name in STOCHASTIC else problem.demand
+            solved.decisions[name], solved.expected[name] = dec, score(dec, problem, view)
+        dec, exp = solved.decisions[name], solved.expected[name]
+        real = score(dec, problem, actual)
         row: dict[str, Any] = {"scenario": scenario.name, "group": scenario.group, "strategy": name}
         row.update({f"expected_{k}": exp[k] for k in FIGURES})
         row.update({f"realized_{k}": real[k] for k in FIGURES})
@@ -70,15 +101,39 @@ def evaluate_scenario(
                 "units_manufactured": real["units_manufactured"],
                 "fill_rate_target": dec.info.get("fill_rate_target"),
                 "penalty_raise": dec.info.get("penalty_raise"),
-                "seconds": seconds,
+                "seconds": 0.0 if reused else solved.seconds[name],
+                "plans_from": solved.scenario,
             }
         )
         row.update({f"x_{k}": v for k, v in scenario.multipliers().items()})
         rows.append(row)
-        decisions[name] = dec
         if plans_dir is not None and dec.plan is not None:
             write_plan(dec.plan, plans_dir / scenario.name / name)
-    return rows, decisions
+    return rows, {name: solved.decisions[name] for name in strategies}
+
+
+def evaluate_group(
+    inputs: PlanningInputs,
+    group: list[Scenario],
+    strategies: list[str],
+    realized: np.ndarray,
+    ctx: StrategyContext,
+    plans_dir: Path | None = None,
+) -> list[dict[str, Any]]:
+    """Rows of scenarios sharing one plan key: solved once, scored on each one's demand."""
+    cache: dict[tuple[float, ...], _Solved] = {}
+    rows: list[dict[str, Any]] = []
+    for sc in group:
+        rows.extend(evaluate_scenario(inputs, sc, strategies, realized, ctx, plans_dir, cache)[0])
+    return rows
+
+
+def plan_groups(scenarios: list[Scenario]) -> list[list[Scenario]]:
+    """Scenarios grouped by plan key, in order of first appearance."""
+    groups: dict[tuple[float, ...], list[Scenario]] = {}
+    for sc in scenarios:
+        groups.setdefault(sc.plan_key(), []).append(sc)
+    return list(groups.values())
 
 
 _SHARED: dict[str, Any] = {}
@@ -88,16 +143,15 @@ def _init(state: dict[str, Any]) -> None:
     _SHARED.update(state)
 
 
-def _worker(scenario: Scenario) -> list[dict[str, Any]]:
-    rows, _ = evaluate_scenario(
+def _worker(group: list[Scenario]) -> list[dict[str, Any]]:
+    return evaluate_group(
         _SHARED["inputs"],
-        scenario,
+        group,
         _SHARED["strategies"],
         _SHARED["realized"],
         _SHARED["ctx"],
         _SHARED["plans_dir"],
     )
-    return rows
 
 
 def run_all(
@@ -109,23 +163,27 @@ def run_all(
     workers: int = 0,
     plans_dir: Path | None = None,
 ) -> list[dict[str, Any]]:
-    """Every scenario x strategy row, in scenario order (see the module doc on workers)."""
-    if workers <= 1 or len(scenarios) <= 1:
-        out: list[dict[str, Any]] = []
-        for sc in scenarios:
-            out.extend(evaluate_scenario(inputs, sc, strategies, realized, ctx, plans_dir)[0])
-        return out
-    ctx.threads = 1  # single-threaded solves inside scenario workers
-    state = {
-        "inputs": inputs,
-        "strategies": strategies,
-        "realized": realized,
-        "ctx": ctx,
-        "plans_dir": plans_dir,
-    }
-    # spawn, not fork: polars' thread pool does not survive a fork (the children deadlock)
-    with mp.get_context("spawn").Pool(
-        min(workers, len(scenarios)), initializer=_init, initargs=(state,)
-    ) as pool:
-        parts = pool.map(_worker, scenarios, chunksize=1)
-    return [r for part in parts for r in part]
+    """Every scenario x strategy row, in scenario order (see the module doc on workers).
+
+    Scenarios the plans cannot tell apart (same :meth:`Scenario.plan_key`) are solved once.
+    """
+    groups = plan_groups(scenarios)
+    if workers <= 1 or len(groups) <= 1:
+        parts = [evaluate_group(inputs, g, strategies, realized, ctx, plans_dir) for g in groups]
+    else:
+        ctx.threads = 1  # single-threaded solves inside scenario workers
+        state = {
+            "inputs": inputs,
+            "strategies": strategies,
+            "realized": realized,
+            "ctx": ctx,
+            "plans_dir": plans_dir,
+        }
+        # spawn, not fork: polars' thread pool does not survive a fork (the children deadlock)
+        with mp.get_context("spawn").Pool(
+            min(workers, len(groups)), initializer=_init, initargs=(state,)
+        ) as pool:
+            parts = pool.map(_worker, groups, chunksize=1)
+    order = {sc.name: k for k, sc in enumerate(scenarios)}
+    rows = [r for part in parts for r in part]
+    return sorted(rows, key=lambda r: order[r["scenario"]])

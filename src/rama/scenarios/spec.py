@@ -39,6 +39,8 @@ MULTIPLIERS = (
     "realized_demand",
     "demand",
 )
+# multipliers the plans do not see (``demand`` and ``forecast_demand`` enter as their product)
+PLAN_BLIND = frozenset({"realized_demand", "demand", "forecast_demand"})
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,12 @@ class Scenario:
     def realized_factor(self) -> float:
         """Total multiplier of the demand the plan is scored on."""
         return self.realized_demand * self.demand
+
+    def plan_key(self) -> tuple[float, ...]:
+        """What the plans see: two scenarios with equal keys get identical problems and plans
+        (they differ only in the demand the plans are scored on)."""
+        seen = [getattr(self, m) for m in MULTIPLIERS if m not in PLAN_BLIND]
+        return (*seen, self.forecast_factor)
 
     def multipliers(self) -> dict[str, float]:
         return {f.name: float(getattr(self, f.name)) for f in fields(self) if f.name in MULTIPLIERS}

@@ -39,19 +39,52 @@ class StrategyContext:
         self.max_solves = int(stochastic["max_solves"])
         self.threads = threads
         self.backend = backend
-        self._cache: tuple[Problem, np.ndarray] | None = None
+        self._points: tuple[Problem, np.ndarray] | None = None
+        self._reference: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._stochastic: tuple[Problem, Problem] | None = None
 
     def demand_points(self, problem: Problem) -> np.ndarray:
-        """K demand points per pair from the problem's forecast mean and std (cached)."""
-        cached = self._cache
-        if cached is None or cached[0] is not problem:  # one problem at a time, held alive
-            std = problem.store_products["demand_std"].to_numpy().astype(np.float64)
-            pts = demand_points(problem.demand, std, self.points, self.distribution)
-            cached = self._cache = (problem, pts)
-        return cached[1]
+        """K demand points per pair from the problem's forecast mean and std (cached).
+
+        Both distributions are scale families, so a forecast that is the first one's mean and
+        std times one factor ``f`` (a foreseen demand shock) gets the first points times ``f``
+        instead of a new quantile computation (~0.6 s for 50,000 pairs x 20 points).
+        """
+        cached = self._points
+        if cached is not None and cached[0] is problem:  # one problem at a time, held alive
+            return cached[1]
+        mean = problem.demand
+        std = problem.store_products["demand_std"].to_numpy().astype(np.float64)
+        pts = self._scaled_reference(mean, std)
+        if pts is None:
+            pts = demand_points(mean, std, self.points, self.distribution)
+            self._reference = (mean, std, pts)
+        self._points = (problem, pts)
+        return pts
+
+    def _scaled_reference(self, mean: np.ndarray, std: np.ndarray) -> np.ndarray | None:
+        ref = self._reference
+        if ref is None or ref[0].shape != mean.shape:
+            return None
+        m0, s0, p0 = ref
+        denom = float(np.dot(m0, m0))
+        if denom <= 0:
+            return None
+        f = float(np.dot(mean, m0)) / denom
+        same = np.allclose(mean, f * m0, rtol=1e-12, atol=0.0) and np.allclose(
+            std, f * s0, rtol=1e-12, atol=0.0
+        )
+        return p0 * f if same and f >= 0 else None
 
     def stochastic(self, problem: Problem) -> Problem:
-        return stochastic_problem(problem, self.demand_points(problem))
+        """The stochastic problem of ``problem`` (cached for the last problem asked)."""
+        cached = self._stochastic
+        if cached is None or cached[0] is not problem:
+            cached = self._stochastic = (
+                problem,
+                stochastic_problem(problem, self.demand_points(problem)),
+            )
+        return cached[1]
 
     def clipped_points(self, problem: Problem) -> np.ndarray:
         """The points the stochastic plan optimizes against (clipped at cap + demand)."""

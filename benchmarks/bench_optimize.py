@@ -14,7 +14,14 @@ Cases:
 - ``subset_rama`` / ``subset_pulp``: the same 100 products (one from each reach stratum, so
   the subset is as skewed as the network) solved by rama and by the naive PuLP model (every
   route a variable, built one by one) with CBC;
-- ``10x``: 8,980 stores, 865 products, 500,000 pairs, complete network, float32 costs.
+- ``10x``: 8,980 stores, 865 products, 500,000 pairs, complete network, float32 costs;
+- ``hubs``: city-form costs (the pipeline's: every route costs its cities' cost), solved with
+  city hubs and with route column generation side by side (same objective): the full-scale
+  generator with ``noise = 0`` and no discounted lanes, and with ``--pipeline`` the problem
+  folder ``runs/bench/problem`` written by ``rama run`` / bench_scenarios.py (forecast demand,
+  simulated inventory) when it exists.
+
+    .venv/bin/python benchmarks/bench_optimize.py --only-hubs [--pipeline]
 
 Timings are noisy on a shared machine: run it on an otherwise idle one for figures to quote.
 """
@@ -78,9 +85,16 @@ class PeakRss:
         self._thread.join()
 
 
-def _problem(case: str) -> Any:
-    from rama.optimize import synthetic_problem
+PIPELINE_PROBLEM = Path(__file__).resolve().parents[1] / "runs" / "bench" / "problem"
 
+
+def _problem(case: str) -> Any:
+    from rama.optimize import load_problem, synthetic_problem
+
+    if case == "hubs_pipeline":
+        return load_problem(PIPELINE_PROBLEM)
+    if case == "hubs":
+        return synthetic_problem(seed=0, noise=0.0, discounted_lanes=0.0)
     if case == "10x":
         return synthetic_problem(
             n_stores=8980, n_products=865, n_pairs=500_000, seed=0, dtype=np.float32
@@ -112,7 +126,16 @@ def run_case(case: str) -> dict[str, Any]:
         out["stores"], out["products"] = pb.n_stores, pb.n_products
         reach = np.diff(pb.product_start).astype(np.float64)
         out["routes_full_model"] = int(((reach - 1) * reach).sum())
-        if case == "subset_pulp":
+        if case.startswith("hubs"):
+            for label, hubs in (("hubs", True), ("routes", False)):
+                t1 = time.perf_counter()
+                plan = solve(pb, "highs", threads=0, check=False, hubs=hubs)
+                out[f"{label}_seconds"] = time.perf_counter() - t1
+                out[f"{label}_objective"] = plan.objective
+                out[f"{label}_min_rc"] = plan.min_reduced_cost
+                out[f"{label}_stats"] = plan.stats
+            out["solve_seconds"], out["objective"] = out["hubs_seconds"], out["hubs_objective"]
+        elif case == "subset_pulp":
             from rama.optimize.plan import polish
             from rama.optimize.pulp_backend import build_pulp_model, solve_pulp
 
@@ -175,22 +198,47 @@ def _fmt(r: dict[str, Any]) -> str:
     )
 
 
+def _print_hubs(r: dict[str, Any]) -> None:
+    h, c = r["hubs_stats"], r["routes_stats"]
+    gap = abs(r["hubs_objective"] - r["routes_objective"]) / max(1.0, abs(r["routes_objective"]))
+    print(
+        f"{r['case']}: city-form costs, {r['pairs']:,} pairs | city hubs {r['hubs_seconds']:.2f} s "
+        f"({h['hub_columns']:,} hub columns, {h['routes_in_lp']:,} routes entered, "
+        f"{h['simplex_iterations']:,} iterations) vs route generation {r['routes_seconds']:.2f} s "
+        f"({c['routes_in_lp']:,} routes in LPs, {c['pricing_rounds_max']} rounds max, "
+        f"{c['simplex_iterations']:,} iterations): {r['routes_seconds'] / r['hubs_seconds']:.1f}x; "
+        f"objectives differ by {gap:.1e} (relative); min reduced cost {r['hubs_min_rc']:.1e}",
+        flush=True,
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--case", help="run one case in this process and print JSON")
     ap.add_argument("--skip-10x", action="store_true", help="skip the 10x network")
     ap.add_argument("--skip-pulp", action="store_true", help="skip the naive PuLP model")
+    ap.add_argument("--only-hubs", action="store_true", help="only the city-hub comparison")
+    ap.add_argument("--pipeline", action="store_true", help="hubs also on runs/bench/problem")
     args = ap.parse_args()
     if args.case:
         print(json.dumps(run_case(args.case), default=float))
         return
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
+    hub_cases = ["hubs"] + (
+        ["hubs_pipeline"] if args.pipeline and PIPELINE_PROBLEM.is_dir() else []
+    )
+    if args.only_hubs:
+        for case in hub_cases:
+            _print_hubs(_spawn(case))
+        return
     cases = ["full", "subset_rama"] + ([] if args.skip_pulp else ["subset_pulp"])
     cases += [] if args.skip_10x else ["10x"]
     results = {}
     for case in cases:
         results[case] = r = _spawn(case)
         print(_fmt(r), flush=True)
+    for case in hub_cases:
+        _print_hubs(_spawn(case))
     full = results["full"]
     print(
         f"\nfull scale: solve {full['solve_seconds']:.2f} s (aim {AIMS['full_seconds']} s), "

@@ -196,3 +196,41 @@ def test_generator_shape() -> None:
     assert pb.n_pairs == 300 and pb.transport.n_routes() == 50 * 49
     again = synthetic_problem(n_stores=50, n_products=20, n_pairs=300, seed=4)
     assert pb.store_products.equals(again.store_products)
+
+
+def test_stochastic_problem_round_trips_through_a_folder(tmp_path: Path) -> None:
+    from rama.optimize.stochastic import stochastic_problem
+
+    pb = synthetic_problem(n_stores=12, n_products=3, n_pairs=24, seed=4)
+    rng = np.random.default_rng(4)
+    sp = stochastic_problem(pb, pb.demand[:, None] * rng.gamma(2.0, 0.5, (pb.n_pairs, 4)))
+    write_problem(sp, tmp_path / "sto")
+    back = load_problem(tmp_path / "sto")
+    assert back.demand_points is not None and sp.demand_points is not None
+    assert np.allclose(back.demand_points, sp.demand_points, rtol=0, atol=1e-12)
+    assert np.allclose(back.demand, sp.demand) and np.allclose(back.max_capacity, sp.max_capacity)
+    assert solve(back, threads=1).objective == pytest.approx(solve(sp, threads=1).objective)
+    # a deterministic problem writes no points
+    write_problem(pb, tmp_path / "det")
+    assert load_problem(tmp_path / "det").demand_points is None
+    assert not (tmp_path / "det" / "demand_points.parquet").exists()
+
+
+def test_bad_demand_points_table_names_the_file_and_rows(tmp_path: Path) -> None:
+    from rama.optimize.stochastic import stochastic_problem
+
+    pb = synthetic_problem(n_stores=8, n_products=2, n_pairs=10, seed=1)
+    sp = stochastic_problem(pb, np.repeat(pb.demand[:, None], 3, axis=1))
+    write_problem(sp, tmp_path / "p")
+    path = tmp_path / "p" / "demand_points.parquet"
+    pts = pl.read_parquet(path)
+    pts.slice(1).write_parquet(path)  # the first pair lost its points
+    with pytest.raises(DataValidationError, match="without demand points") as err:
+        load_problem(tmp_path / "p")
+    assert err.value.count == 1 and "demand_points" in str(err.value)
+    pts.with_columns(pl.lit(-1.0).alias("point_2")).write_parquet(path)
+    with pytest.raises(DataValidationError, match="finite and >= 0"):
+        load_problem(tmp_path / "p")
+    pts.drop("point_2").write_parquet(path)  # point_1, point_3: a gap
+    with pytest.raises(DataValidationError, match=r"point_1\.\.point_K"):
+        load_problem(tmp_path / "p")

@@ -341,7 +341,7 @@ def load_problem(folder: Path) -> Problem:
         )
     tables = {name: read_table(folder, name) for name in TABLES}
     sources = {name: _table_path(folder, name) for name in TABLES}
-    return make_problem(
+    problem = make_problem(
         tables["store_products"],
         tables["products"],
         tables["stores"],
@@ -349,6 +349,68 @@ def load_problem(folder: Path) -> Problem:
         sources=sources,
         source=str(folder),
     )
+    if not any((folder / f"{POINTS_TABLE}.{ext}").is_file() for ext in ("parquet", "csv")):
+        return problem
+    from rama.optimize.stochastic import stochastic_problem
+
+    points = read_points(
+        read_table(folder, POINTS_TABLE), problem, _table_path(folder, POINTS_TABLE)
+    )
+    return stochastic_problem(problem, points)
+
+
+POINTS_TABLE = "demand_points"  # optional: a stochastic problem's K demand points per pair
+
+
+def read_points(df: pl.DataFrame, problem: Problem, source: str) -> np.ndarray:
+    """The ``demand_points`` table (``store_id, product_id, point_1..point_K``) as an
+    ``n_pairs x K`` array in the problem's pair order; every pair exactly once."""
+    cols = [c for c in df.columns if c.startswith("point_")]
+    expected = [f"point_{k}" for k in range(1, len(cols) + 1)]
+    missing = [c for c in ("store_id", "product_id") if c not in df.columns]
+    if missing or not cols or sorted(cols, key=lambda c: (len(c), c)) != expected:
+        raise DataValidationError(
+            source,
+            f"expected columns store_id, product_id, point_1..point_K; got {df.columns}",
+            column=missing[0] if missing else None,
+            fix="write one row per store-product pair with its K demand points (units)",
+        )
+    df = df.select("store_id", "product_id", *expected)
+    for c in expected:
+        if not df[c].dtype.is_numeric():
+            raise DataValidationError(
+                source, f"expected numbers, got {df[c].dtype}", column=c, fix="write numbers"
+            )
+    df = df.with_columns(
+        pl.col("store_id", "product_id").cast(pl.Int64), pl.col(expected).cast(pl.Float64)
+    )
+    bad = pl.any_horizontal([~pl.col(c).is_finite() | (pl.col(c) < 0) for c in expected])
+    mask = df.select(bad.fill_null(True)).to_series()
+    if mask.any():
+        raise _fail(source, "points must be finite and >= 0", df, mask, None, "check the points")
+    _unique(df, ["store_id", "product_id"], source)
+    keys = problem.store_products.select("store_id", "product_id")
+    joined = keys.join(df, on=["store_id", "product_id"], how="left", maintain_order="left")
+    absent = joined[expected[0]].is_null()
+    if absent.any():
+        raise _fail(
+            source,
+            "store-product pairs without demand points",
+            keys,
+            absent,
+            None,
+            "add a row of points for every pair of store_products",
+        )
+    if df.height != keys.height:
+        extra = df.join(keys, on=["store_id", "product_id"], how="anti")
+        raise DataValidationError(
+            source,
+            "rows for pairs that are not in store_products",
+            examples=extra.head(5).to_dicts(),
+            count=extra.height,
+            fix="drop them or add the pairs to store_products",
+        )
+    return joined.select(expected).to_numpy().astype(np.float64)
 
 
 def transport_frame(problem: Problem) -> pl.DataFrame:
@@ -359,7 +421,8 @@ def transport_frame(problem: Problem) -> pl.DataFrame:
 
 
 def write_problem(problem: Problem, folder: Path) -> Path:
-    """Write the four tables as Parquet into ``folder`` (atomically replaced)."""
+    """Write the four tables as Parquet into ``folder`` (atomically replaced); a stochastic
+    problem also writes ``demand_points`` (``store_id, product_id, point_1..point_K``)."""
     with atomic_dir(Path(folder)) as tmp:
         problem.store_products.drop("store_idx", "product_idx").write_parquet(
             tmp / "store_products.parquet"
@@ -367,4 +430,10 @@ def write_problem(problem: Problem, folder: Path) -> Path:
         problem.products.write_parquet(tmp / "products.parquet")
         problem.stores.write_parquet(tmp / "stores.parquet")
         transport_frame(problem).write_parquet(tmp / "transport_costs.parquet")
+        if problem.demand_points is not None:
+            pts = problem.demand_points
+            points = problem.store_products.select("store_id", "product_id").with_columns(
+                pl.Series(f"point_{k + 1}", pts[:, k]) for k in range(pts.shape[1])
+            )
+            points.write_parquet(tmp / f"{POINTS_TABLE}.parquet")
     return Path(folder)

@@ -2,7 +2,8 @@
 
 Writes atomically ``scenarios.parquet`` + ``scenarios.csv`` (one tidy row per scenario and
 strategy: the scenario's multipliers ``x_*``, expected_* and realized_* cost components, fill
-rate, cycle service level, units transferred / manufactured, seconds), ``summary.json``, and
+rate, cycle service level, units transferred / manufactured, seconds, ``plans_from``: the
+scenario whose plans were reused), ``summary.json``, and
 with ``write_plans`` one plan folder per scenario and optimizing strategy
 (``plans/<scenario>/<strategy>/``).
 """
@@ -20,7 +21,7 @@ from rama.config import Config
 from rama.errors import ConfigError
 from rama.evaluate.truth import realized_demand
 from rama.io import atomic_dir
-from rama.scenarios.runner import run_all
+from rama.scenarios.runner import plan_groups, run_all
 from rama.scenarios.spec import scenario_list
 from rama.strategies.inputs import load_inputs
 from rama.strategies.plans import StrategyContext
@@ -75,6 +76,11 @@ def run_scenarios(
             "scenarios": [s.name for s in scenarios],
             "strategies": list(scfg["strategies"]),
             "rows": table.height,
+            "plan_sets_solved": len(plan_groups(scenarios)),
+            "solve_seconds_by_strategy": {
+                str(k): float(v)
+                for k, v in table.group_by("strategy").agg(pl.col("seconds").sum()).iter_rows()
+            },
             "workers": n_workers,
             "seconds": time.perf_counter() - t0,
         }

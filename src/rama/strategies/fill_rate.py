@@ -63,8 +63,11 @@ def fill_rate_plan(problem: Problem, ctx: StrategyContext) -> Decision:
     points = ctx.demand_points(problem)
 
     def run(lam: float) -> Plan:
-        pb = problem if lam == 0 else with_penalty(problem, lam)
-        return solve(stochastic_problem(pb, points), ctx.backend, ctx.threads)
+        if lam == 0:  # the stochastic strategy's plan (solved once per problem)
+            return ctx.stochastic_plan(problem)
+        return solve(
+            stochastic_problem(with_penalty(problem, lam), points), ctx.backend, ctx.threads
+        )
 
     history: list[tuple[float, float]] = []
     plans: dict[float, Plan] = {}

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from rama.evaluate.score import Decision
-from rama.optimize import Problem, solve
+from rama.optimize import Plan, Problem, solve
 from rama.optimize.stochastic import stochastic_problem
 from rama.risk import demand_points
 from rama.strategies.inputs import without_routes
@@ -42,6 +42,7 @@ class StrategyContext:
         self._points: tuple[Problem, np.ndarray] | None = None
         self._reference: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._stochastic: tuple[Problem, Problem] | None = None
+        self._stochastic_plan: tuple[Problem, Plan] | None = None
 
     def demand_points(self, problem: Problem) -> np.ndarray:
         """K demand points per pair from the problem's forecast mean and std (cached).
@@ -86,6 +87,15 @@ class StrategyContext:
             )
         return cached[1]
 
+    def stochastic_plan(self, problem: Problem) -> Plan:
+        """The solved stochastic plan of ``problem`` (cached: the fill-rate variant starts
+        from it)."""
+        cached = self._stochastic_plan
+        if cached is None or cached[0] is not problem:
+            plan = solve(self.stochastic(problem), self.backend, self.threads)
+            cached = self._stochastic_plan = (problem, plan)
+        return cached[1]
+
     def clipped_points(self, problem: Problem) -> np.ndarray:
         """The points the stochastic plan optimizes against (clipped at cap + demand)."""
         pts = self.stochastic(problem).demand_points
@@ -120,7 +130,7 @@ def centralized_lp(problem: Problem, ctx: StrategyContext) -> Decision:
 
 
 def stochastic(problem: Problem, ctx: StrategyContext) -> Decision:
-    plan = solve(ctx.stochastic(problem), ctx.backend, ctx.threads)
+    plan = ctx.stochastic_plan(problem)
     return Decision.from_plan("stochastic", plan, points=ctx.points)
 
 

@@ -35,6 +35,9 @@ def test_rama_run_end_to_end(tmp_path: Path) -> None:
     manifest = json.loads((run / "manifest.json").read_text())
     assert {"prepare", "forecast", "optimize"} <= set(manifest["stages"])
     assert (run / "evaluation").is_dir() and (run / "scenarios").is_dir()
+    # the default run sweeps every configured scenario set
+    groups = set(pl.read_parquet(run / "scenarios" / "scenarios.parquet")["group"])
+    assert {"base", "disruptions", "demand_shocks", "cost_grid"} <= groups
 
     params = pl.read_parquet(run / "prepared" / "store_product_params.parquet")
     horizon = pl.read_parquet(run / "forecast" / "horizon_demand.parquet")

@@ -51,14 +51,14 @@ def run(
         typer.Option("--scale", help="Size of generated data (1.0 = 898 stores, 50,000 series)."),
     ] = 1.0,
     scenario_sets: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--scenario-sets",
             help="Scenario sets the run sweeps (comma-separated: base, disruptions, "
-            "demand_shocks, cost_grid, custom). `rama scenarios --run RUN` runs the full "
-            "configured sweep.",
+            "demand_shocks, cost_grid, custom). Default: scenarios.sets of the config "
+            "(all of them: 22 scenarios x 5 strategies, about a minute at full scale).",
         ),
-    ] = "base,disruptions",
+    ] = None,
     seed: SeedOpt = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
@@ -70,7 +70,9 @@ def run(
         console.print(f"[green]done[/] {name:<10} {seconds:7.1f} s")
 
     with friendly_errors():
-        sets = [x.strip() for x in scenario_sets.split(",") if x.strip()]
+        sets = None
+        if scenario_sets is not None:
+            sets = [x.strip() for x in scenario_sets.split(",") if x.strip()]
         cfg = build_config(config, set_, **{"run.seed": seed, "scenarios.sets": sets})
         console.print(f"rama run: data {data}, run {out}")
         result = run_pipeline(data, out, cfg, scale=scale, on_stage=progress)

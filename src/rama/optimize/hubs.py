@@ -124,7 +124,7 @@ def add_hub_columns(h: highspy.Highs, model: BlockLP, hub: HubColumns) -> None:
     index = np.concatenate([out_idx, in_idx, arc_idx]).astype(np.int32)
     value = np.concatenate([out_val, in_val, arc_val])
     cost = np.concatenate([np.zeros(n_out + n_in), hub.arc_cost])
-    upper = np.concatenate([model.x_out[hub.out_pair], np.full(n_in + n_arc, np.inf)])
+    upper = np.full(hub.n_cols, np.inf)  # C2 bounds out[i]: its dual must carry that bound
     h.addCols(hub.n_cols, cost, np.zeros(hub.n_cols), upper, index.size, starts, index, value)
 
 

@@ -171,3 +171,19 @@ def test_scenarios_the_plans_cannot_tell_apart_are_solved_once(tmp_path: Path) -
     assert Scenario("a", realized_demand=1.2).plan_key() == Scenario("b").plan_key()
     assert Scenario("a", demand=1.2).plan_key() == Scenario("b", forecast_demand=1.2).plan_key()
     assert Scenario("a", demand=1.2).plan_key() != Scenario("b").plan_key()
+
+
+def test_report_pivots_scenarios_in_run_order() -> None:
+    from rama.report import scenario_pivot
+
+    df = pl.DataFrame(
+        {
+            "scenario": ["z_base", "z_base", "a_shock", "a_shock"],
+            "strategy": ["lp", "stochastic", "lp", "stochastic"],
+            "realized_total": [10.0, 8.0, 5.0, 7.0],
+        }
+    )
+    wide = scenario_pivot(df, "realized_total")
+    assert wide["scenario"].to_list() == ["z_base", "a_shock"]
+    assert wide.columns == ["scenario", "lp", "stochastic"]
+    assert wide.row(1) == ("a_shock", 5.0, 7.0)

@@ -29,6 +29,8 @@ def _fmt(v: Any) -> str:
     if isinstance(v, float):
         if math.isnan(v):
             return "-"
+        if v.is_integer() and abs(v) >= 1e3:
+            return f"{v:,.0f}"
         return f"{v:,.4g}" if abs(v) < 1e6 else f"{v:,.0f}"
     if isinstance(v, int):
         return f"{v:,}"
@@ -137,6 +139,37 @@ def _table_section(run: Path, folder: str, title: str) -> list[str]:
     return _section(title, body)
 
 
+def scenario_pivot(df: pl.DataFrame, value: str) -> pl.DataFrame:
+    """One row per scenario (in run order), one column per strategy, of ``value``."""
+    order = df.select("scenario").unique(maintain_order=True).with_row_index("order")
+    wide = df.pivot(on="strategy", index="scenario", values=value, aggregate_function="first")
+    return wide.join(order, on="scenario").sort("order").drop("order")
+
+
+def _scenarios_section(run: Path) -> list[str]:
+    df = _csv(run / "scenarios" / "scenarios.csv")
+    if df is None or df.height == 0:
+        return []
+    strategies = df["strategy"].unique(maintain_order=True).to_list()
+    cost = scenario_pivot(df, "realized_total").with_columns(pl.col(strategies).round(0))
+    cheapest = cost.select(strategies).to_numpy().argmin(axis=1)
+    cost = cost.with_columns(pl.Series("cheapest", [strategies[k] for k in cheapest]))
+    fill = scenario_pivot(df, "realized_fill_rate")
+    body = [
+        f"{df['scenario'].n_unique()} scenarios x {len(strategies)} strategies, every plan scored "
+        "on the demand that arrived (`scenarios/scenarios.csv` has every cost component, "
+        "expected and realized, and the multipliers).",
+        "",
+        "Realized total cost ($):",
+        "",
+        *markdown_table(cost, 60),
+        "Realized fill rate:",
+        "",
+        *markdown_table(fill, 60),
+    ]
+    return _section("Scenarios", body)
+
+
 def build_report(run_dir: Path) -> str:
     """The markdown report of ``run_dir`` (sections for the stages that ran)."""
     run = Path(run_dir)
@@ -153,7 +186,7 @@ def build_report(run_dir: Path) -> str:
         _forecast_section(run),
         _plan_section(run),
         _table_section(run, "evaluation", "Out-of-sample evaluation"),
-        _table_section(run, "scenarios", "Scenarios"),
+        _scenarios_section(run),
     ):
         lines += part
     if len(lines) <= 5:

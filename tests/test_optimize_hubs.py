@@ -109,6 +109,7 @@ def test_hub_transfers_drop_what_a_store_would_send_itself() -> None:
         arc_h=np.array([0]),
         arc_g=np.array([0]),
         arc_cost=np.array([0.05]),
+        arc_self=np.array([True]),
         n_h=1,
         n_g=1,
     )
@@ -173,3 +174,35 @@ def test_infeasibility_is_diagnosed_with_hubs_too() -> None:
     assert {(p["store_id"], p["product_id"]) for p in err.value.pairs} == {
         (first["store_id"], first["product_id"])
     }
+
+
+@SMALL
+@given(seed=st.integers(0, 10_000))
+def test_hub_proof_is_the_least_reduced_cost_over_every_route(seed: int) -> None:
+    from rama.optimize.highs_backend import make_pricers
+    from rama.optimize.hubs import hub_columns, hub_min_reduced_cost
+    from rama.optimize.lp_model import build_block_lp, production_may_bind
+    from rama.optimize.pricing import price_all
+
+    pb = city_problem(seed, n_stores=20, n_products=3, n_pairs=40)
+    assert pb.city_costs is not None
+    products = np.arange(pb.n_products)
+    model, _, _ = build_block_lp(pb, products, production_may_bind(pb))
+    hub = hub_columns(pb, model, pb.city_costs)
+    if hub is None:
+        return
+    rng = np.random.default_rng(seed)
+    alpha, beta = rng.normal(0, 2, model.n), rng.normal(0, 2, model.n)
+    got, n_routes = hub_min_reduced_cost(hub, model.sender, alpha, beta)
+    want = price_all(make_pricers(pb, model), alpha, beta, 1e9).min_rc
+    assert got == want
+    # brute force: every route from a pair that may ship to another store of its product
+    prod = np.repeat(np.arange(len(model.segments)), [b - a for a, b in model.segments])
+    store = pb.pair_store[model.pairs]
+    dense = pb.transport.dense
+    assert dense is not None
+    i, j = np.nonzero((prod[:, None] == prod[None, :]) & model.sender[:, None])
+    keep = (i != j) & np.isfinite(dense[store[i], store[j]])
+    assert n_routes == int(keep.sum())
+    rc = dense[store[i], store[j]] - alpha[i] + beta[j]
+    assert got == rc[keep].min()

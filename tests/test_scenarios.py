@@ -187,3 +187,15 @@ def test_report_pivots_scenarios_in_run_order() -> None:
     assert wide["scenario"].to_list() == ["z_base", "a_shock"]
     assert wide.columns == ["scenario", "lp", "stochastic"]
     assert wide.row(1) == ("a_shock", 5.0, 7.0)
+
+
+@pytest.mark.parametrize("sets", [["base", "disruptions"], ["disruptions"]])
+def test_warm_started_sweep_reaches_the_cold_optima(tmp_path: Path, sets: list[str]) -> None:
+    run = tiny_run(tmp_path)
+    over = {**FAST, "scenarios.sets": sets, "optimize.threads": 1}
+    warm = run_scenarios(run, load_config(overrides={**over, "scenarios.warm_start": True}))
+    cold = run_scenarios(run, load_config(overrides={**over, "scenarios.warm_start": False}))
+    a, b = warm["table"], cold["table"]
+    assert a["scenario"].to_list() == b["scenario"].to_list()
+    assert a["strategy"].to_list() == b["strategy"].to_list()
+    assert a["expected_total"].to_list() == pytest.approx(b["expected_total"].to_list(), rel=1e-9)

@@ -199,6 +199,7 @@ SCHEMA: dict[str, dict[str, tuple[Check, str]]] = {
         ),
         "custom": (_custom_scenarios, "a list of [[scenarios.custom]] tables"),
         "workers": (_int(0, 64), "an integer in 0..64 (0 = sequential, solves use threads)"),
+        "warm_start": (lambda v: isinstance(v, bool), "true or false"),
     },
 }
 

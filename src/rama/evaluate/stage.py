@@ -79,6 +79,7 @@ def run_evaluation(
         int(cfg["optimize"]["threads"]) if threads is None else threads,
         str(cfg["optimize"]["backend"]),
     )
+    ctx.record_bases = True  # the fill-rate search starts its solves from the stochastic plan's
     rows, decisions = evaluate_scenario(inputs, Scenario("base", "base"), names, realized, ctx)
     plan_dir = run_dir / "plan"
     if (plan_dir / "store_product_plan.csv").is_file():

@@ -14,11 +14,13 @@ from rama.optimize.solve import solve
 from rama.optimize.stage import optimize_folder, run_optimize, solve_and_write
 from rama.optimize.synthetic import synthetic_problem
 from rama.optimize.transport import TransportCosts
+from rama.optimize.warm import WarmStart
 
 __all__ = [
     "Plan",
     "Problem",
     "TransportCosts",
+    "WarmStart",
     "build_problem",
     "check_plan",
     "load_problem",

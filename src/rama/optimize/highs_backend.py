@@ -22,7 +22,13 @@ from functools import cached_property
 import highspy
 import numpy as np
 
-from rama.optimize.hubs import HubColumns, add_hub_columns, hub_columns, hub_transfers
+from rama.optimize.hubs import (
+    HubColumns,
+    add_hub_columns,
+    hub_columns,
+    hub_min_reduced_cost,
+    hub_transfers,
+)
 from rama.optimize.lp_model import (
     ALLOCATE,
     DISPOSAL,
@@ -36,6 +42,7 @@ from rama.optimize.lp_model import (
 from rama.optimize.plan import RawSolution
 from rama.optimize.pricing import ArcListPricer, DensePricer, Pricer, price_all
 from rama.optimize.problem import Problem
+from rama.optimize.warm import BlockBasis, WarmStart, apply, capture, layout_digest
 
 PRICE_TOL = 1e-9  # a route with reduced cost below -PRICE_TOL enters ($/unit)
 ARC_LIST_MAX_REACH = 120  # products reaching <= this many stores are priced as arc lists
@@ -93,6 +100,8 @@ class BlockResult:
     rounds: int = 0
     lp_routes: int = 0
     hub_cols: int = 0
+    warm: bool = False
+    basis: BlockBasis | None = None
     priced_routes: int = 0
     iterations: int = 0
     seconds: float = 0.0
@@ -153,16 +162,19 @@ def solve_block(
     tol: float = PRICE_TOL,
     phase1: bool = False,
     use_hubs: bool = True,
+    warm: WarmStart | None = None,
+    record: bool = False,
 ) -> BlockResult:
     """Solve the block's LP to optimality by column generation (or report it infeasible).
 
     With ``phase1`` the feasibility LP of :func:`build_block_lp` is solved instead. When the
     transport costs have city form (``problem.city_costs``) and ``use_hubs``, the LP gets the
     city hub columns of :mod:`rama.optimize.hubs` first; the route pricing still proves it.
+    ``warm`` starts the simplex from a recorded basis of the same layout
+    (:mod:`rama.optimize.warm`); ``record`` keeps this solve's final basis in the result.
     """
     t0 = time.perf_counter()
     model, lp, basis = build_block_lp(problem, products, general, phase1)
-    pricers = make_pricers(problem, model, zero_cost=phase1)
     h = new_highs()
     large = max(b - a for a, b in model.segments) > DUAL_SIMPLEX_FROM
     # dual simplex (Devex) for large products and for every stochastic block (measured: the
@@ -177,8 +189,16 @@ def solve_block(
         hub = hub_columns(problem, model, problem.city_costs, zero_cost=phase1)
         if hub is not None:  # HiGHS keeps the basis: new rows basic, new columns at 0
             add_hub_columns(h, model, hub)
+    layout = _layout(model, hub) if warm is not None or record else b""
+    warm_used = False
+    if warm is not None:
+        ref = warm.blocks.get(tuple(products.tolist()))
+        warm_used = ref is not None and ref.layout == layout and apply(h, ref)
     routes = _Routes()
-    if hub is not None:
+    # with hubs the route pricers are built only if the hub proof fails (never, so far)
+    pricers = [] if hub is not None else make_pricers(problem, model, zero_cost=phase1)
+    n_priced = sum(p.n_arcs for p in pricers)
+    if hub is not None or warm_used:
         pass  # hub columns carry every transfer; routes enter only if they price negative
     elif all(b - a <= FULL_ARCS_MAX_REACH for a, b in model.segments) and pricers:
         p0 = pricers[0]
@@ -202,6 +222,12 @@ def solve_block(
                 return BlockResult(model.pairs, products, "infeasible", rounds=rounds)
             raise RuntimeError(f"HiGHS stopped with status {h.modelStatusToString(status)}")
         alpha, beta = _alpha_beta(model, np.asarray(h.getSolution().row_dual))
+        if hub is not None and not pricers:  # every route's reduced cost, city pair by pair
+            min_rc, n_priced = hub_min_reduced_cost(hub, model.sender, alpha, beta)
+            if min_rc >= -tol:
+                break
+            pricers = make_pricers(problem, model, zero_cost=phase1)
+            n_priced = sum(p.n_arcs for p in pricers)
         cand = price_all(pricers, alpha, beta, tol, screen=True)
         if cand.i.size == 0 and not cand.exact:  # the proof needs the float64 pass
             cand = price_all(pricers, alpha, beta, tol)
@@ -214,7 +240,24 @@ def solve_block(
                 f"converge in {MAX_ROUNDS} rounds (min reduced cost {min_rc:.3g})"
             )
         routes.add(h, model, cand.i, cand.j, cand.cost)
-    return _extract(h, model, routes, hub, products, pricers, min_rc, rounds, iterations, t0)
+    res = _extract(h, model, routes, hub, products, n_priced, min_rc, rounds, iterations, t0)
+    res.warm = warm_used
+    if record and routes.i.size == 0:  # a basis with route columns has another layout
+        res.basis = capture(h, layout)
+    return res
+
+
+def _layout(model: BlockLP, hub: HubColumns | None) -> bytes:
+    """Digest of the block LP's rows and columns (see :mod:`rama.optimize.warm`)."""
+    parts: list[np.ndarray | int] = [
+        model.products,
+        model.pairs,
+        np.frombuffer(model.matrix_digest, dtype=np.uint8),
+        model.c2_row,
+    ]
+    if hub is not None:
+        parts += [hub.out_pair, hub.in_pair, hub.arc_h, hub.arc_g, hub.n_h, hub.n_g]
+    return layout_digest(*parts)
 
 
 def _extract(
@@ -223,7 +266,7 @@ def _extract(
     routes: _Routes,
     hub: HubColumns | None,
     products: np.ndarray,
-    pricers: list[Pricer],
+    n_priced: int,
     min_rc: float,
     rounds: int,
     iterations: int,
@@ -265,7 +308,7 @@ def _extract(
         rounds=rounds,
         lp_routes=int(routes.i.size),
         hub_cols=n_hub,
-        priced_routes=sum(p.n_arcs for p in pricers),
+        priced_routes=n_priced,
         iterations=iterations,
         seconds=time.perf_counter() - t0,
     )
@@ -297,8 +340,17 @@ _SHARED: dict[str, object] = {}
 def _worker(block: np.ndarray) -> BlockResult:
     problem = _SHARED["problem"]
     general = _SHARED["general"]
+    warm = _SHARED["warm"]
     assert isinstance(problem, Problem) and isinstance(general, np.ndarray)
-    return solve_block(problem, block, general, use_hubs=bool(_SHARED["hubs"]))
+    assert warm is None or isinstance(warm, WarmStart)
+    return solve_block(
+        problem,
+        block,
+        general,
+        use_hubs=bool(_SHARED["hubs"]),
+        warm=warm,
+        record=bool(_SHARED["record"]),
+    )
 
 
 def n_workers(threads: int) -> int:
@@ -323,16 +375,25 @@ def _materialize(obj: object) -> None:
             getattr(obj, name)
 
 
-def solve_blocks(problem: Problem, threads: int = 0, hubs: bool = True) -> list[BlockResult]:
+def solve_blocks(
+    problem: Problem,
+    threads: int = 0,
+    hubs: bool = True,
+    warm: WarmStart | None = None,
+    record: bool = False,
+) -> list[BlockResult]:
     """Solve every block, in parallel worker processes when ``threads`` allows."""
     general = production_may_bind(problem)
     blocks = make_blocks(problem)
     workers = min(n_workers(threads), len(blocks))
     if workers <= 1 or "fork" not in mp.get_all_start_methods():
-        return [solve_block(problem, b, general, use_hubs=hubs) for b in blocks]
+        return [
+            solve_block(problem, b, general, use_hubs=hubs, warm=warm, record=record)
+            for b in blocks
+        ]
     _materialize(problem)
     _materialize(problem.transport)
-    _SHARED.update(problem=problem, general=general, hubs=hubs)
+    _SHARED.update(problem=problem, general=general, hubs=hubs, warm=warm, record=record)
     try:
         ctx = mp.get_context("fork")
         with ctx.Pool(workers) as pool:
@@ -342,10 +403,14 @@ def solve_blocks(problem: Problem, threads: int = 0, hubs: bool = True) -> list[
 
 
 def solve_highs(
-    problem: Problem, threads: int = 0, hubs: bool = True
+    problem: Problem,
+    threads: int = 0,
+    hubs: bool = True,
+    warm: WarmStart | None = None,
+    record: bool = False,
 ) -> tuple[RawSolution, list[np.ndarray]]:
     """All blocks solved and assembled; also the products of infeasible blocks."""
-    results = solve_blocks(problem, threads, hubs)
+    results = solve_blocks(problem, threads, hubs, warm, record)
     n = problem.n_pairs
     ending, stockout, allocate = np.zeros(n), np.zeros(n), np.zeros(n)
     manufacture = np.zeros(problem.n_products)
@@ -365,6 +430,11 @@ def solve_highs(
         t_qty=cat([r.arc_qty for r in ok] or [np.zeros(0)]),
         t_cost=cat([r.arc_cost for r in ok] or [np.zeros(0)]),
         min_reduced_cost=min((r.min_rc for r in ok), default=np.inf),
+        basis=(
+            WarmStart({tuple(r.products.tolist()): r.basis for r in ok if r.basis is not None})
+            if record
+            else None
+        ),
         stats={
             "blocks": len(results),
             "workers": min(n_workers(threads), len(results)),
@@ -373,6 +443,7 @@ def solve_highs(
             "routes_priced": sum(r.priced_routes for r in ok),
             "routes_in_lp": sum(r.lp_routes for r in ok),
             "hub_columns": sum(r.hub_cols for r in ok),
+            "warm_started_blocks": sum(r.warm for r in ok),
             "simplex_iterations": sum(r.iterations for r in ok),
             "block_seconds_total": sum(r.seconds for r in ok),
         },

@@ -40,6 +40,7 @@ class HubColumns:
     arc_h: np.ndarray  # sender hub of each hub arc (sorted)
     arc_g: np.ndarray  # receiver hub of each hub arc
     arc_cost: np.ndarray  # $/unit
+    arc_self: np.ndarray  # the arc stays within one city
     n_h: int
     n_g: int
 
@@ -57,7 +58,7 @@ def hub_columns(
     prod = np.repeat(np.arange(len(model.segments)), [b - a for a, b in model.segments])
     city = cities.store_city[problem.pair_store[model.pairs]]
     key = prod * nc + city
-    sender = model.sender
+    sender = model.holder  # every pair with a C2 row (its limit may be 0)
     h_keys = np.unique(key[sender])
     if h_keys.size == 0:
         return None
@@ -98,6 +99,7 @@ def hub_columns(
         arc_h=arc_h,
         arc_g=arc_g,
         arc_cost=cost,
+        arc_self=a_city[keep] == b_city[keep],
         n_h=int(h_keys.size),
         n_g=int(g_keys.size),
     )
@@ -175,3 +177,56 @@ def hub_transfers(
     cost = hub.arc_cost[a[p]]
     keep = i != j
     return i[keep], j[keep], q[keep], cost[keep]
+
+
+def _top_two(
+    group: np.ndarray, value: np.ndarray, item: np.ndarray, n_groups: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per group: the largest and the second largest ``value`` (-inf when absent), the item
+    of the largest (-1 when none), and the group's size."""
+    first = np.full(n_groups, -np.inf)
+    second = np.full(n_groups, -np.inf)
+    first_item = np.full(n_groups, -1, dtype=np.int64)
+    count = np.bincount(group, minlength=n_groups)
+    if group.size:
+        order = np.lexsort((-value, group))
+        g, v, it = group[order], value[order], item[order]
+        head = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+        first[g[head]], first_item[g[head]] = v[head], it[head]
+        nxt = head + 1
+        nxt = nxt[nxt < g.size]
+        nxt = nxt[g[nxt] == g[nxt - 1]]
+        second[g[nxt]] = v[nxt]
+    return first, second, first_item, count
+
+
+def hub_min_reduced_cost(
+    hub: HubColumns, sender: np.ndarray, alpha: np.ndarray, beta: np.ndarray
+) -> tuple[float, int]:
+    """The least reduced cost over every store-to-store route of the block, and their number.
+
+    A route ``i -> j`` of a product costs its cities' ``C[a, b]``, so over the routes from
+    sender hub ``H[p, a]`` to receiver hub ``G[p, b]`` the least ``C - alpha_i + beta_j`` is
+    ``C - max alpha + min beta``, unless both extremes are the same store (``a = b``), when
+    the second best of one side is taken. Computed with the same float64 operations as
+    pricing each route, so it equals the minimum of :mod:`rama.optimize.pricing` over them.
+    Only pairs that may ship (``sender``: C2 limit > 0) are route origins.
+    """
+    ship = sender[hub.out_pair]
+    a1, a2, ai, n_send = _top_two(
+        hub.out_hub[ship], alpha[hub.out_pair[ship]], hub.out_pair[ship], hub.n_h
+    )
+    nb1, nb2, bi, n_recv = _top_two(hub.in_hub, -beta[hub.in_pair], hub.in_pair, hub.n_g)
+    b1, b2 = -nb1, -nb2
+    h, g, c = hub.arc_h, hub.arc_g, hub.arc_cost
+    same = (ai[h] == bi[g]) & (ai[h] >= 0)
+    with np.errstate(invalid="ignore"):
+        rc = np.where(
+            same,
+            np.minimum((c - a1[h]) + b2[g], (c - a2[h]) + b1[g]),
+            (c - a1[h]) + b1[g],
+        )
+    rc = rc[(n_send[h] > 0) & np.isfinite(rc)]
+    # routes: senders x receivers of each arc, less each sender to itself within its city
+    n_routes = int((n_send[h] * n_recv[g] - np.where(hub.arc_self, n_send[h], 0)).sum())
+    return (float(rc.min()) if rc.size else np.inf), n_routes

@@ -18,8 +18,9 @@ Exact reformulations used here (each keeps the optimal value and maps solutions 
   is allocated more than that), C3/C4 and ``m`` are dropped and each store keeps one deficit
   column, the cheaper of allocation (``mc + dist``) and stockout (``pen``); ``m = sum a``.
   Otherwise ("general" products) the store keeps both and the product keeps C3 and ``m``.
-- A store with ``max(0, inv - ss) = 0`` gets no C2 row and no transfer columns out: C2
-  fixes its outflow to 0.
+- A store with ``max(0, inv - ss) = 0`` gets no transfer columns out (C2 fixes its outflow
+  to 0); it keeps its C2 row (limit 0) when it holds stock, so that the constraint matrix
+  does not depend on the safety stock (warm starts, :mod:`rama.optimize.warm`).
 
 Stochastic problems (``problem.demand_points``, :mod:`rama.optimize.stochastic`): the row
 is written for the lowest point ``d_1`` instead of ``demand``, ``L = -in + out - a - u +
@@ -40,6 +41,7 @@ import numpy as np
 
 from rama.optimize.problem import Problem
 from rama.optimize.stochastic import segment_slopes
+from rama.optimize.warm import layout_digest
 
 STOCKOUT, ALLOCATE, MANUFACTURE, DISPOSAL, SEGMENT = 0, 1, 2, 3, 4
 _B = highspy.HighsBasisStatus
@@ -61,6 +63,7 @@ class BlockLP:
     n_rows: int
     offset: float
     crash_duals: np.ndarray  # row duals of the crash basis
+    matrix_digest: bytes = b""  # digest of the constraint matrix (rama.optimize.warm)
 
     @property
     def n(self) -> int:
@@ -72,7 +75,13 @@ class BlockLP:
 
     @property
     def sender(self) -> np.ndarray:
+        """Pairs that may ship (C2 limit > 0): the only route origins priced."""
         return self.x_out > 0
+
+    @property
+    def holder(self) -> np.ndarray:
+        """Pairs with a C2 row (they hold stock; the limit may be 0)."""
+        return self.c2_row >= 0
 
 
 def block_pairs(problem: Problem, products: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int]]]:
@@ -203,8 +212,10 @@ def build_block_lp(
         value = np.concatenate([value, np.ones(qf.size)])
         h = np.zeros(n)
 
-    # C2 rows for every store that may ship (max(0, inv - ss) > 0); others get no routes
-    upfront = x_out > 0
+    # C2 rows (out <= max(0, inv - ss)) for every store holding stock, even when its limit is
+    # 0: the matrix then does not change with the safety stock (warm starts); routes are
+    # priced only out of stores whose limit is positive (``sender``)
+    upfront = problem.current_inventory[pairs] > 0
     c2_row = np.full(n, -1, dtype=np.int64)
     n_up = int(upfront.sum())
     c2_row[upfront] = n + g_idx.size + np.arange(n_up)
@@ -223,6 +234,7 @@ def build_block_lp(
     lp.a_matrix_.start_ = starts
     lp.a_matrix_.index_ = index
     lp.a_matrix_.value_ = value
+    digest = layout_digest(starts, index, value, n_rows)
 
     # crash basis: the optimal plan without transfers
     deficit = rhs < 0
@@ -264,6 +276,7 @@ def build_block_lp(
         n_rows=n_rows,
         offset=float(lp.offset_),
         crash_duals=duals,
+        matrix_digest=digest,
     )
     return model, lp, basis
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from rama.optimize.problem import Problem
 from rama.optimize.stochastic import expected_position
+from rama.optimize.warm import WarmStart
 
 QTY_EPS = 1e-9  # units; smaller solver values are noise
 COMPONENTS = ("holding", "stockout", "transport", "manufacturing", "distribution")
@@ -37,6 +38,7 @@ class RawSolution:
     t_cost: np.ndarray  # $/unit
     min_reduced_cost: float | None = None
     stats: dict[str, Any] = field(default_factory=dict)
+    basis: WarmStart | None = None  # final simplex bases, when recorded
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,6 +61,7 @@ class Plan:
     solve_seconds: float
     min_reduced_cost: float | None = None
     stats: dict[str, Any] = field(default_factory=dict)
+    basis: WarmStart | None = None  # the solve's final bases (rama.optimize.warm), if recorded
 
     def cost_breakdown(self) -> dict[str, float]:
         """Objective components ($) and their total."""
@@ -152,4 +155,5 @@ def polish(problem: Problem, raw: RawSolution, backend: str, seconds: float) -> 
         solve_seconds=seconds,
         min_reduced_cost=raw.min_reduced_cost,
         stats=dict(raw.stats),
+        basis=raw.basis,
     )

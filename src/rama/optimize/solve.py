@@ -13,6 +13,7 @@ from rama.optimize.infeasibility import infeasible_error
 from rama.optimize.plan import Plan, polish
 from rama.optimize.problem import Problem
 from rama.optimize.pulp_backend import solve_pulp
+from rama.optimize.warm import WarmStart
 
 BACKENDS = ("highs", "pulp")
 
@@ -25,6 +26,8 @@ def solve(
     check: bool = True,
     tol: float = 1e-6,
     hubs: bool = True,
+    warm_start: WarmStart | None = None,
+    record_basis: bool = False,
 ) -> Plan:
     """Solve the planning LP to optimality.
 
@@ -33,13 +36,16 @@ def solve(
     With ``check`` the plan's tables are checked against the problem (C1-C6 and objective,
     :func:`rama.optimize.check.check_plan`). ``hubs`` lets the HiGHS backend use city hub
     columns when the costs have city form (:mod:`rama.optimize.hubs`; same optimum).
-    Raises :class:`InfeasibleError` naming the store-product pairs at fault.
+    ``warm_start`` (a recorded ``plan.basis`` of a similar problem) starts each block whose LP
+    has the same layout from that basis; ``record_basis`` keeps this solve's final bases in
+    ``plan.basis`` (:mod:`rama.optimize.warm`; HiGHS backend). Raises
+    :class:`InfeasibleError` naming the store-product pairs at fault.
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     t0 = time.perf_counter()
     if backend == "highs":
-        raw, infeasible = solve_highs(problem, threads, hubs)
+        raw, infeasible = solve_highs(problem, threads, hubs, warm_start, record_basis)
         if infeasible:
             raise infeasible_error(problem, np.concatenate(infeasible))
     else:

@@ -136,6 +136,41 @@ def plan_groups(scenarios: list[Scenario]) -> list[list[Scenario]]:
     return list(groups.values())
 
 
+WARM_STRATEGIES = ("centralized_lp", "stochastic")
+
+
+def backend_records(ctx: StrategyContext) -> bool:
+    """Warm starts exist for the HiGHS backend only."""
+    return ctx.backend == "highs"
+
+
+def _reference_solves(
+    inputs: PlanningInputs,
+    groups: list[list[Scenario]],
+    strategies: list[str],
+    realized: np.ndarray,
+    ctx: StrategyContext,
+    plans_dir: Path | None,
+) -> tuple[list[list[dict[str, Any]]], list[list[Scenario]]]:
+    """Record the base scenario's bases in ``ctx.warm``: by evaluating the base group (its
+    rows are returned, the group removed) or, when the sweep has none, by solving the base
+    problem's LPs alone. Every scenario then starts from the same bases, whatever the order."""
+    base_key = Scenario("base").plan_key()
+    first = next((g for g in groups if g[0].plan_key() == base_key), None)
+    ctx.record_bases = True
+    try:
+        if first is not None:
+            rows = evaluate_group(inputs, first, strategies, realized, ctx, plans_dir)
+            return [rows], [g for g in groups if g is not first]
+        base = scenario_problem(inputs, Scenario("base"))
+        for name in WARM_STRATEGIES:
+            if name in strategies:
+                STRATEGY_FUNCTIONS[name](base, ctx)
+        return [], groups
+    finally:
+        ctx.record_bases = False
+
+
 _SHARED: dict[str, Any] = {}
 
 
@@ -162,14 +197,20 @@ def run_all(
     ctx: StrategyContext,
     workers: int = 0,
     plans_dir: Path | None = None,
+    warm_start: bool = True,
 ) -> list[dict[str, Any]]:
     """Every scenario x strategy row, in scenario order (see the module doc on workers).
 
     Scenarios the plans cannot tell apart (same :meth:`Scenario.plan_key`) are solved once.
+    With ``warm_start`` the base scenario is solved first (or, when it is not swept, its
+    LPs alone) and every other scenario's LPs start from its bases.
     """
     groups = plan_groups(scenarios)
+    parts: list[list[dict[str, Any]]] = []
+    if warm_start and backend_records(ctx):
+        parts, groups = _reference_solves(inputs, groups, strategies, realized, ctx, plans_dir)
     if workers <= 1 or len(groups) <= 1:
-        parts = [evaluate_group(inputs, g, strategies, realized, ctx, plans_dir) for g in groups]
+        parts += [evaluate_group(inputs, g, strategies, realized, ctx, plans_dir) for g in groups]
     else:
         ctx.threads = 1  # single-threaded solves inside scenario workers
         state = {
@@ -183,7 +224,7 @@ def run_all(
         with mp.get_context("spawn").Pool(
             min(workers, len(groups)), initializer=_init, initargs=(state,)
         ) as pool:
-            parts = pool.map(_worker, groups, chunksize=1)
+            parts += pool.map(_worker, groups, chunksize=1)
     order = {sc.name: k for k, sc in enumerate(scenarios)}
     rows = [r for part in parts for r in part]
     return sorted(rows, key=lambda r: order[r["scenario"]])

@@ -67,6 +67,7 @@ def run_scenarios(
             ctx,
             n_workers,
             tmp / "plans" if write_plans else None,
+            bool(scfg["warm_start"]),
         )
         table = pl.DataFrame(rows, infer_schema_length=None)
         table.write_parquet(tmp / "scenarios.parquet")

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from rama.evaluate.score import Decision
-from rama.optimize import Plan, Problem, solve
+from rama.optimize import Plan, Problem
 from rama.optimize.stochastic import stochastic_problem
 from rama.strategies.inputs import with_penalty
 from rama.strategies.plans import StrategyContext
@@ -65,9 +65,9 @@ def fill_rate_plan(problem: Problem, ctx: StrategyContext) -> Decision:
     def run(lam: float) -> Plan:
         if lam == 0:  # the stochastic strategy's plan (solved once per problem)
             return ctx.stochastic_plan(problem)
-        return solve(
-            stochastic_problem(with_penalty(problem, lam), points), ctx.backend, ctx.threads
-        )
+        raised = stochastic_problem(with_penalty(problem, lam), points)
+        # the same matrix as the stochastic plan's LP: start from its bases when recorded
+        return ctx.solve(raised, "stochastic_fill_rate", warm_from="stochastic")
 
     history: list[tuple[float, float]] = []
     plans: dict[float, Plan] = {}

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from rama.evaluate.score import Decision
-from rama.optimize import Plan, Problem, solve
+from rama.optimize import Plan, Problem, WarmStart, solve
 from rama.optimize.stochastic import stochastic_problem
 from rama.risk import demand_points
 from rama.strategies.inputs import without_routes
@@ -43,6 +43,16 @@ class StrategyContext:
         self._reference: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._stochastic: tuple[Problem, Problem] | None = None
         self._stochastic_plan: tuple[Problem, Plan] | None = None
+        # warm starts (rama.optimize.warm): reference bases per strategy, and whether solves
+        # record their final bases into ``warm`` (the scenario runner's base solves do)
+        self.warm: dict[str, WarmStart] = {}
+        self.record_bases = False
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled for scenario workers without the caches bound to one problem."""
+        state = dict(self.__dict__)
+        state.update(_points=None, _stochastic=None, _stochastic_plan=None)
+        return state
 
     def demand_points(self, problem: Problem) -> np.ndarray:
         """K demand points per pair from the problem's forecast mean and std (cached).
@@ -92,9 +102,23 @@ class StrategyContext:
         from it)."""
         cached = self._stochastic_plan
         if cached is None or cached[0] is not problem:
-            plan = solve(self.stochastic(problem), self.backend, self.threads)
+            plan = self.solve(self.stochastic(problem), "stochastic")
             cached = self._stochastic_plan = (problem, plan)
         return cached[1]
+
+    def solve(self, problem: Problem, strategy: str, warm_from: str | None = None) -> Plan:
+        """Solve with this context's backend and threads, warm-started from the reference
+        bases of ``warm_from`` (default ``strategy``); records them when ``record_bases``."""
+        plan = solve(
+            problem,
+            self.backend,
+            self.threads,
+            warm_start=self.warm.get(warm_from or strategy),
+            record_basis=self.record_bases,
+        )
+        if self.record_bases and plan.basis is not None and len(plan.basis):
+            self.warm[strategy] = plan.basis
+        return plan
 
     def clipped_points(self, problem: Problem) -> np.ndarray:
         """The points the stochastic plan optimizes against (clipped at cap + demand)."""
@@ -125,7 +149,7 @@ def decentralized_lp(problem: Problem, ctx: StrategyContext) -> Decision:
 
 
 def centralized_lp(problem: Problem, ctx: StrategyContext) -> Decision:
-    plan = solve(problem, ctx.backend, ctx.threads)
+    plan = ctx.solve(problem, "centralized_lp")
     return Decision.from_plan("centralized_lp", plan)
 
 

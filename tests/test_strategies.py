@@ -15,6 +15,7 @@ from rama.config import load_config
 from rama.optimize import check_plan, make_problem, solve
 from rama.optimize.stochastic import stochastic_problem
 from rama.strategies import StrategyContext, without_routes
+from rama.strategies.inputs import with_penalty
 from rama.strategies.plans import STRATEGY_FUNCTIONS
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -141,3 +142,19 @@ def test_scaled_forecast_reuses_the_points_times_the_factor(distribution: str) -
         other.demand, 2 * pb.store_products["demand_std"].to_numpy(), 7, distribution
     )
     assert np.array_equal(c.demand_points(other), direct2)
+
+
+def test_fill_rate_search_starts_from_the_reference_answer() -> None:
+    pb = _random_problem(11, 4, False, 0.15)
+    c = ctx(points=10, fill_rate_target=0.97, fill_rate_tolerance=0.003, max_solves=12)
+    c.record_bases = True  # the reference (a sweep's base scenario)
+    ref = STRATEGY_FUNCTIONS["stochastic_fill_rate"](pb, c)
+    c.record_bases = False
+    if ref.info["penalty_raise"] == 0:
+        pytest.skip("the plan meets the target without a raise")
+    assert c.fill_rate_hint == ref.info["penalty_raise"]
+    again = STRATEGY_FUNCTIONS["stochastic_fill_rate"](with_penalty(pb, 0.0), c)  # a copy
+    assert again.info["search"][1]["penalty_raise"] == c.fill_rate_hint
+    assert again.info["solves"] == 2  # the same problem: the hint meets the target at once
+    assert again.plan is not None and ref.plan is not None
+    assert again.plan.objective == pytest.approx(ref.plan.objective, rel=1e-9)

@@ -7,8 +7,9 @@ lowest expected cost. The constraint couples the products; its Lagrangian, a mul
 ``lam``; the smallest ``lam`` meeting the target is found by a safeguarded secant search:
 
 1. ``lam = 0`` (the stochastic plan): done if it meets the target within the tolerance;
-2. a first guess from the closed-form no-route newsvendor (each pair stocks up to the
-   ``(b + lam - c) / (b + lam + h)`` quantile of its points; bisection, no LP);
+2. a first guess: in a scenario sweep the base scenario's answer, else the closed-form
+   no-route newsvendor (each pair stocks up to the ``(b + lam - c) / (b + lam + h)``
+   quantile of its points; bisection, no LP);
 3. full network solves, keeping a bracket ``[lo, hi]`` (fill below / at or above target)
    and stepping by regula falsi (clamped to the middle 80 % of the bracket, doubling ``hi``
    until the target is met), until ``|fill - target| <= stochastic.fill_rate_tolerance`` or
@@ -25,6 +26,8 @@ from rama.optimize import Plan, Problem
 from rama.optimize.stochastic import stochastic_problem
 from rama.strategies.inputs import with_penalty
 from rama.strategies.plans import StrategyContext
+
+NAME = "stochastic_fill_rate"
 
 
 def proxy_fill(problem: Problem, points: np.ndarray, lam: float) -> float:
@@ -66,8 +69,10 @@ def fill_rate_plan(problem: Problem, ctx: StrategyContext) -> Decision:
         if lam == 0:  # the stochastic strategy's plan (solved once per problem)
             return ctx.stochastic_plan(problem)
         raised = stochastic_problem(with_penalty(problem, lam), points)
-        # the same matrix as the stochastic plan's LP: start from its bases when recorded
-        return ctx.solve(raised, "stochastic_fill_rate", warm_from="stochastic")
+        # the matrix of the stochastic plan's LP: start from the reference's raised-penalty
+        # bases when recorded (scenario sweeps), else from its stochastic plan's
+        known = "stochastic_fill_rate" in ctx.warm
+        return ctx.solve(raised, NAME, warm_from=NAME if known else "stochastic")
 
     history: list[tuple[float, float]] = []
     plans: dict[float, Plan] = {}
@@ -81,7 +86,10 @@ def fill_rate_plan(problem: Problem, ctx: StrategyContext) -> Decision:
     lo, f_lo = 0.0, step(0.0)
     hi: float | None = None
     f_hi = np.nan
-    lam = proxy_lambda(problem, ctx.clipped_points(problem), target)
+    # first guess: the reference scenario's answer when there is one (scenario sweeps: the
+    # base's), else the closed-form newsvendor proxy
+    hint = ctx.fill_rate_hint
+    lam = hint if hint else proxy_lambda(problem, ctx.clipped_points(problem), target)
     while abs(history[-1][1] - target) > tol and len(history) < ctx.max_solves:
         if f_lo >= target:  # lam = 0 already meets it
             break
@@ -102,6 +110,8 @@ def fill_rate_plan(problem: Problem, ctx: StrategyContext) -> Decision:
     # met (within tol): the lowest lam among them; else the highest fill reached
     chosen = min(meets)[0] if meets else max(history, key=lambda x: x[1])[0]
     plan = plans[chosen]
+    if ctx.record_bases and meets:
+        ctx.fill_rate_hint = chosen
     return Decision.from_plan(
         "stochastic_fill_rate",
         plan,

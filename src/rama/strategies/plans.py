@@ -47,6 +47,7 @@ class StrategyContext:
         # record their final bases into ``warm`` (the scenario runner's base solves do)
         self.warm: dict[str, WarmStart] = {}
         self.record_bases = False
+        self.fill_rate_hint: float | None = None  # the reference's penalty raise ($/unit)
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled for scenario workers without the caches bound to one problem."""

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from rama.config import load_config
@@ -57,6 +57,7 @@ def test_one_point_is_the_deterministic_lp() -> None:
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 5000), k=st.integers(2, 8), tight=st.booleans())
+@example(seed=3371, k=7, tight=True)  # room above the top point was -1.8e-15: CBC went wrong
 def test_stochastic_highs_matches_pulp_and_passes_the_check(seed: int, k: int, tight: bool) -> None:
     pb = _random_problem(seed, 3, tight, 0.15)
     rng = np.random.default_rng(seed)
@@ -150,8 +151,7 @@ def test_fill_rate_search_starts_from_the_reference_answer() -> None:
     c.record_bases = True  # the reference (a sweep's base scenario)
     ref = STRATEGY_FUNCTIONS["stochastic_fill_rate"](pb, c)
     c.record_bases = False
-    if ref.info["penalty_raise"] == 0:
-        pytest.skip("the plan meets the target without a raise")
+    assert ref.info["penalty_raise"] > 0  # this problem needs a raise to meet 0.97
     assert c.fill_rate_hint == ref.info["penalty_raise"]
     again = STRATEGY_FUNCTIONS["stochastic_fill_rate"](with_penalty(pb, 0.0), c)  # a copy
     assert again.info["search"][1]["penalty_raise"] == c.fill_rate_hint

@@ -40,7 +40,7 @@ import highspy
 import numpy as np
 
 from rama.optimize.problem import Problem
-from rama.optimize.stochastic import segment_slopes
+from rama.optimize.stochastic import room_above_top, segment_slopes
 from rama.optimize.warm import layout_digest
 
 STOCKOUT, ALLOCATE, MANUFACTURE, DISPOSAL, SEGMENT = 0, 1, 2, 3, 4
@@ -134,7 +134,7 @@ def build_block_lp(
     else:  # stochastic: row for the lowest point, slack = stock above the highest
         pts = problem.demand_points[pairs]
         d_lo, seg_total = pts[:, 0], pts[:, -1] - pts[:, 0]
-        cap = cap + problem.demand[pairs] - pts[:, -1]
+        cap = room_above_top(problem)[pairs]
     rhs = problem.current_inventory[pairs] - d_lo
     x_out = problem.max_transfer_out[pairs]
     h = problem.holding_cost[pg]

@@ -19,7 +19,7 @@ import pulp
 from rama.errors import InfeasibleError
 from rama.optimize.plan import RawSolution
 from rama.optimize.problem import Problem
-from rama.optimize.stochastic import segment_slopes
+from rama.optimize.stochastic import room_above_top, segment_slopes
 
 
 @dataclass
@@ -52,7 +52,7 @@ def build_pulp_model(problem: Problem) -> PulpModel:
     segs: list[list[tuple[float, pulp.LpVariable]]] = [[] for _ in range(problem.n_pairs)]
     if pts is not None:
         dem = pts[:, 0]
-        cap = cap + problem.demand - pts[:, -1]
+        cap = room_above_top(problem)
         slopes = segment_slopes(pts.shape[1], h[pr], pen[pr])
         width = np.diff(pts, axis=1)
         for q, k in zip(*np.nonzero(width > 0), strict=True):

@@ -61,6 +61,17 @@ def stochastic_problem(problem: Problem, points: np.ndarray) -> Problem:
     return replace(problem, store_products=sp, demand_points=pts)
 
 
+def room_above_top(problem: Problem) -> np.ndarray:
+    """Per pair, the stock allowed above the highest demand point (units, >= 0):
+    ``max_capacity + demand - d_K``, i.e. C5's ``A <= cap + demand`` as a bound on the stock
+    left over in every scenario. Clipping the points at ``cap + demand`` makes it 0 up to
+    rounding; it is cut at 0 so that the bound is never (slightly) below its lower bound 0.
+    """
+    assert problem.demand_points is not None
+    room = problem.max_capacity + problem.demand - problem.demand_points[:, -1]
+    return np.maximum(room, 0.0)
+
+
 def segment_slopes(k_points: int, holding: np.ndarray, penalty: np.ndarray) -> np.ndarray:
     """Slopes ($/unit) of the K-1 inner segments: ``h k/K - b (1 - k/K)``, k = 1..K-1."""
     f = np.arange(1, k_points) / k_points

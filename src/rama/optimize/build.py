@@ -29,7 +29,7 @@ import polars as pl
 from rama.config import Config
 from rama.errors import DataValidationError
 from rama.io import require_file
-from rama.optimize.problem import Problem, make_problem
+from rama.optimize.problem import Problem, align_pairs, make_problem
 from rama.optimize.transport import TransportCosts
 
 FLOAT32_FROM_STORES = 5000  # dense transport matrices this large are kept as float32
@@ -101,34 +101,20 @@ def read_inventory(path: Path, pairs: pl.DataFrame) -> np.ndarray:
         inv = inv.with_columns(pl.col("store_id", "product_id").cast(pl.Int64), on_hand)
     except pl.exceptions.PolarsError as exc:
         raise DataValidationError(src, f"store_id/product_id must be integers ({exc})") from exc
-    dup = inv.select("store_id", "product_id").is_duplicated()
-    if dup.any():
-        raise DataValidationError(
-            src,
-            "duplicate store_id/product_id",
-            examples=inv.filter(dup).head(5).to_dicts(),
-            count=int(dup.sum()),
-            fix="keep one row per store and product",
-        )
-    extra = inv.join(pairs, on=["store_id", "product_id"], how="anti")
-    if extra.height:
-        raise DataValidationError(
-            src,
+    joined = align_pairs(
+        inv,
+        pairs,
+        src,
+        value="on_hand",
+        extra=(
             "store-product pairs not in the forecast",
-            examples=extra.head(5).to_dicts(),
-            count=extra.height,
-            fix="remove these rows (the plan covers the forecast's pairs only)",
-        )
-    joined = pairs.join(inv, on=["store_id", "product_id"], how="left")
-    missing = joined.filter(pl.col("on_hand").is_null())
-    if missing.height:
-        raise DataValidationError(
-            src,
+            "remove these rows (the plan covers the forecast's pairs only)",
+        ),
+        missing=(
             "forecast pairs missing from the inventory file",
-            examples=missing.select("store_id", "product_id").head(5).to_dicts(),
-            count=missing.height,
-            fix="add a row for every pair (on_hand 0 if none)",
-        )
+            "add a row for every pair (on_hand 0 if none)",
+        ),
+    )
     return joined["on_hand"].to_numpy()
 
 

@@ -54,7 +54,6 @@ def hub_columns(
 ) -> HubColumns | None:
     """The block's hub rows and columns (None when no store of the block may ship)."""
     nc = cities.n_cities
-    n = model.n
     prod = np.repeat(np.arange(len(model.segments)), [b - a for a, b in model.segments])
     city = cities.store_city[problem.pair_store[model.pairs]]
     key = prod * nc + city
@@ -90,7 +89,6 @@ def hub_columns(
     receivers = np.flatnonzero(has_hub)
     in_hub = np.searchsorted(g_keys, key[receivers])
     r = np.argsort(in_hub, kind="stable")
-    assert n == key.size
     return HubColumns(
         out_pair=senders[o],
         out_hub=out_hub[o],

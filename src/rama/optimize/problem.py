@@ -25,7 +25,7 @@ import polars as pl
 
 from rama.errors import DataValidationError
 from rama.io import atomic_dir, read_table
-from rama.optimize.transport import CityCosts, TransportCosts, city_structure
+from rama.optimize.transport import CityCosts, TransportCosts
 
 ID, NONNEG, NONNEG_INF = "id", "nonneg", "nonneg_or_inf"
 
@@ -156,7 +156,7 @@ class Problem:
         """The transport costs in city form when ``stores.city_id`` explains them exactly."""
         if "city_id" not in self.stores.columns:
             return None
-        return city_structure(self.transport, self._col(self.stores, "city_id", np.int64))
+        return self.transport.city_form(self._col(self.stores, "city_id", np.int64))
 
     def subset(self, product_ids: np.ndarray) -> Problem:
         """The same network restricted to some products (all stores and routes kept)."""
@@ -359,6 +359,55 @@ def load_problem(folder: Path) -> Problem:
     return stochastic_problem(problem, points)
 
 
+PAIR_KEYS = ["store_id", "product_id"]
+
+
+def align_pairs(
+    df: pl.DataFrame,
+    keys: pl.DataFrame,
+    source: str,
+    *,
+    value: str,
+    extra: tuple[str, str],
+    missing: tuple[str, str],
+) -> pl.DataFrame:
+    """``df`` (one row per store-product pair) joined onto ``keys`` in their order.
+
+    A duplicate pair, a pair of ``df`` not in ``keys`` (``extra`` = problem, fix) or a pair of
+    ``keys`` without a row (``value`` null after the join; ``missing`` = problem, fix) is a
+    DataValidationError naming ``source`` with example rows and the count.
+    """
+    dup = df.select(PAIR_KEYS).is_duplicated()
+    if dup.any():
+        raise DataValidationError(
+            source,
+            "duplicate store_id/product_id",
+            examples=df.filter(dup).head(5).to_dicts(),
+            count=int(dup.sum()),
+            fix="keep one row per store and product",
+        )
+    outside = df.join(keys, on=PAIR_KEYS, how="anti")
+    if outside.height:
+        raise DataValidationError(
+            source,
+            extra[0],
+            examples=outside.head(5).to_dicts(),
+            count=outside.height,
+            fix=extra[1],
+        )
+    joined = keys.join(df, on=PAIR_KEYS, how="left", maintain_order="left")
+    absent = joined.filter(pl.col(value).is_null()).select(PAIR_KEYS)
+    if absent.height:
+        raise DataValidationError(
+            source,
+            missing[0],
+            examples=absent.head(5).to_dicts(),
+            count=absent.height,
+            fix=missing[1],
+        )
+    return joined
+
+
 POINTS_TABLE = "demand_points"  # optional: a stochastic problem's K demand points per pair
 
 
@@ -388,28 +437,20 @@ def read_points(df: pl.DataFrame, problem: Problem, source: str) -> np.ndarray:
     mask = df.select(bad.fill_null(True)).to_series()
     if mask.any():
         raise _fail(source, "points must be finite and >= 0", df, mask, None, "check the points")
-    _unique(df, ["store_id", "product_id"], source)
-    keys = problem.store_products.select("store_id", "product_id")
-    joined = keys.join(df, on=["store_id", "product_id"], how="left", maintain_order="left")
-    absent = joined[expected[0]].is_null()
-    if absent.any():
-        raise _fail(
-            source,
-            "store-product pairs without demand points",
-            keys,
-            absent,
-            None,
-            "add a row of points for every pair of store_products",
-        )
-    if df.height != keys.height:
-        extra = df.join(keys, on=["store_id", "product_id"], how="anti")
-        raise DataValidationError(
-            source,
+    joined = align_pairs(
+        df,
+        problem.store_products.select("store_id", "product_id"),
+        source,
+        value=expected[0],
+        extra=(
             "rows for pairs that are not in store_products",
-            examples=extra.head(5).to_dicts(),
-            count=extra.height,
-            fix="drop them or add the pairs to store_products",
-        )
+            "drop them or add the pairs to store_products",
+        ),
+        missing=(
+            "store-product pairs without demand points",
+            "add a row of points for every pair of store_products",
+        ),
+    )
     return joined.select(expected).to_numpy().astype(np.float64)
 
 

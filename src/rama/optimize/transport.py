@@ -11,7 +11,7 @@ The diagonal is never a route. Store indices are positions in ``Problem.stores``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
@@ -27,6 +27,10 @@ class TransportCosts:
     n_stores: int
     dense: np.ndarray | None = None
     csr: sp.csr_array | None = None
+    # city_form results by the stores' city ids (scenario problems share one matrix)
+    _city_forms: dict[bytes, CityCosts | None] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         if (self.dense is None) == (self.csr is None):
@@ -130,6 +134,14 @@ class TransportCosts:
             np.asarray(coo.col[keep][order], dtype=np.int64),
             np.asarray(coo.data[keep][order], dtype=np.float64),
         )
+
+    def city_form(self, store_city_ids: np.ndarray) -> CityCosts | None:
+        """:func:`city_structure` of this matrix, computed once per city assignment."""
+        ids = np.ascontiguousarray(store_city_ids, dtype=np.int64)
+        key = ids.tobytes()
+        if key not in self._city_forms:
+            self._city_forms[key] = city_structure(self, ids)
+        return self._city_forms[key]
 
     def n_routes(self) -> int:
         """Number of ordered store pairs with a route."""

@@ -49,6 +49,7 @@ ARC_LIST_MAX_REACH = 120  # products reaching <= this many stores are priced as 
 FULL_ARCS_MAX_REACH = 12  # products this small get every route from the start
 BLOCK_REACH = 120  # products reaching more stores are solved alone
 BLOCK_PAIRS = 400  # target pairs per block of small products
+WARM_BLOCK_REACH, WARM_BLOCK_PAIRS = 300, 1500  # the same for warm-started (or recording) solves
 DUAL_SIMPLEX_FROM = 300  # products reaching more stores are solved by the dual simplex
 MAX_ROUNDS = 10_000
 _BANNER = {"shown": False}  # HiGHS prints a banner on fd 1 when its first instance is made
@@ -314,21 +315,31 @@ def _extract(
     )
 
 
-def make_blocks(problem: Problem) -> list[np.ndarray]:
+def make_blocks(problem: Problem, warm: bool = False) -> list[np.ndarray]:
     """Products grouped into blocks, largest work first.
 
     A product whose stores hold more than capacity + demand (it may be infeasible) or that
     reaches more than BLOCK_REACH stores is its own block; the others are packed in order
-    into blocks of about BLOCK_PAIRS pairs. Products without stores need no LP.
+    into blocks of about BLOCK_PAIRS pairs. Products without stores need no LP. Solves that
+    record or use warm starts take few simplex iterations, so building the block LPs weighs
+    more: they pack larger blocks (WARM_BLOCK_REACH, WARM_BLOCK_PAIRS).
     """
     reach = np.diff(problem.product_start)
     over = problem.current_inventory - problem.demand > problem.max_capacity
     forced = np.bincount(problem.pair_product, weights=over, minlength=problem.n_products) > 0
-    alone = (reach > BLOCK_REACH) | forced
+    block_reach, block_pairs = (
+        (WARM_BLOCK_REACH, WARM_BLOCK_PAIRS)
+        if warm
+        else (
+            BLOCK_REACH,
+            BLOCK_PAIRS,
+        )
+    )
+    alone = (reach > block_reach) | forced
     blocks = [np.array([k]) for k in np.flatnonzero(alone)]
     small = np.flatnonzero(~alone & (reach > 0))
     if small.size:
-        cuts = np.flatnonzero(np.diff(np.cumsum(reach[small]) // BLOCK_PAIRS)) + 1
+        cuts = np.flatnonzero(np.diff(np.cumsum(reach[small]) // block_pairs)) + 1
         blocks.extend(np.split(small, cuts))
     work = [float((reach[b].astype(np.float64) ** 2).sum()) for b in blocks]
     return [blocks[i] for i in np.argsort(work)[::-1]]
@@ -384,7 +395,7 @@ def solve_blocks(
 ) -> list[BlockResult]:
     """Solve every block, in parallel worker processes when ``threads`` allows."""
     general = production_may_bind(problem)
-    blocks = make_blocks(problem)
+    blocks = make_blocks(problem, warm=warm is not None or record)
     workers = min(n_workers(threads), len(blocks))
     if workers <= 1 or "fork" not in mp.get_all_start_methods():
         return [

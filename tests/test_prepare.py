@@ -521,3 +521,12 @@ def test_prepare_replaces_a_corrupt_manifest(tiny_data_dir: Path, tmp_path: Path
         read_manifest(run)
     prepare(tiny_data_dir, run, load_config())
     assert read_manifest(run)["stages"] == ["prepare"]
+
+
+def test_cli_errors_stay_on_one_line_whatever_the_path_length(tmp_path: Path) -> None:
+    deep = tmp_path / ("d" * 70) / "data"
+    deep.mkdir(parents=True)
+    res = CliRunner().invoke(app, ["prepare", "--data", str(deep), "--out", str(tmp_path / "r")])
+    assert res.exit_code == 2
+    assert "\n" not in res.output.strip()  # not wrapped at the console width
+    assert f"{deep}: no FreshRetailNet train split found" in res.output

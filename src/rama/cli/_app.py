@@ -72,8 +72,11 @@ def friendly_errors() -> Iterator[None]:
     try:
         yield
     except RamaError as exc:
+        # soft wrap: one line per message (paths and phrases stay whole in logs and pipes)
         err_console.print(
-            f"[bold red]error:[/] {type(exc).__name__}: {escape(str(exc))}", highlight=False
+            f"[bold red]error:[/] {type(exc).__name__}: {escape(str(exc))}",
+            highlight=False,
+            soft_wrap=True,
         )
         raise typer.Exit(code=2) from exc
 

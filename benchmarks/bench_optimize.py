@@ -89,7 +89,8 @@ PIPELINE_PROBLEM = Path(__file__).resolve().parents[1] / "runs" / "bench" / "pro
 
 
 def _problem(case: str) -> Any:
-    from rama.optimize import load_problem, synthetic_problem
+    from rama.problem import load_problem
+    from rama.testing import synthetic_problem
 
     if case == "hubs_pipeline":
         return load_problem(PIPELINE_PROBLEM)

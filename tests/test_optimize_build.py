@@ -12,7 +12,9 @@ import pytest
 
 from rama.config import load_config
 from rama.errors import DataValidationError, StageInputError
-from rama.optimize import build_problem, load_problem, run_optimize, safety_stock
+from rama.optimize import run_optimize
+from rama.problem import build_problem, load_problem
+from rama.rules import safety_stock
 
 Z95 = 1.6448536269514722
 

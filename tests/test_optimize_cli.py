@@ -11,15 +11,10 @@ from typer.testing import CliRunner
 
 from rama.cli import app
 from rama.errors import PlanCheckError
-from rama.optimize import (
-    check_plan,
-    load_problem,
-    solve,
-    synthetic_problem,
-    write_plan,
-    write_problem,
-)
+from rama.optimize import check_plan, solve, write_plan
 from rama.optimize.plan_io import PLAN_FILES
+from rama.problem import load_problem, write_problem
+from rama.testing import synthetic_problem
 
 runner = CliRunner()
 

@@ -13,7 +13,8 @@ def test_parallel_solve_after_polars_work_in_the_parent_finishes() -> None:
         """
         import numpy as np
         import polars as pl
-        from rama.optimize import solve, synthetic_problem
+        from rama.optimize import solve
+        from rama.testing import synthetic_problem
 
         # start polars' thread pool in the parent, as the pipeline's earlier stages do
         rng = np.random.default_rng(0)

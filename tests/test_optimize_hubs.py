@@ -11,10 +11,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rama.errors import InfeasibleError
-from rama.optimize import Problem, TransportCosts, make_problem, solve, synthetic_problem
+from rama.optimize import solve
 from rama.optimize.hubs import HubColumns, hub_transfers, nw_match
-from rama.optimize.stochastic import stochastic_problem
-from rama.optimize.transport import city_structure
+from rama.problem import Problem, TransportCosts, make_problem
+from rama.problem.stochastic import stochastic_problem
+from rama.problem.transport import city_structure
+from rama.testing import synthetic_problem
 
 
 def city_problem(seed: int, n_stores: int = 30, n_products: int = 6, n_pairs: int = 90) -> Problem:

@@ -9,15 +9,10 @@ import polars as pl
 import pytest
 
 from rama.errors import DataValidationError
-from rama.optimize import (
-    TransportCosts,
-    load_problem,
-    make_problem,
-    solve,
-    synthetic_problem,
-    write_problem,
-)
-from rama.optimize.synthetic import zipf_reach
+from rama.optimize import solve
+from rama.problem import TransportCosts, load_problem, make_problem, write_problem
+from rama.testing import synthetic_problem
+from rama.testing.synthetic import zipf_reach
 
 
 def _tables(tmp_path: Path) -> Path:
@@ -199,7 +194,7 @@ def test_generator_shape() -> None:
 
 
 def test_stochastic_problem_round_trips_through_a_folder(tmp_path: Path) -> None:
-    from rama.optimize.stochastic import stochastic_problem
+    from rama.problem.stochastic import stochastic_problem
 
     pb = synthetic_problem(n_stores=12, n_products=3, n_pairs=24, seed=4)
     rng = np.random.default_rng(4)
@@ -217,7 +212,7 @@ def test_stochastic_problem_round_trips_through_a_folder(tmp_path: Path) -> None
 
 
 def test_bad_demand_points_table_names_the_file_and_rows(tmp_path: Path) -> None:
-    from rama.optimize.stochastic import stochastic_problem
+    from rama.problem.stochastic import stochastic_problem
 
     pb = synthetic_problem(n_stores=8, n_products=2, n_pairs=10, seed=1)
     sp = stochastic_problem(pb, np.repeat(pb.demand[:, None], 3, axis=1))

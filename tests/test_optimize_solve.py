@@ -11,14 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rama.errors import InfeasibleError
-from rama.optimize import (
-    Problem,
-    TransportCosts,
-    check_plan,
-    make_problem,
-    solve,
-    synthetic_problem,
-)
+from rama.optimize import check_plan, solve
+from rama.problem import Problem, TransportCosts, make_problem
+from rama.testing import synthetic_problem
 
 
 def tiny(

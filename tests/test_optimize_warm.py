@@ -9,8 +9,10 @@ import numpy as np
 import polars as pl
 import pytest
 
-from rama.optimize import Problem, make_problem, solve, synthetic_problem
-from rama.optimize.stochastic import stochastic_problem
+from rama.optimize import solve
+from rama.problem import Problem, make_problem
+from rama.problem.stochastic import stochastic_problem
+from rama.testing import synthetic_problem
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_optimize_hubs import city_problem

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rama.optimize import TransportCosts, safety_stock
-from rama.risk import demand_points, effective_lead_time, scale_transport
-from rama.risk import safety_stock as risk_ss
+from rama.problem import TransportCosts, scale_transport
+from rama.rules import demand_points, effective_lead_time, safety_stock
+from rama.rules import safety_stock as risk_ss
 
 Z95 = 1.6448536269514722
 

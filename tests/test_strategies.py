@@ -12,8 +12,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from rama.config import load_config
-from rama.optimize import check_plan, make_problem, solve
-from rama.optimize.stochastic import stochastic_problem
+from rama.optimize import check_plan, solve
+from rama.problem import make_problem
+from rama.problem.stochastic import stochastic_problem
 from rama.strategies import StrategyContext, without_routes
 from rama.strategies.inputs import with_penalty
 from rama.strategies.plans import STRATEGY_FUNCTIONS
@@ -117,7 +118,7 @@ def test_fill_rate_variant_meets_its_target() -> None:
 
 @pytest.mark.parametrize("distribution", ["gamma", "normal"])
 def test_scaled_forecast_reuses_the_points_times_the_factor(distribution: str) -> None:
-    from rama.risk import demand_points
+    from rama.rules import demand_points
     from rama.strategies.inputs import with_penalty
 
     pb = _random_problem(3, 4, False, 0.15)

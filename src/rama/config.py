@@ -104,8 +104,8 @@ def _multipliers(v: Any, lo: float = 0.0) -> bool:
 
 
 def _custom_scenarios(v: Any) -> bool:
-    """Validated by rama.scenarios.spec (raises ConfigError naming the scenario and key)."""
-    from rama.scenarios.spec import parse_custom
+    """Validated by rama.scenario_spec (raises ConfigError naming the scenario and key)."""
+    from rama.scenario_spec import parse_custom
 
     parse_custom(v, "scenarios.custom")
     return True

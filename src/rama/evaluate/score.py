@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from rama.optimize import Plan, Problem
+from rama.optimize import Plan
+from rama.problem import Problem
 
 EPS = 1e-9  # units: a smaller stockout is none
 COMPONENTS = ("holding", "stockout", "transport", "manufacturing", "distribution")

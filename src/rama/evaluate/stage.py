@@ -19,9 +19,9 @@ from rama.config import Config
 from rama.evaluate.score import Decision, score
 from rama.evaluate.truth import realized_demand
 from rama.io import atomic_dir
-from rama.optimize import Problem
+from rama.problem import Problem
+from rama.scenario_spec import Scenario
 from rama.scenarios.runner import FIGURES, evaluate_scenario
-from rama.scenarios.spec import Scenario
 from rama.strategies.inputs import load_inputs
 from rama.strategies.plans import StrategyContext
 

@@ -19,7 +19,7 @@ import polars as pl
 
 from rama.config import Config
 from rama.errors import StageInputError
-from rama.optimize import Problem
+from rama.problem import Problem
 from rama.run_manifest import read_manifest
 
 TRUTH_FILE = Path("truth") / "latent_demand.parquet"

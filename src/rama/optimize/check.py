@@ -17,7 +17,7 @@ import polars as pl
 from rama.errors import PlanCheckError
 from rama.optimize.plan import COMPONENTS, Plan
 from rama.optimize.plan_io import plan_frames, plan_summary, read_plan_frames
-from rama.optimize.problem import Problem
+from rama.problem.model import Problem
 
 KEY = ["store_id", "product_id"]
 _FLOAT_COLS = (

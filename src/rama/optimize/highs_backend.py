@@ -41,8 +41,8 @@ from rama.optimize.lp_model import (
 )
 from rama.optimize.plan import RawSolution
 from rama.optimize.pricing import ArcListPricer, DensePricer, Pricer, price_all
-from rama.optimize.problem import Problem
 from rama.optimize.warm import BlockBasis, WarmStart, apply, capture, layout_digest
+from rama.problem.model import Problem
 
 PRICE_TOL = 1e-9  # a route with reduced cost below -PRICE_TOL enters ($/unit)
 ARC_LIST_MAX_REACH = 120  # products reaching <= this many stores are priced as arc lists

@@ -25,8 +25,8 @@ import highspy
 import numpy as np
 
 from rama.optimize.lp_model import BlockLP
-from rama.optimize.problem import Problem
-from rama.optimize.transport import CityCosts
+from rama.problem.model import Problem
+from rama.problem.transport import CityCosts
 
 
 @dataclass

@@ -17,7 +17,7 @@ import numpy as np
 from rama.errors import InfeasibleError
 from rama.optimize.highs_backend import solve_block
 from rama.optimize.lp_model import production_may_bind
-from rama.optimize.problem import Problem
+from rama.problem.model import Problem
 
 UNITS_EPS = 1e-7
 

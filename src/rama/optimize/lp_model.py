@@ -39,9 +39,9 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 
-from rama.optimize.problem import Problem
-from rama.optimize.stochastic import room_above_top, segment_slopes
 from rama.optimize.warm import layout_digest
+from rama.problem.model import Problem
+from rama.problem.stochastic import room_above_top, segment_slopes
 
 STOCKOUT, ALLOCATE, MANUFACTURE, DISPOSAL, SEGMENT = 0, 1, 2, 3, 4
 _B = highspy.HighsBasisStatus

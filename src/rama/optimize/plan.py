@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from rama.optimize.problem import Problem
-from rama.optimize.stochastic import expected_position
 from rama.optimize.warm import WarmStart
+from rama.problem.model import Problem
+from rama.problem.stochastic import expected_position
 
 QTY_EPS = 1e-9  # units; smaller solver values are noise
 COMPONENTS = ("holding", "stockout", "transport", "manufacturing", "distribution")

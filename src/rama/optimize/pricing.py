@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rama.optimize.transport import TransportCosts
+from rama.problem.transport import TransportCosts
 
 CACHE_BYTES = 512 * 2**20  # cache a product's sender x store cost block up to this size
 CHUNK_ENTRIES = 1_000_000  # reduced costs are computed this many routes at a time

@@ -18,8 +18,8 @@ import pulp
 
 from rama.errors import InfeasibleError
 from rama.optimize.plan import RawSolution
-from rama.optimize.problem import Problem
-from rama.optimize.stochastic import room_above_top, segment_slopes
+from rama.problem.model import Problem
+from rama.problem.stochastic import room_above_top, segment_slopes
 
 
 @dataclass

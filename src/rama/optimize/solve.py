@@ -11,9 +11,9 @@ from rama.optimize.check import check_plan
 from rama.optimize.highs_backend import solve_highs
 from rama.optimize.infeasibility import infeasible_error
 from rama.optimize.plan import Plan, polish
-from rama.optimize.problem import Problem
 from rama.optimize.pulp_backend import solve_pulp
 from rama.optimize.warm import WarmStart
+from rama.problem.model import Problem
 
 BACKENDS = ("highs", "pulp")
 

@@ -11,13 +11,12 @@ import polars as pl
 from rama.config import Config
 from rama.errors import InfeasibleError
 from rama.io import write_csv
-from rama.optimize.build import build_problem
 from rama.optimize.check import check_plan
 from rama.optimize.plan import Plan
 from rama.optimize.plan_io import plan_summary, write_plan
-from rama.optimize.problem import Problem, load_problem, write_problem
 from rama.optimize.pulp_backend import build_pulp_model, write_model
 from rama.optimize.solve import solve
+from rama.problem import Problem, build_problem, load_problem, write_problem
 
 PROBLEM_DIR, PLAN_DIR = "problem", "plan"
 

@@ -1,4 +1,5 @@
-"""Great-circle distances and the central plant's location."""
+"""Pairwise great-circle distances (:func:`rama.rules.haversine_km`) and the central plant's
+location."""
 
 from __future__ import annotations
 
@@ -6,22 +7,9 @@ import numpy as np
 import numpy.typing as npt
 
 from rama.errors import ConfigError
-
-EARTH_RADIUS_KM = 6371.0088
-"""Mean Earth radius (IUGG), km."""
+from rama.rules import haversine_km
 
 FloatArray = npt.NDArray[np.float64]
-
-
-def haversine_km(
-    lat1: npt.ArrayLike, lon1: npt.ArrayLike, lat2: npt.ArrayLike, lon2: npt.ArrayLike
-) -> FloatArray:
-    """Great-circle distance in km between points given in degrees (numpy broadcasting)."""
-    p1, p2 = np.radians(np.asarray(lat1, float)), np.radians(np.asarray(lat2, float))
-    dlat = p2 - p1
-    dlon = np.radians(np.asarray(lon2, float)) - np.radians(np.asarray(lon1, float))
-    a = np.sin(dlat / 2.0) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlon / 2.0) ** 2
-    return np.asarray(2.0 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0))))
 
 
 def pairwise_km(lat: npt.ArrayLike, lon: npt.ArrayLike) -> FloatArray:

@@ -1,7 +1,7 @@
 """Scenario analysis: multipliers on the run's inputs, every strategy scored on the same
 realized demand (``rama scenarios``). See docs/scenarios.md."""
 
-from rama.scenarios.spec import DISRUPTIONS, MULTIPLIERS, Scenario, parse_custom, scenario_list
+from rama.scenario_spec import DISRUPTIONS, MULTIPLIERS, Scenario, parse_custom, scenario_list
 from rama.scenarios.stage import run_scenarios
 
 __all__ = [

@@ -27,8 +27,9 @@ from typing import Any
 import numpy as np
 
 from rama.evaluate.score import Decision, score
-from rama.optimize import Problem, write_plan
-from rama.scenarios.spec import Scenario
+from rama.optimize import write_plan
+from rama.problem import Problem
+from rama.scenario_spec import Scenario
 from rama.strategies.inputs import PlanningInputs, scenario_problem
 from rama.strategies.plans import STOCHASTIC, STRATEGY_FUNCTIONS, StrategyContext
 

@@ -21,8 +21,8 @@ from rama.config import Config
 from rama.errors import ConfigError
 from rama.evaluate.truth import realized_demand
 from rama.io import atomic_dir
+from rama.scenario_spec import scenario_list
 from rama.scenarios.runner import plan_groups, run_all
-from rama.scenarios.spec import scenario_list
 from rama.strategies.inputs import load_inputs
 from rama.strategies.plans import StrategyContext
 

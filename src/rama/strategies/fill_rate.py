@@ -22,8 +22,9 @@ from __future__ import annotations
 import numpy as np
 
 from rama.evaluate.score import Decision
-from rama.optimize import Plan, Problem
-from rama.optimize.stochastic import stochastic_problem
+from rama.optimize import Plan
+from rama.problem import Problem
+from rama.problem.stochastic import stochastic_problem
 from rama.strategies.inputs import with_penalty
 from rama.strategies.plans import StrategyContext
 

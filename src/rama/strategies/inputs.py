@@ -24,9 +24,9 @@ import polars as pl
 
 from rama.config import Config
 from rama.io import require_file
-from rama.optimize import Problem, build_problem, make_problem
-from rama.risk import safety_stock, scale_transport
-from rama.scenarios.spec import Scenario
+from rama.problem import Problem, build_problem, make_problem, scale_transport
+from rama.rules import safety_stock
+from rama.scenario_spec import Scenario
 
 RISK_COLS = ("lead_time_days_mean", "delay_probability_mean", "delivery_time_deviation_mean")
 
@@ -144,7 +144,7 @@ def without_routes(problem: Problem) -> Problem:
     """``problem`` with no store-to-store route (each store supplied by the plant only)."""
     import scipy.sparse as sps
 
-    from rama.optimize import TransportCosts
+    from rama.problem import TransportCosts
 
     n = problem.n_stores
     empty = TransportCosts(n, csr=sps.csr_array((n, n), dtype=np.float64))

@@ -20,9 +20,10 @@ from typing import Any
 import numpy as np
 
 from rama.evaluate.score import Decision
-from rama.optimize import Plan, Problem, WarmStart, solve
-from rama.optimize.stochastic import stochastic_problem
-from rama.risk import demand_points
+from rama.optimize import Plan, WarmStart, solve
+from rama.problem import Problem
+from rama.problem.stochastic import stochastic_problem
+from rama.rules import demand_points
 from rama.strategies.inputs import without_routes
 
 StrategyFn = Callable[[Problem, "StrategyContext"], Decision]

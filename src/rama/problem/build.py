@@ -3,7 +3,7 @@
 Per store-product pair (units over the planning horizon of H = run.horizon_days days):
 
     safety_stock = z x (demand_std / sqrt(H)) x sqrt(L_eff),  z = Phi^-1(service_level)
-    L_eff = lead_time_days + delay_probability x max(delivery_time_deviation, 0)  (rama.risk;
+    L_eff = lead_time_days + delay_probability x max(delivery_time_deviation, 0)  (rama.rules;
             risk.stretch_lead_time, when store_supply_params has the delay columns)
     max_capacity = max(capacity.multiplier x (demand + safety_stock), capacity.minimum_units)
     current_inventory = demand x U(min_cover, max_cover), rounded to 0.1 (seed run.seed),
@@ -21,7 +21,6 @@ else the long ``transport_cost_matrix.parquet``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import polars as pl
@@ -29,35 +28,18 @@ import polars as pl
 from rama.config import Config
 from rama.errors import DataValidationError
 from rama.io import require_file
-from rama.optimize.problem import Problem, align_pairs, make_problem
-from rama.optimize.transport import TransportCosts
+from rama.problem.model import Problem, align_pairs, make_problem
+from rama.problem.transport import TransportCosts, scale_transport
+from rama.rules import (
+    delay_premium_factor,
+    max_production,
+    product_costs,
+    safety_stock,
+    storage_capacity,
+    uniform_cover_inventory,
+)
 
 FLOAT32_FROM_STORES = 5000  # dense transport matrices this large are kept as float32
-
-
-def safety_stock(
-    demand_std: np.ndarray,
-    lead_time_days: np.ndarray,
-    service_level: float,
-    horizon_days: int,
-    **risk: Any,
-) -> np.ndarray:
-    """z x daily std x sqrt(lead time) (units); daily std = horizon std / sqrt(H).
-
-    Delegates to :func:`rama.risk.safety_stock`; ``risk`` (delay_probability,
-    delivery_deviation_days, multipliers) stretches the lead time by the expected delay.
-    """
-    from rama.risk import safety_stock as risk_safety_stock
-
-    return risk_safety_stock(demand_std, lead_time_days, service_level, horizon_days, **risk)
-
-
-def uniform_cover_inventory(
-    demand: np.ndarray, min_cover: float, max_cover: float, seed: int
-) -> np.ndarray:
-    """demand x U(min_cover, max_cover), rounded to the data's 0.1 grid (units)."""
-    rng = np.random.default_rng(seed)
-    return np.round(demand * rng.uniform(min_cover, max_cover, demand.size), 1)
 
 
 def _require_columns(df: pl.DataFrame, cols: list[str], source: str) -> None:
@@ -203,10 +185,7 @@ def build_problem(run_dir: Path, cfg: Config, inventory_file: Path | None = None
             pairs[risk_cols[1]].cast(pl.Float64).to_numpy() if stretch else None
         ),
     )
-    capacity = cfg["capacity"]
-    cap = np.maximum(
-        float(capacity["multiplier"]) * (demand + ss), float(capacity["minimum_units"])
-    )
+    cap = storage_capacity(demand, ss, cfg["capacity"])
     if inventory_file is not None:
         inv = read_inventory(inventory_file, pairs.select("store_id", "product_id"))
     else:
@@ -219,27 +198,23 @@ def build_problem(run_dir: Path, cfg: Config, inventory_file: Path | None = None
         pl.Series("safety_stock", ss),
         pl.Series("max_capacity", cap),
     )
-    costs = cfg["costs"]
-    products = (
+    network = (
         store_products.group_by("product_id")
         .agg(pl.col("demand").sum().alias("network_demand"))
         .sort("product_id")
-        .select(
-            "product_id",
-            pl.lit(float(costs["holding_cost_per_unit_day"]) * horizon).alias("holding_cost"),
-            pl.lit(float(costs["stockout_penalty_per_unit"])).alias("stockout_penalty"),
-            pl.lit(float(costs["manufacturing_cost_per_unit"])).alias("manufacturing_cost"),
-            (float(costs["max_production_multiplier"]) * pl.col("network_demand")).alias(
-                "max_production"
-            ),
-        )
+    )
+    unit = product_costs(cfg["costs"], horizon)
+    products = network.select(
+        "product_id",
+        *(pl.lit(v).alias(k) for k, v in unit.items()),
+        pl.Series(
+            "max_production", max_production(network["network_demand"].to_numpy(), cfg["costs"])
+        ),
     )
     src = f"{hd_path} (+ {inventory_file or 'simulated inventory'})"
     transport = _transport(run_dir / "prepared", stores)
     premium = float(cfg["risk"]["delay_transport_premium"])
     if has_risk and premium > 0:
-        from rama.risk import delay_premium_factor, scale_transport
-
         if isinstance(transport, pl.DataFrame):
             transport = make_problem(
                 store_products.head(0),

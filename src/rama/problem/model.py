@@ -18,14 +18,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property
-from pathlib import Path
 
 import numpy as np
 import polars as pl
 
 from rama.errors import DataValidationError
-from rama.io import atomic_dir, read_table
-from rama.optimize.transport import CityCosts, TransportCosts
+from rama.problem.transport import CityCosts, TransportCosts
 
 ID, NONNEG, NONNEG_INF = "id", "nonneg", "nonneg_or_inf"
 
@@ -327,38 +325,6 @@ def make_problem(
     return Problem(stores, products, store_products, tc, source)
 
 
-def _table_path(folder: Path, name: str) -> str:
-    pq = folder / f"{name}.parquet"
-    return str(pq if pq.is_file() else folder / f"{name}.csv")
-
-
-def load_problem(folder: Path) -> Problem:
-    """Read and validate a problem folder (tables as .parquet or .csv)."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise DataValidationError(
-            str(folder), "problem folder not found", fix="pass an existing folder with --problem"
-        )
-    tables = {name: read_table(folder, name) for name in TABLES}
-    sources = {name: _table_path(folder, name) for name in TABLES}
-    problem = make_problem(
-        tables["store_products"],
-        tables["products"],
-        tables["stores"],
-        tables["transport_costs"],
-        sources=sources,
-        source=str(folder),
-    )
-    if not any((folder / f"{POINTS_TABLE}.{ext}").is_file() for ext in ("parquet", "csv")):
-        return problem
-    from rama.optimize.stochastic import stochastic_problem
-
-    points = read_points(
-        read_table(folder, POINTS_TABLE), problem, _table_path(folder, POINTS_TABLE)
-    )
-    return stochastic_problem(problem, points)
-
-
 PAIR_KEYS = ["store_id", "product_id"]
 
 
@@ -406,75 +372,3 @@ def align_pairs(
             fix=missing[1],
         )
     return joined
-
-
-POINTS_TABLE = "demand_points"  # optional: a stochastic problem's K demand points per pair
-
-
-def read_points(df: pl.DataFrame, problem: Problem, source: str) -> np.ndarray:
-    """The ``demand_points`` table (``store_id, product_id, point_1..point_K``) as an
-    ``n_pairs x K`` array in the problem's pair order; every pair exactly once."""
-    cols = [c for c in df.columns if c.startswith("point_")]
-    expected = [f"point_{k}" for k in range(1, len(cols) + 1)]
-    missing = [c for c in ("store_id", "product_id") if c not in df.columns]
-    if missing or not cols or sorted(cols, key=lambda c: (len(c), c)) != expected:
-        raise DataValidationError(
-            source,
-            f"expected columns store_id, product_id, point_1..point_K; got {df.columns}",
-            column=missing[0] if missing else None,
-            fix="write one row per store-product pair with its K demand points (units)",
-        )
-    df = df.select("store_id", "product_id", *expected)
-    for c in expected:
-        if not df[c].dtype.is_numeric():
-            raise DataValidationError(
-                source, f"expected numbers, got {df[c].dtype}", column=c, fix="write numbers"
-            )
-    df = df.with_columns(
-        pl.col("store_id", "product_id").cast(pl.Int64), pl.col(expected).cast(pl.Float64)
-    )
-    bad = pl.any_horizontal([~pl.col(c).is_finite() | (pl.col(c) < 0) for c in expected])
-    mask = df.select(bad.fill_null(True)).to_series()
-    if mask.any():
-        raise _fail(source, "points must be finite and >= 0", df, mask, None, "check the points")
-    joined = align_pairs(
-        df,
-        problem.store_products.select("store_id", "product_id"),
-        source,
-        value=expected[0],
-        extra=(
-            "rows for pairs that are not in store_products",
-            "drop them or add the pairs to store_products",
-        ),
-        missing=(
-            "store-product pairs without demand points",
-            "add a row of points for every pair of store_products",
-        ),
-    )
-    return joined.select(expected).to_numpy().astype(np.float64)
-
-
-def transport_frame(problem: Problem) -> pl.DataFrame:
-    """The routes as the long table from_store_id, to_store_id, cost."""
-    f, t, c = problem.transport.to_long()
-    ids = problem.store_ids
-    return pl.DataFrame({"from_store_id": ids[f], "to_store_id": ids[t], "cost": c})
-
-
-def write_problem(problem: Problem, folder: Path) -> Path:
-    """Write the four tables as Parquet into ``folder`` (atomically replaced); a stochastic
-    problem also writes ``demand_points`` (``store_id, product_id, point_1..point_K``)."""
-    with atomic_dir(Path(folder)) as tmp:
-        problem.store_products.drop("store_idx", "product_idx").write_parquet(
-            tmp / "store_products.parquet"
-        )
-        problem.products.write_parquet(tmp / "products.parquet")
-        problem.stores.write_parquet(tmp / "stores.parquet")
-        transport_frame(problem).write_parquet(tmp / "transport_costs.parquet")
-        if problem.demand_points is not None:
-            pts = problem.demand_points
-            points = problem.store_products.select("store_id", "product_id").with_columns(
-                pl.Series(f"point_{k + 1}", pts[:, k]) for k in range(pts.shape[1])
-            )
-            points.write_parquet(tmp / f"{POINTS_TABLE}.parquet")
-    return Path(folder)

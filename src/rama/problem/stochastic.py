@@ -27,7 +27,7 @@ from dataclasses import replace
 import numpy as np
 
 from rama.errors import DataValidationError
-from rama.optimize.problem import Problem
+from rama.problem.model import Problem
 
 
 def stochastic_problem(problem: Problem, points: np.ndarray) -> Problem:

@@ -227,3 +227,17 @@ def city_structure(transport: TransportCosts, store_city_ids: np.ndarray) -> Cit
         if not (np.isfinite(want).all() and np.array_equal(want, c)):
             return None
     return CityCosts(store_city=city, cost=cost)
+
+
+def scale_transport(tc: TransportCosts, row_factor: np.ndarray | float) -> TransportCosts:
+    """Route costs from store i multiplied by ``row_factor[i]`` (or one factor); no-route
+    entries stay no-route."""
+    f = np.broadcast_to(np.asarray(row_factor, dtype=np.float64), (tc.n_stores,))
+    if tc.dense is not None:
+        dense = (tc.dense * f[:, None].astype(tc.dense.dtype)).astype(tc.dense.dtype)
+        return TransportCosts(tc.n_stores, dense=dense)
+    assert tc.csr is not None
+    csr = tc.csr.copy()
+    counts = np.diff(csr.indptr)
+    csr.data = csr.data * np.repeat(f, counts)
+    return TransportCosts(tc.n_stores, csr=csr)

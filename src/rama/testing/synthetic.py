@@ -14,8 +14,8 @@ from statistics import NormalDist
 import numpy as np
 import polars as pl
 
-from rama.optimize.problem import Problem, make_problem
-from rama.optimize.transport import TransportCosts
+from rama.problem.model import Problem, make_problem
+from rama.problem.transport import TransportCosts
 
 EARTH_RADIUS_KM = 6371.0
 

@@ -1,0 +1,209 @@
+"""The model's rules, each written once: safety stock, storage capacity, production limit,
+simulated inventory, product costs, demand points and great-circle distance.
+
+Every stage that needs one of these numbers calls the function here (the problem builder,
+the scenario problems, the synthetic problem generator, the prepare stage), so a rule
+changes in one place. This module is a shared leaf: it imports no stage.
+
+Safety stock (units) per store-product pair, H = run.horizon_days::
+
+    L_eff = lead_time_multiplier x L + delay_multiplier x p_delay x max(deviation, 0)   (days)
+    ss    = safety_stock_multiplier x z x (demand_std / sqrt(H)) x sqrt(L_eff)
+    z     = Phi^-1(service.service_level)
+
+``L`` is the store's city mean lead time (days), ``p_delay`` its delay probability and
+``deviation`` its mean delivery-time deviation (days late; early deliveries do not shorten
+the exposure). ``demand_std`` is the std of the horizon total, so ``demand_std / sqrt(H)`` is
+the daily std (days independent).
+
+Demand scenarios: K equiprobable points per pair, the ``(k - 0.5) / K`` quantiles
+(k = 1..K) of a distribution with the forecast's horizon mean and std: a Gamma matched on the
+two moments (default; non-negative and right-skewed like retail demand) or a Normal cut at 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from statistics import NormalDist
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy import special
+
+EARTH_RADIUS_KM = 6371.0088
+"""Mean Earth radius (IUGG), km."""
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def haversine_km(
+    lat1: npt.ArrayLike, lon1: npt.ArrayLike, lat2: npt.ArrayLike, lon2: npt.ArrayLike
+) -> FloatArray:
+    """Great-circle distance in km between points given in degrees (numpy broadcasting).
+
+    >>> round(float(haversine_km(0.0, 0.0, 0.0, 1.0)), 3)  # one degree along the equator
+    111.195
+    """
+    p1, p2 = np.radians(np.asarray(lat1, float)), np.radians(np.asarray(lat2, float))
+    dlat = p2 - p1
+    dlon = np.radians(np.asarray(lon2, float)) - np.radians(np.asarray(lon1, float))
+    a = np.sin(dlat / 2.0) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlon / 2.0) ** 2
+    return np.asarray(2.0 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0))))
+
+
+def effective_lead_time(
+    lead_time_days: npt.ArrayLike,
+    delay_probability: npt.ArrayLike | None = None,
+    delivery_deviation_days: npt.ArrayLike | None = None,
+    *,
+    lead_time_multiplier: float = 1.0,
+    delay_multiplier: float = 1.0,
+) -> FloatArray:
+    """``L x lead_mult + delay_mult x p_delay x max(deviation, 0)`` (days, >= 0)."""
+    lead = lead_time_multiplier * np.asarray(lead_time_days, dtype=np.float64)
+    if delay_probability is None or delivery_deviation_days is None:
+        return np.maximum(lead, 0.0)
+    p = np.clip(np.asarray(delay_probability, dtype=np.float64), 0.0, 1.0)
+    late = np.maximum(np.asarray(delivery_deviation_days, dtype=np.float64), 0.0)
+    return np.maximum(lead + delay_multiplier * p * late, 0.0)
+
+
+def safety_stock(
+    demand_std: npt.ArrayLike,
+    lead_time_days: npt.ArrayLike,
+    service_level: float,
+    horizon_days: int,
+    *,
+    delay_probability: npt.ArrayLike | None = None,
+    delivery_deviation_days: npt.ArrayLike | None = None,
+    lead_time_multiplier: float = 1.0,
+    delay_multiplier: float = 1.0,
+    multiplier: float = 1.0,
+) -> FloatArray:
+    """Safety stock ``ss = multiplier x z x (sigma_H / sqrt(H)) x sqrt(L_eff)`` (units).
+
+    Parameters
+    ----------
+    demand_std : array_like
+        ``sigma_H``, std of the horizon demand total per pair (units).
+    lead_time_days : array_like
+        ``L``, replenishment lead time per pair (days).
+    service_level : float
+        Cycle service level ``alpha`` in (0, 1); ``z = Phi^-1(alpha)``.
+    horizon_days : int
+        ``H``, days in the planning horizon; ``sigma_H / sqrt(H)`` is the daily std.
+    delay_probability, delivery_deviation_days : array_like, optional
+        ``p_delay`` (0-1) and mean lateness (days): the lead time is stretched by
+        ``delay_multiplier x p_delay x max(deviation, 0)`` (:func:`effective_lead_time`).
+    lead_time_multiplier, delay_multiplier, multiplier : float
+        Scenario multipliers on ``L``, the expected delay and the result (1 = base).
+
+    Returns
+    -------
+    numpy.ndarray
+        Safety stock per pair (units, >= 0).
+
+    Examples
+    --------
+    A horizon std of 7 units over 7 days (daily std 2.65) and a 4-day lead time at 95%:
+
+    >>> float(safety_stock([7.0], [4.0], 0.95, 7)[0]).__round__(3)
+    8.703
+    """
+    z = NormalDist().inv_cdf(service_level)
+    daily = np.asarray(demand_std, dtype=np.float64) / np.sqrt(horizon_days)
+    lead = effective_lead_time(
+        lead_time_days,
+        delay_probability,
+        delivery_deviation_days,
+        lead_time_multiplier=lead_time_multiplier,
+        delay_multiplier=delay_multiplier,
+    )
+    return np.asarray(multiplier * z * daily * np.sqrt(lead))
+
+
+def storage_capacity(
+    demand: npt.ArrayLike, safety: npt.ArrayLike, capacity: Mapping[str, Any]
+) -> FloatArray:
+    """C5's ``max_capacity = max(multiplier x (demand + safety stock), minimum_units)`` (units).
+
+    ``capacity`` is the config's ``[capacity]`` table (``multiplier``, ``minimum_units``).
+
+    >>> storage_capacity([1.0, 0.1], [0.5, 0.0], {"multiplier": 2.0, "minimum_units": 1.0})
+    array([3., 1.])
+    """
+    d = np.asarray(demand, dtype=np.float64)
+    s = np.asarray(safety, dtype=np.float64)
+    return np.maximum(float(capacity["multiplier"]) * (d + s), float(capacity["minimum_units"]))
+
+
+def max_production(network_demand: npt.ArrayLike, costs: Mapping[str, Any]) -> FloatArray:
+    """C4's ``max_production[p] = max_production_multiplier x network horizon demand`` (units).
+
+    >>> max_production([10.0], {"max_production_multiplier": 1.5})
+    array([15.])
+    """
+    mult = float(costs["max_production_multiplier"])
+    return mult * np.asarray(network_demand, dtype=np.float64)
+
+
+def product_costs(costs: Mapping[str, Any], horizon_days: int) -> dict[str, float]:
+    """Per-unit costs of every product for one period of ``horizon_days`` days ($/unit):
+    ``holding_cost = holding_cost_per_unit_day x H``, ``stockout_penalty``,
+    ``manufacturing_cost`` (the config's ``[costs]`` table).
+
+    >>> product_costs({"holding_cost_per_unit_day": 0.1, "stockout_penalty_per_unit": 2.5,
+    ...                "manufacturing_cost_per_unit": 1.0}, 7)["stockout_penalty"]
+    2.5
+    """
+    return {
+        "holding_cost": float(costs["holding_cost_per_unit_day"]) * horizon_days,
+        "stockout_penalty": float(costs["stockout_penalty_per_unit"]),
+        "manufacturing_cost": float(costs["manufacturing_cost_per_unit"]),
+    }
+
+
+def uniform_cover_inventory(
+    demand: npt.ArrayLike, min_cover: float, max_cover: float, seed: int
+) -> FloatArray:
+    """Simulated on-hand stock ``demand x U(min_cover, max_cover)``, rounded to the data's
+    0.1 grid (units; seed ``seed``)."""
+    d = np.asarray(demand, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    return np.asarray(np.round(d * rng.uniform(min_cover, max_cover, d.size), 1))
+
+
+def demand_points(
+    mean: npt.ArrayLike, std: npt.ArrayLike, k: int, distribution: str = "gamma"
+) -> FloatArray:
+    """``n x k`` equiprobable demand points (units): the ``(j - 0.5) / k`` quantiles.
+
+    ``gamma``: shape ``(mean / std)^2``, scale ``std^2 / mean``; ``normal``: ``mean + std z``
+    cut at 0. A pair with ``std == 0`` or ``mean == 0`` gets ``k`` copies of its mean.
+
+    >>> demand_points([2.0], [0.0], 3)
+    array([[2., 2., 2.]])
+    """
+    m = np.maximum(np.asarray(mean, dtype=np.float64), 0.0)
+    s = np.maximum(np.asarray(std, dtype=np.float64), 0.0)
+    q = (np.arange(1, k + 1) - 0.5) / k
+    out = np.repeat(m[:, None], k, axis=1)
+    ok = (s > 0) & (m > 0)
+    if not ok.any():
+        return out
+    mo, so = m[ok, None], s[ok, None]
+    if distribution == "gamma":
+        shape = (mo / so) ** 2
+        out[ok] = special.gammaincinv(shape, q[None, :]) * (so**2 / mo)
+    elif distribution == "normal":
+        z = np.array([NormalDist().inv_cdf(float(x)) for x in q])
+        out[ok] = np.maximum(mo + so * z[None, :], 0.0)
+    else:
+        raise ValueError(f"distribution must be 'gamma' or 'normal', got {distribution!r}")
+    return out
+
+
+def delay_premium_factor(delay_probability: npt.ArrayLike, premium: float) -> FloatArray:
+    """Per sending store: ``1 + premium x p_delay`` (dimensionless)."""
+    return 1.0 + premium * np.clip(np.asarray(delay_probability, dtype=np.float64), 0.0, 1.0)

@@ -84,23 +84,24 @@ def child_stage(data: str, run: str) -> dict[str, Any]:
     """run_forecast with the default configuration on a fresh run folder."""
     from rama.config import load_config
     from rama.forecast import run_forecast
+    from rama.layout import truth_file
     from rama.run_manifest import update_manifest
 
     update_manifest(
         Path(run),
         data_dir=str(Path(data).resolve()),
         has_eval=True,
-        has_truth=(Path(data) / "truth" / "latent_demand.parquet").is_file(),
+        has_truth=truth_file(Path(data)).is_file(),
         stages=["prepare"],
     )
     s = run_forecast(Path(run), load_config())
     return {
-        "seconds": s["seconds"],
-        "metrics": s["metrics"].to_dicts(),
-        "recovery": s["recovery"],
-        "horizon_calibration": s["horizon_calibration"],
-        "rho": s["daily_error_correlation"],
-        "selection": s["official_row_selection"],
+        "seconds": dict(s.seconds),
+        "metrics": s.metrics.to_dicts(),
+        "recovery": dict(s.recovery),
+        "horizon_calibration": s.summary["horizon_calibration"],
+        "rho": s.daily_error_correlation,
+        "selection": s.summary["official_row_selection"],
         "peak_gb": peak_gb(),
         "cpu_s": cpu_s(),
     }
@@ -124,7 +125,7 @@ def ensure_data(data: Path, scale: float) -> None:
         except OSError:  # another benchmark won the race: use its copy
             print(f"  {data} appeared meanwhile; using it")
         else:
-            print(f"  {info['train_rows']:,} train rows in {time.perf_counter() - t0:.1f} s")
+            print(f"  {info.train_rows:,} train rows in {time.perf_counter() - t0:.1f} s")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -35,7 +35,7 @@ import json, sys
 from pathlib import Path
 from rama.synth import generate_datasets
 s = generate_datasets(Path(sys.argv[1]), scale=float(sys.argv[2]), seed=int(sys.argv[3]))
-print(json.dumps(s))
+print(json.dumps(s.to_dict()))
 """
 
 

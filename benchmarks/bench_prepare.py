@@ -56,8 +56,8 @@ def child_prepare(data: str, out: str) -> dict[str, object]:
     result = prepare(Path(data), Path(out), load_config())
     summary = json.loads((Path(out) / "prepared" / "eda_summary.json").read_text())
     return {
-        "seconds": result["seconds"],
-        "tables": result["tables"],
+        "seconds": dict(result.seconds),
+        "tables": dict(result.tables),
         "transport": summary["transport"],
         "peak_gb": peak_gb(),
         "cpu_s": cpu_s(),
@@ -75,7 +75,7 @@ def ensure_data(data: Path, scale: float) -> None:
     print(f"generating scale {scale} into {data} (once) ...", flush=True)
     t0 = time.perf_counter()
     info = generate_datasets(data, scale=scale, seed=0)
-    print(f"  {info['train_rows']:,} train rows in {time.perf_counter() - t0:.1f} s")
+    print(f"  {info.train_rows:,} train rows in {time.perf_counter() - t0:.1f} s")
 
 
 def main() -> None:

@@ -29,7 +29,7 @@ import json, resource, time
 from rama.config import load_config
 from rama.evaluate import run_evaluation
 t = time.perf_counter()
-s = run_evaluation({run!r}, load_config())
+s = dict(run_evaluation({run!r}, load_config()).summary)
 s["wall"] = time.perf_counter() - t
 s["peak_gb"] = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                    resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1e6
@@ -45,8 +45,7 @@ if {all_strategies}:
     cfg = cfg.with_overrides({{"scenarios.strategies": list(cfg["evaluate"]["strategies"])}})
 names = [s.name for s in scenario_list(cfg["scenarios"])][:20]
 t = time.perf_counter()
-s = run_scenarios({run!r}, cfg, workers={workers}, only=names)
-s.pop("table")
+s = dict(run_scenarios({run!r}, cfg, workers={workers}, only=names).summary)
 s["wall"] = time.perf_counter() - t
 s["peak_gb"] = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                    resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1e6
@@ -61,13 +60,16 @@ def _child(code: str) -> dict:
 
 
 def _ensure_run() -> None:
-    if (RUN / "forecast" / "horizon_demand.parquet").is_file():
+    """The run's problem (``RUN/problem/``), which evaluation and scenarios read."""
+    if (RUN / "problem" / "store_risk.parquet").is_file():
         return
     rama = [str(Path(PY).parent / "rama")]
-    if not (DATA / "freshretailnet" / "data" / "train.parquet").is_file():
-        subprocess.run([*rama, "generate", "--out", str(DATA)], check=True)
-    subprocess.run([*rama, "prepare", "--data", str(DATA), "--out", str(RUN)], check=True)
-    subprocess.run([*rama, "forecast", "--run", str(RUN)], check=True)
+    if not (RUN / "forecast" / "horizon_demand.parquet").is_file():
+        if not (DATA / "freshretailnet" / "data" / "train.parquet").is_file():
+            subprocess.run([*rama, "generate", "--out", str(DATA)], check=True)
+        subprocess.run([*rama, "prepare", "--data", str(DATA), "--out", str(RUN)], check=True)
+        subprocess.run([*rama, "forecast", "--run", str(RUN)], check=True)
+    subprocess.run([*rama, "optimize", "--run", str(RUN)], check=True)
 
 
 def main() -> None:

@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rama.evaluate import Decision, score
+from rama.evaluate import score
 from rama.optimize import solve
+from rama.strategies import Decision
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_optimize_solve import tiny

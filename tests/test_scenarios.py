@@ -9,9 +9,10 @@ import numpy as np
 import polars as pl
 import pytest
 
-from rama.config import load_config
+from rama.config import Config, load_config
 from rama.errors import ConfigError
 from rama.evaluate import run_evaluation
+from rama.problem import build_problem, store_risk_from_params, write_problem, write_store_risk
 from rama.run_manifest import update_manifest
 from rama.scenarios import Scenario, parse_custom, run_scenarios, scenario_list
 
@@ -47,7 +48,16 @@ def tiny_run(tmp_path: Path) -> Path:
     )
     pl.DataFrame(rows).write_parquet(data / "truth" / "latent_demand.parquet")
     update_manifest(run, data_dir=str(data), has_eval=False, has_truth=True)
+    write_run_problem(run, load_config(overrides=FAST))  # what `rama optimize --run` writes
     return run
+
+
+def write_run_problem(run: Path, cfg: Config, inventory: Path | None = None) -> None:
+    """``RUN/problem/`` and its store_risk table, as the optimize stage writes them."""
+    problem = build_problem(run, cfg, inventory)
+    ssp = pl.read_csv(run / "prepared" / "store_supply_params.csv")
+    write_problem(problem, run / "problem")
+    write_store_risk(store_risk_from_params(problem, ssp), problem, run / "problem")
 
 
 def test_builtin_scenarios_and_zero_shock_is_base() -> None:
@@ -96,8 +106,8 @@ def test_custom_scenarios_from_a_config_file(tmp_path: Path) -> None:
 def test_evaluation_scores_every_strategy_on_the_same_demand(tmp_path: Path) -> None:
     run = tiny_run(tmp_path)
     s = run_evaluation(run, load_config(overrides=FAST), threads=1)
-    assert s["truth"] == "latent"
-    rows = s["strategies"]
+    assert s.truth == "latent"
+    rows = s.strategies
     assert set(rows) >= {"do_nothing", "centralized_lp", "stochastic", "stochastic_fill_rate"}
     # every strategy scored on the same realized demand: the window's latent total
     assert {r["realized_demand_units"] for r in rows.values()} == {45.0}
@@ -124,7 +134,7 @@ def test_scenarios_stage_and_zero_shock_reproduces_base(tmp_path: Path) -> None:
     )
     s = run_scenarios(run, cfg, write_plans=True)
     t = pl.read_parquet(run / "scenarios" / "scenarios.parquet")
-    assert t.height == len(s["scenarios"]) * len(cfg["scenarios"]["strategies"])
+    assert t.height == len(s.scenarios) * len(cfg["scenarios"]["strategies"])
     assert (run / "scenarios" / "scenarios.csv").is_file()
     assert (run / "scenarios" / "plans" / "base" / "centralized_lp" / "summary.json").is_file()
     # a 0% shock is the base: run it explicitly as a custom scenario
@@ -134,7 +144,7 @@ def test_scenarios_stage_and_zero_shock_reproduces_base(tmp_path: Path) -> None:
             "scenarios.custom": [{"name": "zero", "realized_demand": 1.0, "demand": 1.0}],
         }
     )
-    zero = run_scenarios(run, cfg0)["table"]
+    zero = run_scenarios(run, cfg0).table
     base = t.filter(pl.col("scenario") == "base")
     for col in ("expected_total", "realized_total", "realized_fill_rate"):
         assert zero[col].to_list() == pytest.approx(base[col].to_list())
@@ -142,7 +152,7 @@ def test_scenarios_stage_and_zero_shock_reproduces_base(tmp_path: Path) -> None:
     assert np.allclose(up["realized_demand_units"].to_numpy(), 45.0 * 1.2)
     assert up["expected_total"].to_list() == pytest.approx(base["expected_total"].to_list())
     # workers: the same table from forked scenario processes
-    par = run_scenarios(run, cfg, workers=2)["table"]
+    par = run_scenarios(run, cfg, workers=2).table
     assert par["realized_total"].to_list() == pytest.approx(t["realized_total"].to_list())
 
 
@@ -156,7 +166,7 @@ def test_scenarios_the_plans_cannot_tell_apart_are_solved_once(tmp_path: Path) -
             "optimize.threads": 1,
         }
     )
-    t = run_scenarios(run, cfg)["table"]
+    t = run_scenarios(run, cfg).table
     for name in ("shock_-10%_unforeseen", "shock_+20%_unforeseen"):
         rows = t.filter(pl.col("scenario") == name)
         assert set(rows["plans_from"].to_list()) == {"base"}
@@ -195,7 +205,69 @@ def test_warm_started_sweep_reaches_the_cold_optima(tmp_path: Path, sets: list[s
     over = {**FAST, "scenarios.sets": sets, "optimize.threads": 1}
     warm = run_scenarios(run, load_config(overrides={**over, "scenarios.warm_start": True}))
     cold = run_scenarios(run, load_config(overrides={**over, "scenarios.warm_start": False}))
-    a, b = warm["table"], cold["table"]
+    a, b = warm.table, cold.table
     assert a["scenario"].to_list() == b["scenario"].to_list()
     assert a["strategy"].to_list() == b["strategy"].to_list()
     assert a["expected_total"].to_list() == pytest.approx(b["expected_total"].to_list(), rel=1e-9)
+
+
+def test_evaluate_scores_the_problem_optimize_wrote_with_the_user_inventory(
+    tmp_path: Path,
+) -> None:
+    """`rama optimize --run R --inventory F` then `rama evaluate --run R`: every strategy and
+    the written plan are scored on F's stock, and the manifest names F."""
+    from rama.optimize import run_optimize
+    from rama.run_manifest import read_manifest
+
+    run = tiny_run(tmp_path)
+    cfg = load_config(overrides={**FAST, "evaluate.strategies": ["do_nothing", "centralized_lp"]})
+    inv = tmp_path / "stock.csv"
+    on_hand = {(1, 7): 40.0, (1, 8): 0.0, (2, 7): 5.0, (3, 7): 0.0}
+    pl.DataFrame(
+        [{"store_id": s, "product_id": p, "on_hand": v} for (s, p), v in on_hand.items()]
+    ).write_csv(inv)
+    plan = run_optimize(run, cfg, inv)
+    s = run_evaluation(run, cfg, threads=1)
+    # latent truth of the window (tiny_run): 10, 3, 2, 30 units; penalty 2.5, holding 0.7
+    demand = {(1, 7): 10.0, (1, 8): 3.0, (2, 7): 2.0, (3, 7): 30.0}
+    short = sum(max(0.0, demand[k] - on_hand[k]) for k in demand)
+    left = sum(max(0.0, on_hand[k] - demand[k]) for k in demand)
+    nothing = s.strategies["do_nothing"]
+    assert nothing["realized_stockout"] == pytest.approx(2.5 * short)
+    assert nothing["realized_holding"] == pytest.approx(0.1 * 7 * left)
+    # the written plan is the centralized LP's optimum of the same problem
+    written = s.strategies["plan_folder"]
+    assert written["expected_total"] == pytest.approx(plan.objective, rel=1e-9)
+    assert written["expected_total"] == pytest.approx(
+        s.strategies["centralized_lp"]["expected_total"], rel=1e-9
+    )
+    manifest = read_manifest(run)
+    assert manifest["optimize_inputs"]["inventory_file"] == str(inv.resolve())
+    assert manifest["optimize_inputs"]["inventory"] == "file"
+    assert {"optimize", "evaluate"} <= set(manifest["stages"])
+
+
+def test_overrides_of_a_later_stage_are_recorded_and_reused(tmp_path: Path) -> None:
+    """`rama optimize --set ...` writes its numbers into RUN/config.toml and the manifest."""
+    from rama.optimize import run_optimize
+    from rama.run_manifest import read_manifest
+
+    run = tiny_run(tmp_path)
+    cfg = load_config(overrides={**FAST, "costs.stockout_penalty_per_unit": 4.0})
+    run_optimize(run, cfg)
+    manifest = read_manifest(run)
+    assert manifest["optimize_config_overrides"]["costs.stockout_penalty_per_unit"] == 4.0
+    assert load_config(run / "config.toml")["costs"]["stockout_penalty_per_unit"] == 4.0
+    problem = pl.read_parquet(run / "problem" / "products.parquet")
+    assert problem["stockout_penalty"].to_list() == [4.0, 4.0]
+
+
+def test_evaluate_without_a_problem_folder_names_the_stage_to_run(tmp_path: Path) -> None:
+    run = tiny_run(tmp_path)
+    import shutil
+
+    shutil.rmtree(run / "problem")
+    from rama.errors import StageInputError
+
+    with pytest.raises(StageInputError, match="rama optimize --run RUN"):
+        run_evaluation(run, load_config(overrides=FAST), threads=1)

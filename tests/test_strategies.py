@@ -13,11 +13,9 @@ from hypothesis import strategies as st
 
 from rama.config import load_config
 from rama.optimize import check_plan, solve
-from rama.problem import make_problem
+from rama.problem import make_problem, with_penalty, without_routes
 from rama.problem.stochastic import stochastic_problem
-from rama.strategies import StrategyContext, without_routes
-from rama.strategies.inputs import with_penalty
-from rama.strategies.plans import STRATEGY_FUNCTIONS
+from rama.strategies import STRATEGY_FUNCTIONS, StrategyContext
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_optimize_solve import _random_problem, tiny
@@ -118,8 +116,8 @@ def test_fill_rate_variant_meets_its_target() -> None:
 
 @pytest.mark.parametrize("distribution", ["gamma", "normal"])
 def test_scaled_forecast_reuses_the_points_times_the_factor(distribution: str) -> None:
+    from rama.problem import with_penalty
     from rama.rules import demand_points
-    from rama.strategies.inputs import with_penalty
 
     pb = _random_problem(3, 4, False, 0.15)
     c = ctx(points=7, distribution=distribution)

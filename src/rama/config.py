@@ -232,6 +232,16 @@ class Config:
         _validate(merged, origin)
         return Config({k: dict(v) for k, v in merged.items()}, f"{self.source}+{origin}")
 
+    def overrides(self) -> dict[str, Any]:
+        """``{"section.key": value}`` of every value that differs from the shipped defaults."""
+        defaults = load_config()
+        return {
+            f"{section}.{key}": value
+            for section, table in self.values.items()
+            for key, value in table.items()
+            if defaults.values.get(section, {}).get(key) != value
+        }
+
     def to_toml(self) -> str:
         """Serialise (for recording the configuration a run used)."""
         lines: list[str] = []

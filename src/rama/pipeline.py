@@ -6,58 +6,59 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from rama.config import Config
 from rama.data import has_split
 from rama.errors import StageInputError
+from rama.results import StageResult
 
 
 @dataclass
 class PipelineResult:
-    """Per-stage summaries and wall seconds, in execution order."""
+    """Per-stage results and wall seconds, in execution order."""
 
     run_dir: Path
     data_dir: Path
     generated: bool
-    stages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    stages: dict[str, StageResult] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-Stage = Callable[[Path, Path, Config], dict[str, Any]]
+Stage = Callable[[Path, Path, Config], StageResult]
+OnStage = Callable[[str, StageResult, float], None]
 
 
-def _prepare(data_dir: Path, run_dir: Path, cfg: Config) -> dict[str, Any]:
+def _prepare(data_dir: Path, run_dir: Path, cfg: Config) -> StageResult:
     from rama.prepare import prepare
 
     return prepare(data_dir, run_dir, cfg)
 
 
-def _forecast(data_dir: Path, run_dir: Path, cfg: Config) -> dict[str, Any]:
+def _forecast(data_dir: Path, run_dir: Path, cfg: Config) -> StageResult:
     from rama.forecast import run_forecast
 
     return run_forecast(run_dir, cfg)
 
 
-def _optimize(data_dir: Path, run_dir: Path, cfg: Config) -> dict[str, Any]:
+def _optimize(data_dir: Path, run_dir: Path, cfg: Config) -> StageResult:
     from rama.optimize import run_optimize
 
     return run_optimize(run_dir, cfg)
 
 
-def _evaluate(data_dir: Path, run_dir: Path, cfg: Config) -> dict[str, Any]:
+def _evaluate(data_dir: Path, run_dir: Path, cfg: Config) -> StageResult:
     from rama.evaluate import run_evaluation
 
     return run_evaluation(run_dir, cfg)
 
 
-def _scenarios(data_dir: Path, run_dir: Path, cfg: Config) -> dict[str, Any]:
+def _scenarios(data_dir: Path, run_dir: Path, cfg: Config) -> StageResult:
     from rama.scenarios import run_scenarios
 
     return run_scenarios(run_dir, cfg)
 
 
-def _report(data_dir: Path, run_dir: Path, cfg: Config) -> dict[str, Any]:
+def _report(data_dir: Path, run_dir: Path, cfg: Config) -> StageResult:
     from rama.report import write_report
 
     return write_report(run_dir)
@@ -81,10 +82,13 @@ def run_pipeline(
     cfg: Config,
     *,
     scale: float = 1.0,
-    on_stage: Callable[[str, dict[str, Any], float], None] | None = None,
+    on_stage: OnStage | None = None,
 ) -> PipelineResult:
     """Generate ``data_dir`` if it holds no FreshRetailNet train split, then run every stage
-    into ``run_dir``. ``on_stage(name, summary, seconds)`` is called after each stage."""
+    into ``run_dir``. ``on_stage(name, result, seconds)`` is called after each stage.
+
+    The problem is built once, by the optimize stage (``RUN/problem/``); evaluation and the
+    scenario sweep read it."""
     data_dir, run_dir = Path(data_dir), Path(run_dir)
     generated = False
     if not has_split(data_dir, "train"):
@@ -93,25 +97,25 @@ def run_pipeline(
         from rama.synth import generate_datasets
 
         t0 = time.perf_counter()
-        summary = generate_datasets(data_dir, scale=scale, seed=int(cfg["run"]["seed"]))
+        data = generate_datasets(data_dir, scale=scale, seed=int(cfg["run"]["seed"]))
         generated = True
         result = PipelineResult(run_dir, data_dir, generated)
-        _record(result, "generate", summary, time.perf_counter() - t0, on_stage)
+        _record(result, "generate", data, time.perf_counter() - t0, on_stage)
     else:
         result = PipelineResult(run_dir, data_dir, generated)
     for name, stage in stages():
         t0 = time.perf_counter()
-        summary = stage(data_dir, run_dir, cfg)
-        _record(result, name, summary, time.perf_counter() - t0, on_stage)
+        done = stage(data_dir, run_dir, cfg)
+        _record(result, name, done, time.perf_counter() - t0, on_stage)
     return result
 
 
 def _record(
     result: PipelineResult,
     name: str,
-    summary: dict[str, Any],
+    summary: StageResult,
     seconds: float,
-    on_stage: Callable[[str, dict[str, Any], float], None] | None,
+    on_stage: OnStage | None,
 ) -> None:
     result.stages[name] = summary
     result.seconds[name] = seconds

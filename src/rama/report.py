@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +17,8 @@ import polars as pl
 
 from rama.errors import StageInputError
 from rama.io import write_text
+from rama.layout import RunLayout
 from rama.run_manifest import read_manifest
-
-REPORT = "report.md"
 
 
 def _fmt(v: Any) -> str:
@@ -67,7 +67,7 @@ def _kv(d: dict[str, Any], keys: Sequence[str]) -> list[str]:
 
 
 def _data_section(run: Path) -> list[str]:
-    md = run / "prepared" / "eda_summary.md"
+    md = RunLayout(run).eda_markdown
     if not md.is_file():
         return []
     text = md.read_text(encoding="utf-8").splitlines()
@@ -77,11 +77,11 @@ def _data_section(run: Path) -> list[str]:
 
 def _forecast_section(run: Path) -> list[str]:
     body: list[str] = []
-    metrics = _csv(run / "forecast" / "forecast_metrics.csv")
+    metrics = _csv(RunLayout(run).forecast_metrics)
     if metrics is not None:
         body += ["Backtest (train on the train days, forecast the 7 eval days):", ""]
         body += markdown_table(metrics, max_rows=80)
-    rec = run / "forecast" / "recovery_summary.csv"
+    rec = RunLayout(run).recovery_summary
     recovery = _csv(rec)
     if recovery is not None:
         body += ["Demand recovered in stockout hours:", "", *markdown_table(recovery)]
@@ -89,7 +89,7 @@ def _forecast_section(run: Path) -> list[str]:
 
 
 def _plan_section(run: Path) -> list[str]:
-    plan = run / "plan"
+    plan = RunLayout(run).plan
     summary = _json(plan / "summary.json")
     if summary is None:
         return []
@@ -147,7 +147,7 @@ def scenario_pivot(df: pl.DataFrame, value: str) -> pl.DataFrame:
 
 
 def _scenarios_section(run: Path) -> list[str]:
-    df = _csv(run / "scenarios" / "scenarios.csv")
+    df = _csv(RunLayout(run).scenario_table)
     if df is None or df.height == 0:
         return []
     strategies = df["strategy"].unique(maintain_order=True).to_list()
@@ -194,8 +194,16 @@ def build_report(run_dir: Path) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def write_report(run_dir: Path) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ReportResult:
+    """Where ``rama report`` wrote the report, and its length in lines."""
+
+    out_dir: Path  # the report file
+    lines: int
+
+
+def write_report(run_dir: Path) -> ReportResult:
     """Write ``run_dir/report.md`` atomically; returns its path and size."""
     text = build_report(run_dir)
-    path = write_text(text, Path(run_dir) / REPORT)
-    return {"path": str(path), "lines": text.count("\n")}
+    path = write_text(text, RunLayout(run_dir).report)
+    return ReportResult(path, text.count("\n"))

@@ -31,6 +31,11 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
+COST_COMPONENTS = ("holding", "stockout", "transport", "manufacturing", "distribution")
+"""The objective's five terms ($), in the working plan's order (section 3.4):
+holding x ending inventory + penalty x stockout + transport x transfers + manufacturing x
+units made + distribution x units allocated."""
+
 EARTH_RADIUS_KM = 6371.0088
 """Mean Earth radius (IUGG), km."""
 

@@ -1,8 +1,11 @@
 """``RUN/manifest.json``: what a run was made from and which stages completed.
 
 Fields written by ``prepare``: ``data_dir`` (absolute), ``has_eval``, ``has_truth``,
-``city_mapping``, ``stages`` (["prepare"]). Later stages call
-``update_manifest(run_dir, stage="forecast", ...)`` to add their fields and their name.
+``city_mapping``, ``stages`` (["prepare"]). Later stages call :func:`record_stage`, which adds
+their name, the input files and arguments that shaped them (``<stage>_inputs``, e.g.
+``optimize_inputs.inventory_file``) and their configuration overrides
+(``<stage>_config_overrides``), and keeps ``RUN/config.toml`` equal to the configuration the
+last stage ran with.
 """
 
 from __future__ import annotations
@@ -11,8 +14,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from rama.config import Config
 from rama.errors import StageInputError
-from rama.io import write_json
+from rama.io import write_json, write_text
 
 MANIFEST = "manifest.json"
 
@@ -53,3 +57,24 @@ def update_manifest(run_dir: Path, *, stage: str | None = None, **fields: Any) -
     data["stages"] = stages
     write_json(data, path)
     return data
+
+
+def record_stage(
+    run_dir: Path, stage: str, cfg: Config, inputs: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Mark ``stage`` done and record what shaped it: ``<stage>_inputs`` (input files and
+    arguments, e.g. the inventory file; absolute paths) and ``<stage>_config_overrides``
+    (every value differing from the defaults). The configuration is written to
+    ``RUN/config.toml`` when it differs from what is there, so the stages after this one
+    start from the numbers that produced its output."""
+    run_dir = Path(run_dir)
+    toml = cfg.to_toml()
+    cfg_path = run_dir / "config.toml"
+    if not cfg_path.is_file() or cfg_path.read_text(encoding="utf-8") != toml:
+        write_text(toml, cfg_path)
+    fields: dict[str, Any] = {f"{stage}_config_overrides": cfg.overrides()}
+    if inputs is not None:
+        fields[f"{stage}_inputs"] = {
+            k: (str(Path(v).resolve()) if isinstance(v, Path) else v) for k, v in inputs.items()
+        }
+    return update_manifest(run_dir, stage=stage, **fields)

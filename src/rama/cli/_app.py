@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from rama.config import Config, load_config
-from rama.errors import RamaError
+from rama.errors import RamaError, StageInputError
 
 app = typer.Typer(
     name="rama",
@@ -64,6 +64,17 @@ def build_run_config(
     if config is None and (Path(run) / "config.toml").is_file():
         config = Path(run) / "config.toml"
     return build_config(config, sets, **flags)
+
+
+def reject_inventory(inventory: Path | None, stage: str) -> None:
+    """Later stages score the problem in ``RUN/problem/``; an inventory file belongs to the
+    stage that builds it."""
+    if inventory is not None:
+        raise StageInputError(
+            f"rama {stage} --inventory: the inventory is part of the run's problem; pass it "
+            f"to `rama optimize --run RUN --inventory {inventory}` (which writes RUN/problem/ "
+            f"and records the file in the manifest), then run `rama {stage}` without it"
+        )
 
 
 @contextmanager

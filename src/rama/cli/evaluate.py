@@ -8,7 +8,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from rama.cli._app import ConfigOpt, SetOpt, build_run_config, command, console, friendly_errors
+from rama.cli._app import (
+    ConfigOpt,
+    SetOpt,
+    build_run_config,
+    command,
+    console,
+    friendly_errors,
+    reject_inventory,
+)
 
 HELP = (
     "Score every strategy (do nothing, order-up-to, decentralized LP, centralized LP, "
@@ -30,9 +38,10 @@ def evaluate_cmd(
         Path | None,
         typer.Option(
             "--inventory",
-            help="CSV/Parquet store_id,product_id,on_hand (units) instead of the simulated "
-            "inventory.",
+            help="Not taken here: the inventory is part of the problem; pass it to "
+            "`rama optimize --run RUN --inventory F`, and this stage scores that problem.",
             dir_okay=False,
+            hidden=True,
         ),
     ] = None,
     truth: Annotated[
@@ -51,12 +60,13 @@ def evaluate_cmd(
     from rama.evaluate import run_evaluation
 
     with friendly_errors():
+        reject_inventory(inventory, "evaluate")
         cfg = build_run_config(run, config, set_, **{"evaluate.truth": truth})
-        s = run_evaluation(run, cfg, inventory_file=inventory, threads=threads)
-    table = Table(title=f"evaluation {s['out_dir']}", show_header=True)
+        s = run_evaluation(run, cfg, threads=threads)
+    table = Table(title=f"evaluation {s.out_dir}", show_header=True)
     for col in ("strategy", "expected $", "realized $", "realized fill", "cycle service"):
         table.add_column(col, justify="left" if col == "strategy" else "right")
-    for name, r in s["strategies"].items():
+    for name, r in s.strategies.items():
         table.add_row(
             name,
             f"{r['expected_total']:,.0f}",
@@ -65,4 +75,4 @@ def evaluate_cmd(
             f"{r['realized_cycle_service_level']:.2%}",
         )
     console.print(table)
-    console.print(f"realized demand: {s['source']}", highlight=False)
+    console.print(f"realized demand: {s.source}", highlight=False)

@@ -49,10 +49,10 @@ def forecast(
         from rama.forecast import run_forecast
 
         cfg = build_run_config(run, config, set_)
-        summary = run_forecast(run, cfg, reuse_model=reuse_model)
-        metrics = summary["metrics"]
+        res = run_forecast(run, cfg, reuse_model=reuse_model)
+        metrics = res.metrics
         table = Table(
-            title=f"backtest ({summary['backtest_window']}; per-day scores averaged over days)",
+            title=f"backtest ({res.backtest_window}; per-day scores averaged over days)",
             box=box.SIMPLE_HEAD,
             pad_edge=False,
         )
@@ -70,9 +70,9 @@ def forecast(
                 f"{r['mae']:.3f}",
                 _pct(r["coverage"]),
             )
-        console.print(f"rama forecast -> {summary['forecast_dir']}")
+        console.print(f"rama forecast -> {res.out_dir}")
         console.print(table)
-        rec = summary["recovery"]
+        rec = res.recovery
         line = (
             f"recovered demand: {rec['recovered']:,.0f} vs observed {rec['observed']:,.0f} units "
             f"(+{rec['lost'] / max(rec['observed'], 1e-9):.1%})"
@@ -83,16 +83,16 @@ def forecast(
                 f"recovered bias {rec['recovered_bias']:+.1%}"
             )
         console.print(line)
-        sel = summary.get("official_row_selection")
+        sel = res.summary.get("official_row_selection")
         if sel is not None:
             console.print(
                 f"official rows (no stockout 6-22) are low-demand days: latent demand there is "
                 f"{sel:+.1%} vs the same series' window mean"
             )
-        sec = summary["seconds"]
+        sec = res.seconds
         console.print(
-            f"{summary['series']:,} series x {summary['horizon_days']} days "
-            f"({summary['first_day']}..{summary['last_day']}); daily-error correlation "
-            f"{summary['daily_error_correlation']:.3f}; fit {sec['fit']:.1f} s, predict "
+            f"{res.series:,} series x {res.horizon_days} days "
+            f"({res.first_day}..{res.last_day}); daily-error correlation "
+            f"{res.daily_error_correlation:.3f}; fit {sec['fit']:.1f} s, predict "
             f"{sec['predict']:.1f} s, total {sec['total']:.1f} s"
         )

@@ -51,19 +51,24 @@ def generate(
         from rama.synth import generate_datasets
 
         cfg = build_config(config, set_, **{"run.seed": seed})
-        summary = generate_datasets(out, scale=scale, seed=int(cfg["run"]["seed"]))
-        table = Table(title=f"rama generate -> {summary['out_dir']}", show_header=False)
-        for key in ("scale", "seed", "cities", "stores", "products", "pairs"):
-            table.add_row(
-                key, f"{summary[key]:,}" if isinstance(summary[key], int) else str(summary[key])
-            )
-        table.add_row("train / eval rows", f"{summary['train_rows']:,} / {summary['eval_rows']:,}")
-        table.add_row("logistics rows", f"{summary['logistics_rows']:,}")
-        st = summary["train_stats"]
+        g = generate_datasets(out, scale=scale, seed=int(cfg["run"]["seed"]))
+        table = Table(title=f"rama generate -> {g.out_dir}", show_header=False)
+        table.add_row("scale", str(g.scale))
+        table.add_row("seed", f"{g.seed:,}")
+        for key, value in (
+            ("cities", g.cities),
+            ("stores", g.stores),
+            ("products", g.products),
+            ("pairs", g.pairs),
+        ):
+            table.add_row(key, f"{value:,}")
+        table.add_row("train / eval rows", f"{g.train_rows:,} / {g.eval_rows:,}")
+        table.add_row("logistics rows", f"{g.logistics_rows:,}")
+        st = g.train_stats
         table.add_row(
             "train sale_amount",
             f"mean {st['mean']:.3f}, std {st['std']:.3f}, median {st['median']:.1f}, "
             f"zero days {st['zero_share']:.1%}, stockout days {st['stockout_share']:.1%}",
         )
-        table.add_row("seconds", f"{summary['seconds']:.1f}")
+        table.add_row("seconds", f"{g.seconds:.1f}")
         console.print(table)

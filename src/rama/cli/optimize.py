@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -19,6 +19,10 @@ from rama.cli._app import (
     friendly_errors,
 )
 from rama.errors import StageInputError
+from rama.rules import COST_COMPONENTS
+
+if TYPE_CHECKING:
+    from rama.optimize.stage import OptimizeResult
 
 HELP = (
     "Solve the working plan's LP (transfers, manufacturing, allocation) for every store, "
@@ -111,22 +115,22 @@ def optimize_cmd(
     _print_summary(summary)
 
 
-def _print_summary(s: dict[str, Any]) -> None:
-    table = Table(title=f"plan {s['out_dir']}", show_header=True)
+def _print_summary(s: OptimizeResult) -> None:
+    table = Table(title=f"plan {s.out_dir}", show_header=True)
     table.add_column("cost component")
     table.add_column("$", justify="right")
-    for comp in ("holding", "stockout", "transport", "manufacturing", "distribution"):
-        table.add_row(comp, f"{s['costs'][comp]:,.2f}")
-    table.add_row("[bold]total (objective)[/]", f"[bold]{s['objective']:,.2f}[/]")
+    for comp in COST_COMPONENTS:
+        table.add_row(comp, f"{s.costs[comp]:,.2f}")
+    table.add_row("[bold]total (objective)[/]", f"[bold]{s.objective:,.2f}[/]")
     console.print(table)
-    rc = s.get("min_reduced_cost")
+    rc = s.min_reduced_cost
     console.print(
-        f"status {s['status']} ({s['backend']}), fill rate {s['fill_rate']:.2%}, "
-        f"{s['number_of_transfers']:,} transfers moving {s['units_transferred']:,.1f} units, "
-        f"{s['units_manufactured']:,.1f} units manufactured\n"
-        f"{s['n_stores']} stores, {s['n_products']} products, {s['n_store_products']:,} pairs; "
-        f"solve {s['solve_seconds']:.2f} s, total {s['total_seconds']:.2f} s; "
-        f"check passed (worst violation {s['check_worst_violation']:.1e})"
+        f"status {s.status} ({s.backend}), fill rate {s.fill_rate:.2%}, "
+        f"{s.number_of_transfers:,} transfers moving {s.units_transferred:,.1f} units, "
+        f"{s.units_manufactured:,.1f} units manufactured\n"
+        f"{s.n_stores} stores, {s.n_products} products, {s.n_store_products:,} pairs; "
+        f"solve {s.solve_seconds:.2f} s, total {s.total_seconds:.2f} s; "
+        f"check passed (worst violation {s.check_worst_violation:.1e})"
         + (f"; min reduced cost {rc:.1e}" if rc is not None else ""),
         highlight=False,
     )

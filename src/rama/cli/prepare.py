@@ -61,19 +61,19 @@ def prepare_cmd(
     with friendly_errors():
         cfg = build_config(config, set_, **{"run.seed": seed})
         result = prepare(data, out, cfg, city_locations=city_locations)
-    table = Table(title=f"prepared {result['prepared_dir']}", show_header=True)
+    table = Table(title=f"prepared {result.out_dir}", show_header=True)
     table.add_column("table")
     table.add_column("rows", justify="right")
-    for name, rows in result["tables"].items():
+    for name, rows in result.tables.items():
         table.add_row(name, f"{rows:,}")
     console.print(table)
-    q = result["transport_cost"]
+    q = result.transport_cost
     console.print(
-        f"{result['rows']:,} rows: {result['cities']} cities, {result['stores']} stores, "
-        f"{result['products']} products, {result['pairs']:,} pairs, "
-        f"{result['date_min']} .. {result['date_max']}\n"
-        f"city mapping: {result['city_mapping']}; transfer cost $/unit "
+        f"{result.rows:,} rows: {result.cities} cities, {result.stores} stores, "
+        f"{result.products} products, {result.pairs:,} pairs, "
+        f"{result.date_min} .. {result.date_max}\n"
+        f"city mapping: {result.city_mapping}; transfer cost $/unit "
         f"p05 {q['p05']:.2f} / median {q['p50']:.2f} / p95 {q['p95']:.2f}\n"
-        f"done in {result['seconds']['total']:.1f} s",
+        f"done in {result.seconds['total']:.1f} s",
         highlight=False,
     )

@@ -23,4 +23,4 @@ def report(
 
     with friendly_errors():
         result = write_report(run)
-    console.print(f"report: {result['path']} ({result['lines']} lines)")
+    console.print(f"report: {result.out_dir} ({result.lines} lines)")

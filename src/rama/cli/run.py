@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -18,15 +18,8 @@ from rama.cli._app import (
     friendly_errors,
 )
 
-# Where each stage writes, relative to the run folder.
-_OUT = {
-    "prepare": "prepared",
-    "forecast": "forecast",
-    "optimize": "plan",
-    "evaluate": "evaluation",
-    "scenarios": "scenarios",
-    "report": "report.md",
-}
+if TYPE_CHECKING:
+    from rama.results import StageResult
 
 
 @command(
@@ -66,7 +59,7 @@ def run(
     """Parse options and call :func:`rama.pipeline.run_pipeline`."""
     from rama.pipeline import run_pipeline
 
-    def progress(name: str, summary: dict[str, Any], seconds: float) -> None:
+    def progress(name: str, result: StageResult, seconds: float) -> None:
         console.print(f"[green]done[/] {name:<10} {seconds:7.1f} s")
 
     with friendly_errors():
@@ -81,7 +74,7 @@ def run(
     table.add_column("seconds", justify="right")
     table.add_column("where")
     for name, seconds in result.seconds.items():
-        where = str(result.data_dir) if name == "generate" else str(result.run_dir / _OUT[name])
+        where = str(result.stages[name].out_dir)
         table.add_row(name, f"{seconds:.1f}", where)
     console.print(table)
     console.print(f"All outputs are in [bold]{result.run_dir.resolve()}[/]")

@@ -9,7 +9,15 @@ import polars as pl
 import typer
 from rich.table import Table
 
-from rama.cli._app import ConfigOpt, SetOpt, build_run_config, command, console, friendly_errors
+from rama.cli._app import (
+    ConfigOpt,
+    SetOpt,
+    build_run_config,
+    command,
+    console,
+    friendly_errors,
+    reject_inventory,
+)
 
 HELP = (
     "Run every scenario of the scenarios config section (base, the study's disruptions, "
@@ -44,7 +52,11 @@ def scenarios_cmd(
     inventory: Annotated[
         Path | None,
         typer.Option(
-            "--inventory", help="CSV/Parquet store_id,product_id,on_hand (units).", dir_okay=False
+            "--inventory",
+            help="Not taken here: the inventory is part of the problem; pass it to "
+            "`rama optimize --run RUN --inventory F`, and this stage scores that problem.",
+            dir_okay=False,
+            hidden=True,
         ),
     ] = None,
     config: ConfigOpt = None,
@@ -54,22 +66,21 @@ def scenarios_cmd(
     from rama.scenarios import run_scenarios
 
     with friendly_errors():
+        reject_inventory(inventory, "scenarios")
         cfg = build_run_config(run, config, set_)
-        s = run_scenarios(
-            run, cfg, inventory_file=inventory, write_plans=write_plans, workers=workers, only=only
-        )
-    t: pl.DataFrame = s["table"]
-    table = Table(title=f"scenarios {s['out_dir']} (realized $ total)", show_header=True)
+        s = run_scenarios(run, cfg, write_plans=write_plans, workers=workers, only=only)
+    t: pl.DataFrame = s.table
+    table = Table(title=f"scenarios {s.out_dir} (realized $ total)", show_header=True)
     table.add_column("scenario")
-    strategies = list(s["strategies"])
+    strategies = list(s.strategies)
     for name in strategies:
         table.add_column(name, justify="right")
-    for sc in s["scenarios"]:
+    for sc in s.scenarios:
         sub = t.filter(pl.col("scenario") == sc)
         vals = dict(zip(sub["strategy"].to_list(), sub["realized_total"].to_list(), strict=True))
         table.add_row(sc, *(f"{vals[n]:,.0f}" for n in strategies))
     console.print(table)
     console.print(
-        f"{s['rows']} rows in {s['seconds']:.1f} s; realized demand: {s['source']}",
+        f"{s.rows} rows in {s.seconds:.1f} s; realized demand: {s.source}",
         highlight=False,
     )

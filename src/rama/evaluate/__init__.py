@@ -1,7 +1,16 @@
 """Out-of-sample judgement of plans (``rama evaluate``). See docs/scenarios.md."""
 
-from rama.evaluate.score import Decision, score
+from rama.evaluate.compare import FIGURES, Solved, compare_strategies
+from rama.evaluate.score import score
 from rama.evaluate.stage import decision_from_plan_folder, run_evaluation
 from rama.evaluate.truth import realized_demand
 
-__all__ = ["Decision", "decision_from_plan_folder", "realized_demand", "run_evaluation", "score"]
+__all__ = [
+    "FIGURES",
+    "Solved",
+    "compare_strategies",
+    "decision_from_plan_folder",
+    "realized_demand",
+    "run_evaluation",
+    "score",
+]

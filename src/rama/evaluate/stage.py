@@ -9,21 +9,25 @@ same way (strategy ``plan_folder``).
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 import polars as pl
 
 from rama.config import Config
-from rama.evaluate.score import Decision, score
+from rama.evaluate.compare import Solved, compare_strategies, score_row
 from rama.evaluate.truth import realized_demand
-from rama.io import atomic_dir
-from rama.problem import Problem
+from rama.io import atomic_dir, require_file
+from rama.layout import RunLayout
+from rama.problem import Problem, load_inputs
+from rama.run_manifest import record_stage
 from rama.scenario_spec import Scenario
-from rama.scenarios.runner import FIGURES, evaluate_scenario
-from rama.strategies.inputs import load_inputs
-from rama.strategies.plans import StrategyContext
+from rama.strategies import Decision, StrategyContext
 
 
 def decision_from_plan_folder(problem: Problem, plan_dir: Path) -> Decision:
@@ -59,20 +63,36 @@ def decision_from_plan_folder(problem: Problem, plan_dir: Path) -> Decision:
     )
 
 
+@dataclass(frozen=True)
+class EvaluationResult:
+    """What ``rama evaluate`` wrote: the table (one row per strategy), each strategy's figures
+    by name, where the realized demand came from, and ``summary`` (``summary.json``)."""
+
+    out_dir: Path
+    table: pl.DataFrame
+    strategies: Mapping[str, Mapping[str, Any]]  # strategy -> expected_* / realized_* ...
+    truth: str  # "latent" or "sales"
+    source: str  # the realized demand's file and window, in words
+    realized_demand_units: float
+    forecast_demand_units: float
+    summary: Mapping[str, Any]
+
+
 def run_evaluation(
     run_dir: Path,
     cfg: Config,
     *,
-    inventory_file: Path | None = None,
     truth: str | None = None,
     strategies: list[str] | None = None,
     threads: int | None = None,
-) -> dict[str, Any]:
-    """Score every strategy (``evaluate.strategies``) of the base scenario; write
-    ``RUN/evaluation/``; return the summary."""
-    run_dir = Path(run_dir)
-    inputs = load_inputs(run_dir, cfg, inventory_file)
-    realized, note = realized_demand(run_dir, cfg, inputs.base, truth)
+) -> EvaluationResult:
+    """Score every strategy (``evaluate.strategies``) on the run's problem (``RUN/problem/``,
+    as the optimize stage wrote it: same inventory, same costs); write ``RUN/evaluation/``;
+    return the summary."""
+    layout = RunLayout(run_dir)
+    require_file(layout.problem, "evaluate", "run `rama optimize --run RUN` first")
+    inputs = load_inputs(layout.problem, cfg)
+    realized, note = realized_demand(layout.root, cfg, inputs.base, truth)
     names = list(strategies or cfg["evaluate"]["strategies"])
     ctx = StrategyContext(
         dict(cfg["stochastic"]),
@@ -80,20 +100,16 @@ def run_evaluation(
         str(cfg["optimize"]["backend"]),
     )
     ctx.record_bases = True  # the fill-rate search starts its solves from the stochastic plan's
-    rows, decisions = evaluate_scenario(inputs, Scenario("base", "base"), names, realized, ctx)
-    plan_dir = run_dir / "plan"
-    if (plan_dir / "store_product_plan.csv").is_file():
-        dec = decision_from_plan_folder(inputs.base, plan_dir)
-        exp, real = score(dec, inputs.base, inputs.base.demand), score(dec, inputs.base, realized)
-        row: dict[str, Any] = {"scenario": "base", "group": "base", "strategy": "plan_folder"}
-        row.update({f"expected_{k}": exp[k] for k in FIGURES})
-        row.update({f"realized_{k}": real[k] for k in FIGURES})
-        row.update(
-            realized_demand_units=real["demand_units"],
-            units_transferred=real["units_transferred"],
-            units_manufactured=real["units_manufactured"],
-        )
-        rows.append(row)
+    solved = Solved("base", inputs.base)
+    base = Scenario("base", "base")
+    multipliers = {f"x_{k}": v for k, v in base.multipliers().items()}
+    rows = [
+        {"scenario": base.name, "group": base.group, **row, **multipliers}
+        for row in compare_strategies(solved, names, realized, ctx)
+    ]
+    if (layout.plan / "store_product_plan.csv").is_file():
+        dec = decision_from_plan_folder(inputs.base, layout.plan)
+        rows.append({"scenario": "base", "group": "base", **score_row(dec, inputs.base, realized)})
     table = pl.DataFrame(rows, infer_schema_length=None)
     summary: dict[str, Any] = {
         **note,
@@ -104,16 +120,20 @@ def run_evaluation(
             for r in rows
         },
     }
-    if "stochastic_fill_rate" in decisions:
-        summary["fill_rate_search"] = decisions["stochastic_fill_rate"].info.get("search")
-    with atomic_dir(run_dir / "evaluation") as tmp:
+    if "stochastic_fill_rate" in solved.decisions:
+        summary["fill_rate_search"] = solved.decisions["stochastic_fill_rate"].info.get("search")
+    with atomic_dir(layout.evaluation) as tmp:
         table.write_parquet(tmp / "evaluation.parquet")
         table.write_csv(tmp / "evaluation.csv")
-        import json
-
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
-    from rama.run_manifest import update_manifest
-
-    update_manifest(run_dir, stage="evaluate")
-    summary["out_dir"] = str(run_dir / "evaluation")
-    return summary
+    record_stage(layout.root, "evaluate", cfg)
+    return EvaluationResult(
+        out_dir=layout.evaluation,
+        table=table,
+        strategies=MappingProxyType(summary["strategies"]),
+        truth=str(summary["truth"]),
+        source=str(summary["source"]),
+        realized_demand_units=summary["realized_demand_units"],
+        forecast_demand_units=summary["forecast_demand_units"],
+        summary=MappingProxyType(summary),
+    )

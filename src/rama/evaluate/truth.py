@@ -19,15 +19,14 @@ import polars as pl
 
 from rama.config import Config
 from rama.errors import StageInputError
+from rama.layout import RunLayout, truth_file
+from rama.problem import PAIR_KEYS as KEYS
 from rama.problem import Problem
 from rama.run_manifest import read_manifest
 
-TRUTH_FILE = Path("truth") / "latent_demand.parquet"
-KEYS = ["store_id", "product_id"]
-
 
 def _window(run_dir: Path) -> list[str]:
-    path = run_dir / "forecast" / "demand_forecast.parquet"
+    path = RunLayout(run_dir).demand_forecast
     if not path.is_file():
         raise StageInputError(f"evaluate: {path} not found; run `rama forecast` first")
     days = pl.read_parquet(path, columns=["dt"])["dt"].unique().sort()
@@ -49,20 +48,21 @@ def realized_demand(
     manifest = read_manifest(run_dir)
     data_dir = Path(str(manifest.get("data_dir", "")))
     mode = truth or str(cfg["evaluate"]["truth"])
-    has_truth = bool(manifest.get("has_truth")) and (data_dir / TRUTH_FILE).is_file()
+    truth_path = truth_file(data_dir)
+    has_truth = bool(manifest.get("has_truth")) and truth_path.is_file()
     if mode == "auto":
         mode = "latent" if has_truth else "sales"
     days = _window(run_dir)
     if mode == "latent":
         if not has_truth:
             raise StageInputError(
-                f"evaluate: truth = 'latent' but {data_dir / TRUTH_FILE} does not exist (real "
+                f"evaluate: truth = 'latent' but {truth_path} does not exist (real "
                 f"data has no latent demand); use --truth sales"
             )
-        lat = pl.read_parquet(data_dir / TRUTH_FILE, columns=[*KEYS, "dt", "latent_demand"])
+        lat = pl.read_parquet(truth_path, columns=[*KEYS, "dt", "latent_demand"])
         lat = lat.filter(pl.col("dt").cast(pl.String).is_in(days))
         totals = lat.group_by(KEYS).agg(pl.col("latent_demand").sum().alias("actual"))
-        source = f"latent demand ({data_dir / TRUTH_FILE}, {len(days)} forecast days)"
+        source = f"latent demand ({truth_path}, {len(days)} forecast days)"
     else:
         if not manifest.get("has_eval"):
             raise StageInputError(

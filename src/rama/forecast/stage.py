@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import gc
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import polars as pl
@@ -19,17 +22,34 @@ from rama.forecast.model import DemandForecaster, quantile_name
 from rama.forecast.recovery import recover_demand, recovery_summary
 from rama.forecast.schema import COVARIATES, KEYS, OOS_HOURS, RECOVERED, SALES
 from rama.io import atomic_dir, write_csv, write_json, write_parquet
-from rama.run_manifest import read_manifest, update_manifest
+from rama.layout import RunLayout, truth_file
+from rama.run_manifest import read_manifest, record_stage, update_manifest
 
 FORECAST = "forecast"
-MODEL_DIR = "model"
-TRUTH_FILE = Path("truth") / "latent_demand.parquet"
 MA_WINDOW = 28  # days of the moving-average baseline
 
 
-def run_forecast(run_dir: Path, cfg: Config, *, reuse_model: bool = False) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ForecastResult:
+    """What ``rama forecast`` wrote: the planning week, the backtest metrics, the recovery
+    effect, wall seconds per step, and ``summary`` (``forecast_summary.json``)."""
+
+    out_dir: Path
+    horizon_days: int
+    first_day: str  # ISO date of the planning week's first day
+    last_day: str
+    series: int
+    daily_error_correlation: float
+    backtest_window: str
+    metrics: pl.DataFrame  # one row per method, target and row selection
+    recovery: Mapping[str, Any]  # the recovery summary's "all" row
+    seconds: Mapping[str, float]  # load, recovery, fit, predict, backtest, write, total
+    summary: Mapping[str, Any]
+
+
+def run_forecast(run_dir: Path, cfg: Config, *, reuse_model: bool = False) -> ForecastResult:
     """Recover demand, fit (or reload) the forecaster, forecast the planning week, backtest,
-    and write ``run_dir/forecast/`` atomically. Returns a summary dict.
+    and write ``run_dir/forecast/`` atomically. Returns what was written.
 
     The planning week is the ``run.horizon_days`` days after the train split (the eval days
     when an eval split exists: its covariates are the known future, its sales only score).
@@ -37,7 +57,8 @@ def run_forecast(run_dir: Path, cfg: Config, *, reuse_model: bool = False) -> di
     scores only what needs no fit).
     """
     t0 = time.perf_counter()
-    run_dir = Path(run_dir)
+    layout = RunLayout(run_dir)
+    run_dir = layout.root
     manifest = read_manifest(run_dir)
     if "data_dir" not in manifest:
         raise StageInputError(
@@ -69,7 +90,7 @@ def run_forecast(run_dir: Path, cfg: Config, *, reuse_model: bool = False) -> di
 
     t = time.perf_counter()
     if reuse_model:
-        model_dir = run_dir / FORECAST / MODEL_DIR
+        model_dir = layout.model
         if not (model_dir / "forecaster.json").is_file():
             raise StageInputError(
                 f"{model_dir} has no saved model; run `rama forecast --run {run_dir}` without "
@@ -122,20 +143,19 @@ def run_forecast(run_dir: Path, cfg: Config, *, reuse_model: bool = False) -> di
         "total_demand": float(totals["demand"].sum()),
     }
     t = time.perf_counter()
-    with atomic_dir(run_dir / FORECAST) as tmp:
+    with atomic_dir(layout.forecast) as tmp:
         write_parquet(forecast, tmp / "demand_forecast.parquet")
         write_parquet(totals.select(*KEYS, "demand", "demand_std"), tmp / "horizon_demand.parquet")
         write_csv(bt["metrics"], tmp / "forecast_metrics.csv")
         write_csv(rec_sum, tmp / "recovery_summary.csv")
         write_parquet(bt["predictions"], tmp / "backtest_predictions.parquet")
-        fc.save(tmp / MODEL_DIR)
+        fc.save(tmp / layout.model.name)
         timings["write"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - t0
         summary["seconds"] = timings
         write_json(summary, tmp / "forecast_summary.json")
     update_manifest(
         run_dir,
-        stage=FORECAST,
         forecast={
             "horizon_days": horizon,
             "first_day": summary["first_day"],
@@ -144,13 +164,24 @@ def run_forecast(run_dir: Path, cfg: Config, *, reuse_model: bool = False) -> di
             "reused_model": reuse_model,
         },
     )
-    summary["metrics"] = bt["metrics"]
-    summary["forecast_dir"] = str(run_dir / FORECAST)
-    return summary
+    record_stage(run_dir, FORECAST, cfg, {"reuse_model": reuse_model})
+    return ForecastResult(
+        out_dir=layout.forecast,
+        horizon_days=horizon,
+        first_day=summary["first_day"],
+        last_day=summary["last_day"],
+        series=int(summary["series"]),
+        daily_error_correlation=float(summary["daily_error_correlation"]),
+        backtest_window=str(summary["backtest_window"]),
+        metrics=bt["metrics"],
+        recovery=MappingProxyType(summary["recovery"]),
+        seconds=MappingProxyType(timings),
+        summary=MappingProxyType(summary),
+    )
 
 
 def _load_truth(data_dir: Path) -> pl.DataFrame | None:
-    path = data_dir / TRUTH_FILE
+    path = truth_file(data_dir)
     if not path.is_file():
         return None
     return pl.read_parquet(path, columns=[*KEYS, "dt", TRUTH]).with_columns(

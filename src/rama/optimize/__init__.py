@@ -9,10 +9,11 @@ from rama.optimize.check import check_plan
 from rama.optimize.plan import Plan
 from rama.optimize.plan_io import write_plan
 from rama.optimize.solve import solve
-from rama.optimize.stage import optimize_folder, run_optimize, solve_and_write
+from rama.optimize.stage import OptimizeResult, optimize_folder, run_optimize, solve_and_write
 from rama.optimize.warm import WarmStart
 
 __all__ = [
+    "OptimizeResult",
     "Plan",
     "WarmStart",
     "check_plan",

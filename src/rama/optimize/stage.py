@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import polars as pl
@@ -11,14 +14,67 @@ import polars as pl
 from rama.config import Config
 from rama.errors import InfeasibleError
 from rama.io import write_csv
+from rama.layout import RunLayout
 from rama.optimize.check import check_plan
 from rama.optimize.plan import Plan
 from rama.optimize.plan_io import plan_summary, write_plan
 from rama.optimize.pulp_backend import build_pulp_model, write_model
 from rama.optimize.solve import solve
-from rama.problem import Problem, build_problem, load_problem, write_problem
+from rama.problem import (
+    Problem,
+    build_problem,
+    load_problem,
+    store_risk_from_params,
+    write_problem,
+    write_store_risk,
+)
+from rama.run_manifest import record_stage
 
-PROBLEM_DIR, PLAN_DIR = "problem", "plan"
+
+@dataclass(frozen=True)
+class OptimizeResult:
+    """What ``rama optimize`` wrote: the plan folder, its headline figures ($, units) and
+    ``summary`` (``summary.json`` as written plus the check's figures)."""
+
+    out_dir: Path
+    objective: float  # $
+    costs: Mapping[str, float]  # $ per component and "total"
+    status: str
+    backend: str
+    fill_rate: float  # of the forecast demand, 0-1
+    number_of_transfers: int
+    units_transferred: float
+    units_manufactured: float
+    n_stores: int
+    n_products: int
+    n_store_products: int
+    solve_seconds: float
+    total_seconds: float
+    check_worst_violation: float  # units or $
+    min_reduced_cost: float | None  # $/unit; >= -1e-9 proves optimality over every route
+    summary: Mapping[str, Any]
+
+    @classmethod
+    def from_summary(cls, out_dir: Path, summary: dict[str, Any]) -> OptimizeResult:
+        return cls(
+            out_dir=Path(out_dir),
+            objective=float(summary["objective"]),
+            costs=MappingProxyType(dict(summary["costs"])),
+            status=str(summary["status"]),
+            backend=str(summary["backend"]),
+            fill_rate=float(summary["fill_rate"]),
+            number_of_transfers=int(summary["number_of_transfers"]),
+            units_transferred=float(summary["units_transferred"]),
+            units_manufactured=float(summary["units_manufactured"]),
+            n_stores=int(summary["n_stores"]),
+            n_products=int(summary["n_products"]),
+            n_store_products=int(summary["n_store_products"]),
+            solve_seconds=float(summary["solve_seconds"]),
+            total_seconds=float(summary["total_seconds"]),
+            check_worst_violation=float(summary["check_worst_violation"]),
+            min_reduced_cost=summary.get("min_reduced_cost"),
+            summary=MappingProxyType(summary),
+        )
 
 
 def solve_and_write(
@@ -30,8 +86,9 @@ def solve_and_write(
     tol: float = 1e-6,
     write_lp: Path | None = None,
     write_mps: Path | None = None,
-) -> tuple[Plan, dict[str, Any]]:
-    """Solve, write the plan into ``out_dir``, re-read and check it; return plan + summary.
+) -> tuple[Plan, OptimizeResult]:
+    """Solve, write the plan into ``out_dir``, re-read and check it; return the plan and
+    what was written.
 
     ``write_lp`` / ``write_mps`` export the full PuLP model (any backend). On infeasibility
     ``out_dir/infeasible_pairs.csv`` lists the pairs at fault before the error is raised.
@@ -61,30 +118,34 @@ def solve_and_write(
             "out_dir": str(out_dir),
         }
     )
-    return plan, summary
+    return plan, OptimizeResult.from_summary(Path(out_dir), summary)
 
 
 def optimize_folder(
     problem_dir: Path, out_dir: Path, cfg: Config, **options: Any
-) -> dict[str, Any]:
+) -> OptimizeResult:
     """``rama optimize --problem DIR --out OUT``: load, solve, write, check."""
     problem = load_problem(problem_dir)
-    _, summary = solve_and_write(problem, out_dir, **_defaults(cfg, options))
-    return summary
+    return solve_and_write(problem, out_dir, **_defaults(cfg, options))[1]
 
 
 def run_optimize(
     run_dir: Path, cfg: Config, inventory_file: Path | None = None, **options: Any
-) -> dict[str, Any]:
+) -> OptimizeResult:
     """``rama optimize --run RUN``: write ``RUN/problem/``, then solve into ``RUN/plan/``."""
-    run_dir = Path(run_dir)
-    problem = build_problem(run_dir, cfg, inventory_file)
-    write_problem(problem, run_dir / PROBLEM_DIR)
-    _, summary = solve_and_write(problem, run_dir / PLAN_DIR, **_defaults(cfg, options))
-    from rama.run_manifest import update_manifest
-
-    update_manifest(run_dir, stage="optimize")
-    return summary
+    layout = RunLayout(run_dir)
+    problem = build_problem(layout.root, cfg, inventory_file)
+    ssp = pl.read_csv(layout.store_supply_params, infer_schema_length=10000)
+    write_problem(problem, layout.problem)
+    write_store_risk(store_risk_from_params(problem, ssp), problem, layout.problem)
+    _, result = solve_and_write(problem, layout.plan, **_defaults(cfg, options))
+    record_stage(
+        layout.root,
+        "optimize",
+        cfg,
+        {"inventory_file": inventory_file, "inventory": "file" if inventory_file else "simulated"},
+    )
+    return result
 
 
 def _defaults(cfg: Config, options: dict[str, Any]) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rama.prepare.clustering import city_supply_params, cluster_logistics, map_cities
 from rama.prepare.demand import store_product_daily, store_product_params
 from rama.prepare.geo import haversine_km, pairwise_km, plant_location
-from rama.prepare.stage import Prepared, build_prepared, eda_summary, prepare
+from rama.prepare.stage import Prepared, PrepareResult, build_prepared, eda_summary, prepare
 from rama.prepare.stores import store_supply_params
 from rama.prepare.transport import (
     city_transport_costs,
@@ -14,6 +14,7 @@ from rama.prepare.transport import (
 )
 
 __all__ = [
+    "PrepareResult",
     "Prepared",
     "build_prepared",
     "city_supply_params",

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import polars as pl
@@ -15,6 +17,7 @@ from rama.data import has_split, load_city_locations, load_freshretail, load_log
 from rama.data.logistics import logistics_file
 from rama.errors import StageInputError
 from rama.io import atomic_dir, write_csv, write_json, write_parquet, write_text
+from rama.layout import RunLayout, truth_file
 from rama.prepare.clustering import city_supply_params, cluster_logistics, map_cities
 from rama.prepare.demand import store_product_daily, store_product_params
 from rama.prepare.eda import cluster_summary, demand_summary, logistics_summary, transport_summary
@@ -23,8 +26,26 @@ from rama.prepare.stores import store_supply_params
 from rama.prepare.transport import city_transport_costs, store_transport_matrix
 from rama.run_manifest import manifest_path, read_manifest, update_manifest
 
-PREPARED = "prepared"
-TRUTH_FILE = Path("truth") / "latent_demand.parquet"
+
+@dataclass(frozen=True)
+class PrepareResult:
+    """What ``rama prepare`` wrote: rows per table, the network's size, the planning data's
+    dates, the city mapping, the plant (lat, lon degrees), transfer cost quantiles ($/unit)
+    and wall seconds per step."""
+
+    out_dir: Path
+    tables: Mapping[str, int]
+    rows: int
+    cities: int
+    stores: int
+    products: int
+    pairs: int
+    date_min: str
+    date_max: str
+    city_mapping: str
+    plant: tuple[float, float]
+    transport_cost: Mapping[str, float]
+    seconds: Mapping[str, float]
 
 
 @dataclass(frozen=True)
@@ -98,11 +119,12 @@ def eda_summary(p: Prepared, logistics: pl.DataFrame, cfg: Config, data_dir: str
 
 def prepare(
     data_dir: Path, run_dir: Path, cfg: Config, city_locations: Path | None = None
-) -> dict[str, Any]:
+) -> PrepareResult:
     """Load and validate ``data_dir``, write ``run_dir/prepared/`` atomically, plus
-    ``run_dir/config.toml`` and ``run_dir/manifest.json``. Returns a summary dict."""
+    ``run_dir/config.toml`` and ``run_dir/manifest.json``. Returns what was written."""
     t0 = time.perf_counter()
-    data_dir, run_dir = Path(data_dir).resolve(), Path(run_dir)
+    data_dir, layout = Path(data_dir).resolve(), RunLayout(run_dir)
+    run_dir = layout.root
     daily = store_product_daily(load_freshretail(data_dir, "train"))
     t_demand = time.perf_counter()
     logistics = load_logistics(data_dir)
@@ -118,12 +140,12 @@ def prepare(
     )
     summary = eda_summary(p, logistics, cfg, str(data_dir))
     t_build = time.perf_counter()
-    with atomic_dir(run_dir / PREPARED) as tmp:
+    with atomic_dir(layout.prepared) as tmp:
         for name, table in p.files().items():
             (write_parquet if name.endswith(".parquet") else write_csv)(table, tmp / name)
         write_json(summary, tmp / "eda_summary.json")
         write_text(render_markdown(summary) + "\n", tmp / "eda_summary.md")
-    write_text(cfg.to_toml(), run_dir / "config.toml")
+    write_text(cfg.to_toml(), layout.config)
     method = str(p.cities.item(0, "mapping_method"))
     d = summary["demand"]
     manifest = manifest_path(run_dir)
@@ -137,7 +159,7 @@ def prepare(
         rama_version=__version__,
         data_dir=str(data_dir),
         has_eval=has_split(data_dir, "eval"),
-        has_truth=(data_dir / TRUTH_FILE).is_file(),
+        has_truth=truth_file(data_dir).is_file(),
         city_mapping=method,
         city_locations=str(Path(city_locations).resolve()) if city_locations else None,
         prepare={k: d[k] for k in ("rows", "cities", "stores", "products", "pairs")}
@@ -145,21 +167,26 @@ def prepare(
         stages=["prepare"],
     )
     t_end = time.perf_counter()
-    return {
-        "run_dir": str(run_dir),
-        "prepared_dir": str(run_dir / PREPARED),
-        "tables": {name: t.height for name, t in p.files().items()},
-        **{k: d[k] for k in ("rows", "cities", "stores", "products", "pairs")},
-        "date_min": d["date_min"],
-        "date_max": d["date_max"],
-        "city_mapping": method,
-        "plant": list(p.plant),
-        "transport_cost": summary["transport"]["cost"],
-        "seconds": {
-            "load_demand": t_demand - t0,
-            "load_logistics": t_load - t_demand,
-            "build": t_build - t_load,
-            "write": t_end - t_build,
-            "total": t_end - t0,
-        },
-    }
+    return PrepareResult(
+        out_dir=layout.prepared,
+        tables=MappingProxyType({name: t.height for name, t in p.files().items()}),
+        rows=int(d["rows"]),
+        cities=int(d["cities"]),
+        stores=int(d["stores"]),
+        products=int(d["products"]),
+        pairs=int(d["pairs"]),
+        date_min=str(d["date_min"]),
+        date_max=str(d["date_max"]),
+        city_mapping=method,
+        plant=(float(p.plant[0]), float(p.plant[1])),
+        transport_cost=MappingProxyType(dict(summary["transport"]["cost"])),
+        seconds=MappingProxyType(
+            {
+                "load_demand": t_demand - t0,
+                "load_logistics": t_load - t_demand,
+                "build": t_build - t_load,
+                "write": t_end - t_build,
+                "total": t_end - t0,
+            }
+        ),
+    )

@@ -9,23 +9,43 @@ forecast), :func:`stochastic_problem` (K demand points per pair). See docs/optim
 from rama.problem.build import build_problem, read_inventory
 from rama.problem.folder import load_problem, read_points, transport_frame, write_problem
 from rama.problem.model import PAIR_KEYS, TABLES, Problem, align_pairs, make_problem
+from rama.problem.risk import StoreRisk, read_store_risk, store_risk_from_params, write_store_risk
+from rama.problem.scenario import (
+    PlanningInputs,
+    inputs_from_problem,
+    inputs_from_risk,
+    load_inputs,
+    scenario_problem,
+)
 from rama.problem.stochastic import stochastic_problem
 from rama.problem.transport import CityCosts, TransportCosts, scale_transport
+from rama.problem.variants import with_penalty, without_routes
 
 __all__ = [
     "PAIR_KEYS",
     "TABLES",
     "CityCosts",
+    "PlanningInputs",
     "Problem",
+    "StoreRisk",
     "TransportCosts",
     "align_pairs",
     "build_problem",
+    "inputs_from_problem",
+    "inputs_from_risk",
+    "load_inputs",
     "load_problem",
     "make_problem",
     "read_inventory",
     "read_points",
+    "read_store_risk",
     "scale_transport",
+    "scenario_problem",
     "stochastic_problem",
+    "store_risk_from_params",
     "transport_frame",
+    "with_penalty",
+    "without_routes",
     "write_problem",
+    "write_store_risk",
 ]

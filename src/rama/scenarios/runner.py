@@ -1,7 +1,7 @@
 """Run strategies in scenarios and score each on the same realized demand (one tidy table).
 
 For every scenario the deterministic problem is rebuilt from the run's inputs
-(:func:`rama.strategies.inputs.scenario_problem`), every strategy decides, and each decision
+(:func:`rama.problem.scenario_problem`), every strategy decides, and each decision
 is scored twice with the scenario's cost terms: against what the plan expected (the forecast
 mean; the K demand points for the stochastic strategies) and against the realized demand
 (the run's realized demand x the scenario's realized factor), the same vector for every
@@ -19,43 +19,16 @@ inputs are pickled once per worker): polars' thread pool does not survive a fork
 from __future__ import annotations
 
 import multiprocessing as mp
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from rama.evaluate.score import Decision, score
+from rama.evaluate.compare import Solved, compare_strategies
 from rama.optimize import write_plan
-from rama.problem import Problem
+from rama.problem import PlanningInputs, scenario_problem
 from rama.scenario_spec import Scenario
-from rama.strategies.inputs import PlanningInputs, scenario_problem
-from rama.strategies.plans import STOCHASTIC, STRATEGY_FUNCTIONS, StrategyContext
-
-FIGURES = (
-    "holding",
-    "stockout",
-    "transport",
-    "manufacturing",
-    "distribution",
-    "total",
-    "fill_rate",
-    "cycle_service_level",
-    "stockout_units",
-)
-
-
-@dataclass
-class _Solved:
-    """A scenario's problem, decisions and expected figures, reusable by any scenario with
-    the same plan key (the plans cannot tell them apart)."""
-
-    scenario: str
-    problem: Problem
-    decisions: dict[str, Decision] = field(default_factory=dict)
-    expected: dict[str, dict[str, float]] = field(default_factory=dict)
-    seconds: dict[str, float] = field(default_factory=dict)
+from rama.strategies import STRATEGY_FUNCTIONS, Decision, StrategyContext
 
 
 def evaluate_scenario(
@@ -65,7 +38,7 @@ def evaluate_scenario(
     realized: np.ndarray,
     ctx: StrategyContext,
     plans_dir: Path | None = None,
-    cache: dict[tuple[float, ...], _Solved] | None = None,
+    cache: dict[tuple[float, ...], Solved] | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Decision]]:
     """One row per strategy (expected_* and realized_* figures) and the decisions.
 
@@ -76,40 +49,17 @@ def evaluate_scenario(
     key = scenario.plan_key()
     solved = cache.get(key) if cache is not None else None
     if solved is None:
-        solved = _Solved(scenario.name, scenario_problem(inputs, scenario))
+        solved = Solved(scenario.name, scenario_problem(inputs, scenario))
         if cache is not None:
             cache[key] = solved
-    problem = solved.problem
     actual = realized * scenario.realized_factor
     rows: list[dict[str, Any]] = []
-    for name in strategies:
-        reused = name in solved.decisions
-        if not reused:
-            t0 = time.perf_counter()
-            dec = STRATEGY_FUNCTIONS[name](problem, ctx)
-            solved.seconds[name] = time.perf_counter() - t0
-            view = ctx.clipped_points(problem) if name in STOCHASTIC else problem.demand
-            solved.decisions[name], solved.expected[name] = dec, score(dec, problem, view)
-        dec, exp = solved.decisions[name], solved.expected[name]
-        real = score(dec, problem, actual)
-        row: dict[str, Any] = {"scenario": scenario.name, "group": scenario.group, "strategy": name}
-        row.update({f"expected_{k}": exp[k] for k in FIGURES})
-        row.update({f"realized_{k}": real[k] for k in FIGURES})
-        row.update(
-            {
-                "realized_demand_units": real["demand_units"],
-                "units_transferred": real["units_transferred"],
-                "units_manufactured": real["units_manufactured"],
-                "fill_rate_target": dec.info.get("fill_rate_target"),
-                "penalty_raise": dec.info.get("penalty_raise"),
-                "seconds": 0.0 if reused else solved.seconds[name],
-                "plans_from": solved.scenario,
-            }
-        )
-        row.update({f"x_{k}": v for k, v in scenario.multipliers().items()})
-        rows.append(row)
+    multipliers = {f"x_{k}": v for k, v in scenario.multipliers().items()}
+    for row in compare_strategies(solved, strategies, actual, ctx):
+        rows.append({"scenario": scenario.name, "group": scenario.group, **row, **multipliers})
+        dec = solved.decisions[row["strategy"]]
         if plans_dir is not None and dec.plan is not None:
-            write_plan(dec.plan, plans_dir / scenario.name / name)
+            write_plan(dec.plan, plans_dir / scenario.name / row["strategy"])
     return rows, {name: solved.decisions[name] for name in strategies}
 
 
@@ -122,7 +72,7 @@ def evaluate_group(
     plans_dir: Path | None = None,
 ) -> list[dict[str, Any]]:
     """Rows of scenarios sharing one plan key: solved once, scored on each one's demand."""
-    cache: dict[tuple[float, ...], _Solved] = {}
+    cache: dict[tuple[float, ...], Solved] = {}
     rows: list[dict[str, Any]] = []
     for sc in group:
         rows.extend(evaluate_scenario(inputs, sc, strategies, realized, ctx, plans_dir, cache)[0])

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import polars as pl
@@ -20,26 +23,45 @@ import polars as pl
 from rama.config import Config
 from rama.errors import ConfigError
 from rama.evaluate.truth import realized_demand
-from rama.io import atomic_dir
+from rama.io import atomic_dir, require_file
+from rama.layout import RunLayout
+from rama.problem import load_inputs
+from rama.run_manifest import record_stage
 from rama.scenario_spec import scenario_list
 from rama.scenarios.runner import plan_groups, run_all
-from rama.strategies.inputs import load_inputs
-from rama.strategies.plans import StrategyContext
+from rama.strategies import StrategyContext
+
+
+@dataclass(frozen=True)
+class ScenariosResult:
+    """What ``rama scenarios`` wrote: the tidy table (scenario x strategy), the scenario and
+    strategy names in order, where the realized demand came from, and ``summary``."""
+
+    out_dir: Path
+    table: pl.DataFrame
+    scenarios: tuple[str, ...]
+    strategies: tuple[str, ...]
+    source: str
+    seconds: float
+    summary: Mapping[str, Any]
+
+    @property
+    def rows(self) -> int:
+        return self.table.height
 
 
 def run_scenarios(
     run_dir: Path,
     cfg: Config,
     *,
-    inventory_file: Path | None = None,
     write_plans: bool = False,
     workers: int | None = None,
     only: list[str] | None = None,
     truth: str | None = None,
-) -> dict[str, Any]:
+) -> ScenariosResult:
     """Run ``[scenarios]`` (optionally ``only`` some names); write ``RUN/scenarios/``."""
     t0 = time.perf_counter()
-    run_dir = Path(run_dir)
+    layout = RunLayout(run_dir)
     scfg = cfg["scenarios"]
     scenarios = scenario_list(scfg)
     if only:
@@ -52,13 +74,14 @@ def run_scenarios(
         scenarios = [s for s in scenarios if s.name in only]
     if not scenarios:
         raise ConfigError("[scenarios]: no scenario selected; check scenarios.sets")
-    inputs = load_inputs(run_dir, cfg, inventory_file)
-    realized, note = realized_demand(run_dir, cfg, inputs.base, truth)
+    require_file(layout.problem, "scenarios", "run `rama optimize --run RUN` first")
+    inputs = load_inputs(layout.problem, cfg)
+    realized, note = realized_demand(layout.root, cfg, inputs.base, truth)
     ctx = StrategyContext(
         dict(cfg["stochastic"]), int(cfg["optimize"]["threads"]), str(cfg["optimize"]["backend"])
     )
     n_workers = int(scfg["workers"]) if workers is None else workers
-    with atomic_dir(run_dir / "scenarios") as tmp:
+    with atomic_dir(layout.scenarios) as tmp:
         rows = run_all(
             inputs,
             scenarios,
@@ -86,9 +109,13 @@ def run_scenarios(
             "seconds": time.perf_counter() - t0,
         }
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
-    from rama.run_manifest import update_manifest
-
-    update_manifest(run_dir, stage="scenarios")
-    summary["out_dir"] = str(run_dir / "scenarios")
-    summary["table"] = table
-    return summary
+    record_stage(layout.root, "scenarios", cfg)
+    return ScenariosResult(
+        out_dir=layout.scenarios,
+        table=table,
+        scenarios=tuple(summary["scenarios"]),
+        strategies=tuple(summary["strategies"]),
+        source=str(summary["source"]),
+        seconds=float(summary["seconds"]),
+        summary=MappingProxyType(summary),
+    )

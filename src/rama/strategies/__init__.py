@@ -1,26 +1,16 @@
-"""The strategies compared in one run (do nothing, decentralized, centralized, stochastic,
-fill-rate target) and the scenario problems they solve. See docs/scenarios.md."""
+"""The strategies compared in one run (do nothing, order-up-to, decentralized, centralized,
+stochastic, fill-rate target), each deciding on a problem. See docs/scenarios.md."""
 
+from rama.strategies.context import StrategyContext
+from rama.strategies.decision import Decision
 from rama.strategies.fill_rate import fill_rate_plan, proxy_lambda
-from rama.strategies.inputs import (
-    PlanningInputs,
-    inputs_from_problem,
-    load_inputs,
-    scenario_problem,
-    with_penalty,
-    without_routes,
-)
-from rama.strategies.plans import STRATEGY_FUNCTIONS, StrategyContext
+from rama.strategies.plans import STOCHASTIC, STRATEGY_FUNCTIONS
 
 __all__ = [
+    "STOCHASTIC",
     "STRATEGY_FUNCTIONS",
-    "PlanningInputs",
+    "Decision",
     "StrategyContext",
     "fill_rate_plan",
-    "inputs_from_problem",
-    "load_inputs",
     "proxy_lambda",
-    "scenario_problem",
-    "with_penalty",
-    "without_routes",
 ]

@@ -21,12 +21,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from rama.evaluate.score import Decision
 from rama.optimize import Plan
-from rama.problem import Problem
-from rama.problem.stochastic import stochastic_problem
-from rama.strategies.inputs import with_penalty
-from rama.strategies.plans import StrategyContext
+from rama.problem import Problem, stochastic_problem, with_penalty
+from rama.strategies.context import StrategyContext
+from rama.strategies.decision import Decision
 
 NAME = "stochastic_fill_rate"
 

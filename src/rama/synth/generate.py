@@ -5,8 +5,11 @@ from __future__ import annotations
 import math
 import shutil
 import time
+from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, fields
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -16,6 +19,7 @@ import pyarrow.parquet as pq
 
 from rama.errors import ConfigError
 from rama.io import atomic_dir
+from rama.layout import TRUTH_FILE, truth_file
 from rama.synth.calendar import Calendar, Weather, make_calendar, make_weather
 from rama.synth.demand import DemandModel, SeriesParams, series_params, simulate_chunk
 from rama.synth.fresh import FRESH_SCHEMA, TRUTH_SCHEMA, fresh_table, truth_table
@@ -91,6 +95,33 @@ def _validate(out_dir: Path, scale: float, seed: int, n_train_days: int, n_eval_
         )
 
 
+@dataclass(frozen=True)
+class GenerateResult:
+    """What ``rama generate`` wrote: the network's size, rows per file, the file paths, the
+    train split's statistics and censoring diagnostics, wall seconds."""
+
+    out_dir: Path
+    scale: float
+    seed: int
+    cities: int
+    stores: int
+    products: int
+    pairs: int
+    train_rows: int
+    eval_rows: int
+    logistics_rows: int
+    paths: Mapping[str, str | None]
+    train_stats: Mapping[str, Any]
+    censoring: Mapping[str, Any]
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form (benchmarks pass it between processes)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["out_dir"] = str(self.out_dir)
+        return {k: dict(v) if isinstance(v, Mapping) else v for k, v in out.items()}
+
+
 def generate_datasets(
     out_dir: Path,
     *,
@@ -98,8 +129,8 @@ def generate_datasets(
     seed: int = 42,
     n_train_days: int = 90,
     n_eval_days: int = 7,
-) -> dict[str, Any]:
-    """Write ``out_dir/{freshretailnet,logistics,truth}`` and return a summary.
+) -> GenerateResult:
+    """Write ``out_dir/{freshretailnet,logistics,truth}`` and return what was written.
 
     ``scale`` multiplies stores (898) and series (50,000); logistics rows stay 32,065.
     Deterministic for a given (scale, seed, n_train_days, n_eval_days). The data is written to
@@ -126,7 +157,7 @@ def generate_datasets(
     with atomic_dir(out_dir) as tmp:
         data_dir = tmp / "freshretailnet" / "data"
         data_dir.mkdir(parents=True)
-        (tmp / "truth").mkdir()
+        (tmp / TRUTH_FILE.parent).mkdir()
         (tmp / "logistics").mkdir()
         _write_fresh(
             tmp,
@@ -139,31 +170,35 @@ def generate_datasets(
             stats=stats,
             censoring=censoring,
         )
-        (tmp / "truth" / "README.md").write_text(TRUTH_README, encoding="utf-8")
+        (tmp / TRUTH_FILE.parent / "README.md").write_text(TRUTH_README, encoding="utf-8")
         logistics = make_logistics(np.random.default_rng([seed, 4]))
         logistics.write_csv(tmp / "logistics" / "dynamic_supply_chain_logistics_dataset.csv")
     fresh = out_dir / "freshretailnet" / "data"
-    return {
-        "out_dir": str(out_dir.resolve()),
-        "scale": scale,
-        "seed": seed,
-        "cities": counts.cities,
-        "stores": counts.stores,
-        "products": counts.products,
-        "pairs": counts.pairs,
-        "train_rows": counts.pairs * n_train_days,
-        "eval_rows": counts.pairs * n_eval_days,
-        "logistics_rows": logistics.height,
-        "paths": {
-            "train": str(fresh / "train.parquet"),
-            "eval": str(fresh / "eval.parquet") if n_eval_days else None,
-            "logistics": str(out_dir / "logistics" / "dynamic_supply_chain_logistics_dataset.csv"),
-            "truth": str(out_dir / "truth" / "latent_demand.parquet"),
-        },
-        "train_stats": stats.summary(),
-        "censoring": censoring.summary(),
-        "seconds": time.perf_counter() - t0,
-    }
+    return GenerateResult(
+        out_dir=out_dir.resolve(),
+        scale=scale,
+        seed=seed,
+        cities=counts.cities,
+        stores=counts.stores,
+        products=counts.products,
+        pairs=counts.pairs,
+        train_rows=counts.pairs * n_train_days,
+        eval_rows=counts.pairs * n_eval_days,
+        logistics_rows=logistics.height,
+        paths=MappingProxyType(
+            {
+                "train": str(fresh / "train.parquet"),
+                "eval": str(fresh / "eval.parquet") if n_eval_days else None,
+                "logistics": str(
+                    out_dir / "logistics" / "dynamic_supply_chain_logistics_dataset.csv"
+                ),
+                "truth": str(truth_file(out_dir)),
+            }
+        ),
+        train_stats=MappingProxyType(stats.summary()),
+        censoring=MappingProxyType(censoring.summary()),
+        seconds=time.perf_counter() - t0,
+    )
 
 
 def _write_all(jobs: list[tuple[pq.ParquetWriter, pa.Table]]) -> None:
@@ -195,9 +230,7 @@ def _write_fresh(
         if cal.n_days > cal.n_train
         else None
     )
-    truth_w = pq.ParquetWriter(
-        tmp / "truth" / "latent_demand.parquet", TRUTH_SCHEMA, compression="zstd"
-    )
+    truth_w = pq.ParquetWriter(tmp / TRUTH_FILE, TRUTH_SCHEMA, compression="zstd")
     # One background thread writes (Parquet compression releases the GIL) while the main
     # thread simulates the next chunk; at most one chunk waits in memory.
     pool = ThreadPoolExecutor(max_workers=1)

@@ -111,10 +111,11 @@ def safety_stock(
 
     Examples
     --------
-    A horizon std of 7 units over 7 days (daily std 2.65) and a 4-day lead time at 95%:
+    A horizon std of 7 units over 7 days (daily std sqrt(7) = 2.646 units) and a 4-day lead
+    time at a 95% service level (z = 1.645): 1.645 x 2.646 x sqrt(4) = 8.704 units.
 
-    >>> float(safety_stock([7.0], [4.0], 0.95, 7)[0]).__round__(3)
-    8.703
+    >>> round(float(safety_stock([7.0], [4.0], 0.95, 7)[0]), 3)
+    8.704
     """
     z = NormalDist().inv_cdf(service_level)
     daily = np.asarray(demand_std, dtype=np.float64) / np.sqrt(horizon_days)

@@ -24,8 +24,51 @@ EPS = 1e-9  # units: a smaller stockout is none
 
 
 def score(decision: Decision, problem: Problem, demand: np.ndarray) -> dict[str, float]:
-    """Cost components ($), fill rate, cycle service level and units of ``decision`` under
-    ``demand`` (``n`` values, or ``n x K`` equiprobable points), with ``problem``'s costs."""
+    """Cost, fill rate and cycle service level of ``decision`` under ``demand``.
+
+    Parameters
+    ----------
+    decision : Decision
+        Allocation ``a`` and transfers in / out per pair (units), and the transfers' cost ($).
+    problem : Problem
+        Current inventory ``inv`` (units) and the cost terms: holding ``h`` and stockout
+        penalty ``b`` per product ($/unit), manufacturing ``mc`` ($/unit), distribution
+        ``dist`` per store ($/unit).
+    demand : array_like
+        ``n`` demand values per pair in ``problem.store_products`` order (units), or an
+        ``n x K`` array of equiprobable points (the figures are then expectations).
+
+    Returns
+    -------
+    dict
+        ``holding``, ``stockout``, ``transport``, ``manufacturing``, ``distribution`` and
+        ``total`` ($); ``fill_rate`` (1 - stockout units / demand units) and
+        ``cycle_service_level`` (share of pairs with no stockout); ``demand_units``,
+        ``stockout_units``, ``ending_units``, ``units_transferred``, ``units_manufactured``.
+
+    Examples
+    --------
+    Two stores hold 4 and 6 units of one product; 10 and 2 units are demanded. Doing nothing
+    leaves 6 units short at the first ($2.50 each) and 4 on the shelf at the second ($0.70):
+
+    >>> import polars as pl
+    >>> from rama.problem import make_problem
+    >>> from rama.strategies import Decision
+    >>> problem = make_problem(
+    ...     pl.DataFrame({"store_id": [1, 2], "product_id": [7, 7], "demand": [10.0, 2.0],
+    ...                   "demand_std": [0.0, 0.0], "current_inventory": [4.0, 6.0],
+    ...                   "safety_stock": [0.0, 0.0], "max_capacity": [20.0, 20.0]}),
+    ...     pl.DataFrame({"product_id": [7], "holding_cost": [0.7], "stockout_penalty": [2.5],
+    ...                   "manufacturing_cost": [1.0], "max_production": [100.0]}),
+    ...     pl.DataFrame({"store_id": [1, 2], "distribution_cost": [0.2, 0.2]}),
+    ...     np.full((2, 2), np.inf),
+    ... )
+    >>> fig = score(Decision.allocation_only("do_nothing", np.zeros(2)), problem, [10.0, 2.0])
+    >>> round(fig["stockout"], 2), round(fig["holding"], 2), round(fig["total"], 2)
+    (15.0, 2.8, 17.8)
+    >>> fig["fill_rate"], fig["cycle_service_level"]
+    (0.5, 0.5)
+    """
     d = np.asarray(demand, dtype=np.float64)
     if d.ndim == 1:
         d = d[:, None]

@@ -23,6 +23,9 @@ Cases:
 
     .venv/bin/python benchmarks/bench_optimize.py --only-hubs [--pipeline]
 
+Before timing, every named hand-solved instance (``rama.testing.instances``) is solved in
+every transport storage form and checked against its known optimum.
+
 Timings are noisy on a shared machine: run it on an otherwise idle one for figures to quote.
 """
 
@@ -213,6 +216,20 @@ def _print_hubs(r: dict[str, Any]) -> None:
     )
 
 
+def check_instances() -> str:
+    """Pre-flight: every named hand-solved instance (rama.testing.instances) reaches its known
+    optimum, in every transport storage form, before anything is timed."""
+    from rama.optimize import solve
+    from rama.testing.instances import INSTANCES, TRANSPORT_FORMS, instance
+
+    for name, inst in INSTANCES.items():
+        for form in TRANSPORT_FORMS:
+            got = solve(instance(name, form), "highs", threads=1).objective
+            if abs(got - inst.optimum.objective) > 1e-9 * max(1.0, inst.optimum.objective):
+                raise RuntimeError(f"{name} ({form}): objective {got}, by hand {inst.optimum}")
+    return f"named instances: {len(INSTANCES)} x {len(TRANSPORT_FORMS)} forms at their optima"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--case", help="run one case in this process and print JSON")
@@ -225,6 +242,7 @@ def main() -> None:
         print(json.dumps(run_case(args.case), default=float))
         return
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
+    print(check_instances(), flush=True)
     hub_cases = ["hubs"] + (
         ["hubs_pipeline"] if args.pipeline and PIPELINE_PROBLEM.is_dir() else []
     )

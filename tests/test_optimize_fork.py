@@ -3,9 +3,13 @@ polars' thread pool (a forked child that calls polars waits forever on the dead 
 
 from __future__ import annotations
 
+import pickle
 import subprocess
 import sys
 import textwrap
+
+import numpy as np
+import pytest
 
 
 def test_parallel_solve_after_polars_work_in_the_parent_finishes() -> None:
@@ -34,3 +38,25 @@ def test_parallel_solve_after_polars_work_in_the_parent_finishes() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("ok")
+
+
+def test_workers_inherit_their_job_and_the_parent_keeps_no_state(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from rama.optimize import pool
+    from rama.optimize.blocks import make_blocks
+    from rama.testing import synthetic_problem
+
+    def refuse(self: object) -> tuple[object, ...]:
+        raise AssertionError("the job (and its problem) was pickled")
+
+    monkeypatch.setattr(pool._Job, "__reduce__", refuse)
+    problem = synthetic_problem(n_stores=30, n_products=40, n_pairs=400, seed=5)
+    with pytest.raises(AssertionError, match="pickled"):  # the guard works
+        pickle.dumps(pool._Job(problem, np.zeros(0, bool), True, None, False))
+    results = pool.solve_blocks(problem, threads=2)
+    assert sorted(tuple(r.products.tolist()) for r in results) == sorted(
+        tuple(b.tolist()) for b in make_blocks(problem)
+    )
+    assert all(r.status == "optimal" for r in results)
+    assert pool._Worker.job is None  # set in the workers only

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 import pytest
+import scipy.sparse as sps
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -222,22 +223,39 @@ def test_raising_the_stockout_penalty_never_raises_stockout(seed: int, factor: f
     assert after <= before + 1e-6
 
 
+def _with_transport(pb: Problem, tc: TransportCosts) -> Problem:
+    return make_problem(
+        pb.store_products.drop("store_idx", "product_idx"), pb.products, pb.stores, tc
+    )
+
+
+def _same_plan(a: Any, b: Any, rel: float = 1e-9) -> None:
+    assert a.objective == pytest.approx(b.objective, rel=rel)
+    for name in ("allocate", "stockout", "ending_inventory", "transfer_in", "transfer_out"):
+        assert getattr(a, name) == pytest.approx(getattr(b, name), rel=1e-6, abs=1e-6), name
+    assert a.manufacture == pytest.approx(b.manufacture, rel=1e-6, abs=1e-6)
+    assert transfers(a) == pytest.approx(transfers(b), rel=1e-6, abs=1e-6)
+
+
 def test_parallel_workers_and_transport_forms_agree() -> None:
     pb = synthetic_problem(n_stores=60, n_products=40, n_pairs=700, seed=3)
+    assert pb.transport.dense is not None and pb.transport.dense.dtype == np.float64
     one = solve(pb, threads=1)
-    two = solve(pb, threads=2)
-    assert two.objective == pytest.approx(one.objective, rel=1e-9)
-    sparse_tc = TransportCosts.from_long(pb.n_stores, *_long(pb))
-    assert sparse_tc.csr is not None or sparse_tc.dense is not None
-    f32 = TransportCosts.from_dense(pb.transport.dense.astype(np.float32))  # type: ignore[union-attr]
-    as32 = make_problem(
-        pb.store_products.drop("store_idx", "product_idx"), pb.products, pb.stores, f32
-    )
-    assert solve(as32, threads=1).objective == pytest.approx(one.objective, rel=1e-6)
-
-
-def _long(pb: Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    return pb.transport.to_long()
+    _same_plan(solve(pb, threads=2), one)
+    # the same routes and costs stored as CSR: the same plan
+    f, t, c = pb.transport.to_long()
+    csr = TransportCosts(pb.n_stores, csr=sps.csr_array((c, (f, t)), shape=(pb.n_stores,) * 2))
+    as_csr = _with_transport(pb, csr)
+    assert as_csr.transport.csr is not None and as_csr.transport.n_routes() == f.size
+    _same_plan(solve(as_csr, threads=1), one)
+    # float32 costs: rounded by up to 6e-8 relative, so the optimum moves as little
+    f32 = TransportCosts.from_dense(pb.transport.dense.astype(np.float32))
+    as32 = _with_transport(pb, f32)
+    assert as32.transport.dtype == np.float32
+    plan32 = solve(as32, threads=1)
+    assert plan32.objective == pytest.approx(one.objective, rel=1e-6)
+    assert plan32.min_reduced_cost is not None and plan32.min_reduced_cost >= -1e-9
+    assert plan32.objective == pytest.approx(solve(as32, "pulp").objective, rel=1e-7)
 
 
 def test_sparse_network_matches_pulp() -> None:
@@ -316,7 +334,7 @@ def test_one_infeasible_product_among_feasible_ones() -> None:
 
 
 def test_large_products_float32_costs_match_pulp() -> None:
-    # products in > ARC_LIST_MAX_REACH stores use dense pricing; with float32 costs the
+    # products in > ROUTE_LIST_MAX_REACH stores use dense pricing; with float32 costs the
     # rounds are screened in float32 and the last one is the exact float64 pass
     pb = synthetic_problem(n_stores=170, n_products=2, n_pairs=300, seed=8, dtype=np.float32)
     assert np.diff(pb.product_start).max() > 120

@@ -54,11 +54,11 @@ def hub_columns(
 ) -> HubColumns | None:
     """The block's hub rows and columns (None when no store of the block may ship)."""
     nc = cities.n_cities
-    prod = np.repeat(np.arange(len(model.segments)), [b - a for a, b in model.segments])
+    prod = model.pair_product
     city = cities.store_city[problem.pair_store[model.pairs]]
     key = prod * nc + city
-    sender = model.holder  # every pair with a C2 row (its limit may be 0)
-    h_keys = np.unique(key[sender])
+    holder = model.holder  # every pair with a C2 row (its limit may be 0) gets an out column
+    h_keys = np.unique(key[holder])
     if h_keys.size == 0:
         return None
     h_prod = h_keys // nc
@@ -83,14 +83,14 @@ def hub_columns(
     if zero_cost:
         cost = np.zeros_like(cost)
 
-    senders = np.flatnonzero(sender)
-    out_hub = np.searchsorted(h_keys, key[senders])
+    holders = np.flatnonzero(holder)
+    out_hub = np.searchsorted(h_keys, key[holders])
     o = np.argsort(out_hub, kind="stable")
     receivers = np.flatnonzero(has_hub)
     in_hub = np.searchsorted(g_keys, key[receivers])
     r = np.argsort(in_hub, kind="stable")
     return HubColumns(
-        out_pair=senders[o],
+        out_pair=holders[o],
         out_hub=out_hub[o],
         in_pair=receivers[r],
         in_hub=in_hub[r],
@@ -103,19 +103,24 @@ def hub_columns(
     )
 
 
-def add_hub_columns(h: highspy.Highs, model: BlockLP, hub: HubColumns) -> None:
-    """Append the hub rows (= 0) and columns (>= 0) to the LP in ``h``."""
+def add_hub_columns(h: highspy.Highs, model: BlockLP, hub: HubColumns) -> BlockLP:
+    """Append the hub rows (= 0) and columns (>= 0) to the LP in ``h`` (which holds
+    ``model``'s LP); returns the model with their rows and columns in its layout."""
+    n_out, n_in, n_arc = hub.out_pair.size, hub.in_pair.size, hub.arc_h.size
+    model = model.with_hubs(hub.n_h, hub.n_g, n_out, n_in, n_arc)
+    rows = model.rows
+    assert h.getNumRow() == rows.hub_h.start and h.getNumCol() == model.cols.hub_out.start
     n_rows = hub.n_h + hub.n_g
     zeros = np.zeros(n_rows)
     h.addRows(n_rows, zeros, zeros, 0, np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0))
-    h_row = model.n_rows + np.arange(hub.n_h)
-    g_row = model.n_rows + hub.n_h + np.arange(hub.n_g)
-    n_out, n_in, n_arc = hub.out_pair.size, hub.in_pair.size, hub.arc_h.size
+    h_row = np.arange(rows.hub_h.start, rows.hub_h.stop)
+    g_row = np.arange(rows.hub_g.start, rows.hub_g.stop)
+    c1 = rows.c1.start
     out_idx = np.stack(
-        [hub.out_pair, model.c2_row[hub.out_pair], h_row[hub.out_hub]], axis=1
+        [c1 + hub.out_pair, model.c2_row[hub.out_pair], h_row[hub.out_hub]], axis=1
     ).ravel()
     out_val = np.tile([1.0, 1.0, -1.0], n_out)
-    in_idx = np.stack([hub.in_pair, g_row[hub.in_hub]], axis=1).ravel()
+    in_idx = np.stack([c1 + hub.in_pair, g_row[hub.in_hub]], axis=1).ravel()
     in_val = np.tile([-1.0, 1.0], n_in)
     arc_idx = np.stack([h_row[hub.arc_h], g_row[hub.arc_g]], axis=1).ravel()
     arc_val = np.tile([1.0, -1.0], n_arc)
@@ -126,6 +131,7 @@ def add_hub_columns(h: highspy.Highs, model: BlockLP, hub: HubColumns) -> None:
     cost = np.concatenate([np.zeros(n_out + n_in), hub.arc_cost])
     upper = np.full(hub.n_cols, np.inf)  # C2 bounds out[i]: its dual must carry that bound
     h.addCols(hub.n_cols, cost, np.zeros(hub.n_cols), upper, index.size, starts, index, value)
+    return model
 
 
 def nw_match(
@@ -157,15 +163,15 @@ def nw_match(
 
 
 def hub_transfers(
-    hub: HubColumns, values: np.ndarray
+    hub: HubColumns, out_q: np.ndarray, in_q: np.ndarray, arc_q: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Store-to-store transfers ``(i, j, quantity, unit cost)`` (local pairs) of a hub solution.
 
-    Each sender hub's outflows are split over its arcs, then each receiver hub's arriving
-    pieces over its receivers; units a store would send itself are dropped (module doc).
+    ``out_q``, ``in_q`` and ``arc_q`` are the values of the ``out``, ``in`` and hub-to-hub
+    columns (the LP's ``cols.hub_out``, ``cols.hub_in``, ``cols.hub_arc``). Each sender hub's
+    outflows are split over its arcs, then each receiver hub's arriving pieces over its
+    receivers; units a store would send itself are dropped (module doc).
     """
-    n_out, n_in = hub.out_pair.size, hub.in_pair.size
-    out_q, in_q, arc_q = values[:n_out], values[n_out : n_out + n_in], values[n_out + n_in :]
     o, a, q1 = nw_match(hub.out_hub, out_q, hub.arc_h, arc_q, hub.n_h)
     piece_g = hub.arc_g[a]
     order = np.argsort(piece_g, kind="stable")

@@ -15,18 +15,18 @@ from typing import Any
 import numpy as np
 
 from rama.errors import InfeasibleError
-from rama.optimize.highs_backend import solve_block
+from rama.optimize.colgen import solve_block
 from rama.optimize.lp_model import production_may_bind
 from rama.problem.model import Problem
 
 UNITS_EPS = 1e-7
 
 
-def _reason(excess: float, x_out: float, has_route: bool) -> str:
-    if x_out + UNITS_EPS < excess:
+def _reason(excess: float, max_transfer_out: float, has_route: bool) -> str:
+    if max_transfer_out + UNITS_EPS < excess:
         return (
             f"must ship out {excess:.6g} units (inventory - demand - capacity) but safety "
-            f"stock leaves only {x_out:.6g} units shippable (C2)"
+            f"stock leaves only {max_transfer_out:.6g} units shippable (C2)"
         )
     if not has_route:
         return "no route to any other store carrying this product"

@@ -13,16 +13,17 @@ Exact reformulations used here (each keeps the optimal value and maps solutions 
   ``inv - demand - cap <= L <= inv - demand`` and ``e = inv - demand - L``. Substituting
   ``h e`` adds ``h`` to the cost of ``a`` and ``u`` (transfers: +h in, -h out, cancels) and a
   constant ``sum h (inv - demand)``.
-- When C4 provably cannot bind (``max_production >= sum_s max(0, demand - inv + X)`` over the
-  stores whose cheaper deficit cover is allocation; at an optimum with ``e * a = 0`` no store
-  is allocated more than that), C3/C4 and ``m`` are dropped and each store keeps one deficit
-  column, the cheaper of allocation (``mc + dist``) and stockout (``pen``); ``m = sum a``.
+- When C4 provably cannot bind (``max_production >= sum_s max(0, demand - inv + X)``, with
+  ``X = max(0, inv - ss)``, over the stores whose cheaper deficit cover is allocation; at an
+  optimum with ``e * a = 0`` no store is allocated more than that), C3/C4 and ``m`` are
+  dropped and each store keeps one deficit column, the cheaper of allocation (``mc + dist``)
+  and stockout (``pen``); ``m = sum a``.
   Otherwise ("general" products) the store keeps both and the product keeps C3 and ``m``.
 - A store with ``max(0, inv - ss) = 0`` gets no transfer columns out (C2 fixes its outflow
   to 0); it keeps its C2 row (limit 0) when it holds stock, so that the constraint matrix
   does not depend on the safety stock (warm starts, :mod:`rama.optimize.warm`).
 
-Stochastic problems (``problem.demand_points``, :mod:`rama.optimize.stochastic`): the row
+Stochastic problems (``problem.demand_points``, :mod:`rama.problem.stochastic`): the row
 is written for the lowest point ``d_1`` instead of ``demand``, ``L = -in + out - a - u +
 sum_k w_k`` with one column ``w_k`` per inner segment (``0 <= w_k <= d_k+1 - d_k``, cost
 ``slope_k - h``), and the slack ``e = inv - d_1 - L`` (stock above ``d_K``) is bounded by
@@ -30,11 +31,17 @@ sum_k w_k`` with one column ``w_k`` per inner segment (``0 <= w_k <= d_k+1 - d_k
 
 The crash basis is the optimal no-transfer plan (surplus kept, deficits covered by the cheaper
 source), so the first solve takes no iterations and pricing starts from meaningful duals.
+
+Layout: :class:`BlockLP` owns the LP's row and column order. ``model.rows`` (:class:`Rows`:
+``c1``, ``c3``, ``c2``, then the hub rows ``hub_h``, ``hub_g``) and ``model.cols``
+(:class:`Cols`: ``deficit``, ``stockout``, ``allocate``, ``manufacture``, ``segment``,
+``disposal``, then ``hub_out``, ``hub_in``, ``hub_arc`` and ``routes``) are slices; every
+other module finds rows and columns through them, never by adding up sizes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import highspy
 import numpy as np
@@ -47,20 +54,121 @@ STOCKOUT, ALLOCATE, MANUFACTURE, DISPOSAL, SEGMENT = 0, 1, 2, 3, 4
 _B = highspy.HighsBasisStatus
 
 
+def _consecutive(**sizes: int) -> dict[str, slice]:
+    """Consecutive slices of the given sizes, in order, starting at 0."""
+    out, at = {}, 0
+    for name, size in sizes.items():
+        out[name] = slice(at, at + size)
+        at += size
+    return out
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Where each kind of row sits in a block's LP (HiGHS row positions), in row order.
+
+    ``c1`` (inventory balance, one per local pair, in pair order), ``c3`` (allocation balance,
+    one per general product), ``c2`` (ship-out limit, one per pair holding stock: ``c2_row``
+    maps a pair to its row), then the hub rows that :meth:`BlockLP.with_hubs` appends:
+    ``hub_h`` (``H[p, a]``) and ``hub_g`` (``G[p, b]``).
+    """
+
+    c1: slice
+    c3: slice
+    c2: slice
+    hub_h: slice
+    hub_g: slice
+
+    @classmethod
+    def of(cls, n_c1: int, n_c3: int, n_c2: int) -> Rows:
+        """The rows of a block LP as built (no hub rows yet)."""
+        return cls(**_consecutive(c1=n_c1, c3=n_c3, c2=n_c2, hub_h=0, hub_g=0))
+
+    @property
+    def count(self) -> int:
+        return self.hub_g.stop
+
+
+@dataclass(frozen=True)
+class Cols:
+    """Where each kind of column sits in a block's LP (HiGHS column positions), in order.
+
+    Base columns (``col_kind`` / ``col_ref`` describe each): ``deficit`` (one per simple pair:
+    the cheaper of allocation and stockout), ``stockout`` and ``allocate`` (one each per pair
+    of a general product), ``manufacture`` (one per general product), ``segment`` (stochastic
+    plans: one per inner demand segment), ``disposal`` (feasibility LP only); then the hub
+    columns of :meth:`BlockLP.with_hubs` (``hub_out``, ``hub_in``, ``hub_arc``); route columns
+    (store-to-store transfers) are appended from ``routes.start`` on during column generation.
+    """
+
+    deficit: slice
+    stockout: slice
+    allocate: slice
+    manufacture: slice
+    segment: slice
+    disposal: slice
+    hub_out: slice
+    hub_in: slice
+    hub_arc: slice
+
+    @classmethod
+    def of(
+        cls, n_deficit: int, n_general: int, n_manufacture: int, n_segment: int, n_disposal: int
+    ) -> Cols:
+        """The columns of a block LP as built (no hub or route columns yet)."""
+        return cls(
+            **_consecutive(
+                deficit=n_deficit,
+                stockout=n_general,
+                allocate=n_general,
+                manufacture=n_manufacture,
+                segment=n_segment,
+                disposal=n_disposal,
+                hub_out=0,
+                hub_in=0,
+                hub_arc=0,
+            )
+        )
+
+    @property
+    def per_pair(self) -> slice:
+        """The deficit, stockout and allocate columns (one store-product pair each)."""
+        return slice(self.deficit.start, self.allocate.stop)
+
+    @property
+    def base(self) -> slice:
+        """Every column built by :func:`build_block_lp` (``col_kind`` covers these)."""
+        return slice(self.deficit.start, self.disposal.stop)
+
+    @property
+    def hub(self) -> slice:
+        return slice(self.hub_out.start, self.hub_arc.stop)
+
+    @property
+    def routes(self) -> slice:
+        """Route columns, in the order column generation added them."""
+        return slice(self.hub_arc.stop, None)
+
+
 @dataclass
 class BlockLP:
-    """Index bookkeeping of one block's LP (local pair indices 0..n-1)."""
+    """Index bookkeeping of one block's LP (local pair indices 0..n-1).
+
+    ``rows`` and ``cols`` name every row and column range: code finds a row or a column by
+    name (``model.rows.c2``, ``model.cols.allocate``), never by adding up sizes.
+    """
 
     pairs: np.ndarray  # global pair positions
     products: np.ndarray  # global product positions
-    segments: list[tuple[int, int]]  # local pair range of each product
+    spans: list[tuple[int, int]]  # local pair range [a, b) of each product
     rhs: np.ndarray  # inv - demand (units; inv - lowest demand point when stochastic)
-    x_out: np.ndarray  # C2 limit max(0, inv - ss) (units)
-    col_kind: np.ndarray  # STOCKOUT / ALLOCATE / MANUFACTURE per base column
+    max_transfer_out: np.ndarray  # C2 limit max(0, inv - ss) (units)
+    col_kind: np.ndarray  # STOCKOUT / ALLOCATE / MANUFACTURE / SEGMENT / DISPOSAL per base column
     col_ref: np.ndarray  # local pair (or local product for MANUFACTURE) per base column
     general: np.ndarray  # per local product: C3/C4 kept
     c2_row: np.ndarray  # per local pair: LP row of its C2 (or -1)
-    n_rows: int
+    rows: Rows
+    cols: Cols
     offset: float
     crash_duals: np.ndarray  # row duals of the crash basis
     matrix_digest: bytes = b""  # digest of the constraint matrix (rama.optimize.warm)
@@ -70,18 +178,30 @@ class BlockLP:
         return int(self.pairs.size)
 
     @property
-    def n_base(self) -> int:
-        return int(self.col_kind.size)
+    def pair_product(self) -> np.ndarray:
+        """Local product (0..k-1) of each local pair."""
+        return np.repeat(np.arange(len(self.spans)), [b - a for a, b in self.spans])
 
     @property
     def sender(self) -> np.ndarray:
         """Pairs that may ship (C2 limit > 0): the only route origins priced."""
-        return self.x_out > 0
+        return self.max_transfer_out > 0
 
     @property
     def holder(self) -> np.ndarray:
         """Pairs with a C2 row (they hold stock; the limit may be 0)."""
         return self.c2_row >= 0
+
+    def with_hubs(self, n_h: int, n_g: int, n_out: int, n_in: int, n_arc: int) -> BlockLP:
+        """The same LP with hub rows (``n_h`` sender hubs ``H``, ``n_g`` receiver hubs ``G``)
+        and hub columns (``out``, ``in``, hub-to-hub arcs) appended (:mod:`rama.optimize.hubs`)."""
+        r, c = self.rows, self.cols
+        hub_h = slice(r.c2.stop, r.c2.stop + n_h)
+        rows = replace(r, hub_h=hub_h, hub_g=slice(hub_h.stop, hub_h.stop + n_g))
+        out = slice(c.disposal.stop, c.disposal.stop + n_out)
+        hub_in = slice(out.stop, out.stop + n_in)
+        arc = slice(hub_in.stop, hub_in.stop + n_arc)
+        return replace(self, rows=rows, cols=replace(c, hub_out=out, hub_in=hub_in, hub_arc=arc))
 
 
 def block_pairs(problem: Problem, products: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int]]]:
@@ -110,22 +230,23 @@ def production_may_bind(problem: Problem) -> np.ndarray:
 def build_block_lp(
     problem: Problem,
     products: np.ndarray,
-    general_products: np.ndarray,
+    general: np.ndarray,
     phase1: bool = False,
     subset: tuple[np.ndarray, list[tuple[int, int]]] | None = None,
 ) -> tuple[BlockLP, highspy.HighsLp, highspy.HighsBasis]:
     """The block's LP (no transfer columns yet) and its no-transfer crash basis.
 
-    ``phase1`` builds the feasibility LP used to diagnose infeasibility instead: every cost
-    is 0 and each store holding more than ``cap + demand`` gets a disposal column (cost 1 per
-    unit) that removes stock; its optimum is the least stock no plan can place.
-    ``subset`` = (pairs, segments) restricts each product to some of its stores.
+    ``general`` is :func:`production_may_bind` (per global product). ``phase1`` builds the
+    feasibility LP used to diagnose infeasibility instead: every cost is 0 and each store
+    holding more than ``cap + demand`` gets a disposal column (cost 1 per unit) that removes
+    stock; its optimum is the least stock no plan can place.
+    ``subset`` = (pairs, spans) restricts each product to some of its stores.
     """
-    pairs, segments = subset if subset is not None else block_pairs(problem, products)
+    pairs, spans = subset if subset is not None else block_pairs(problem, products)
     n, k = pairs.size, products.size
-    prod = np.repeat(np.arange(k), [b - a for a, b in segments])
+    prod = np.repeat(np.arange(k), [b - a for a, b in spans])
     pg = products[prod]
-    gen = general_products[products]
+    gen = general[products]
     gen_pair = gen[prod]
     cap = problem.max_capacity[pairs]
     if problem.demand_points is None:
@@ -136,144 +257,137 @@ def build_block_lp(
         d_lo, seg_total = pts[:, 0], pts[:, -1] - pts[:, 0]
         cap = room_above_top(problem)[pairs]
     rhs = problem.current_inventory[pairs] - d_lo
-    x_out = problem.max_transfer_out[pairs]
+    max_out = problem.max_transfer_out[pairs]
     h = problem.holding_cost[pg]
     pen = problem.stockout_penalty[pg]
     dist = problem.distribution_cost[problem.pair_store[pairs]]
     mc = problem.manufacturing_cost[pg]
     alloc_cheaper = mc + dist <= pen
-
-    q = np.arange(n)
-    g_idx = np.flatnonzero(gen)
-    c3_of = np.full(k, -1, dtype=np.int64)
-    c3_of[g_idx] = n + np.arange(g_idx.size)
-    qs, qg = q[~gen_pair], q[gen_pair]
-    # columns: simple deficit (1 per simple pair), general stockout, general allocate, m
-    kind = np.concatenate(
-        [
-            np.where(alloc_cheaper[qs], ALLOCATE, STOCKOUT),
-            np.full(qg.size, STOCKOUT),
-            np.full(qg.size, ALLOCATE),
-            np.full(g_idx.size, MANUFACTURE),
-        ]
-    ).astype(np.int8)
-    ref = np.concatenate([qs, qg, qg, g_idx])
-    cost = np.concatenate(
-        [
-            np.where(alloc_cheaper[qs], mc[qs] + dist[qs], pen[qs]) + h[qs],
-            pen[qg] + h[qg],
-            dist[qg] + h[qg],
-            problem.manufacturing_cost[products[g_idx]],
-        ]
-    )
-    upper = np.concatenate([np.full(n + qg.size, np.inf), problem.max_production[products[g_idx]]])
-    n_pair_cols = n + qg.size
-    counts = np.concatenate(
-        [np.ones(n_pair_cols - qg.size), np.full(qg.size, 2), np.ones(g_idx.size)]
-    )
-    starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
-    index = np.empty(int(starts[-1]), dtype=np.int32)
-    value = np.empty(int(starts[-1]))
-    n1 = n  # columns with one entry in C1 (simple + general stockout)
-    index[:n1] = np.concatenate([qs, qg])
-    value[:n1] = -1.0
-    index[n1 : n1 + 2 * qg.size : 2] = qg
-    index[n1 + 1 : n1 + 2 * qg.size : 2] = c3_of[prod[qg]]
-    value[n1 : n1 + 2 * qg.size : 2] = -1.0
-    value[n1 + 1 : n1 + 2 * qg.size : 2] = 1.0
-    index[n1 + 2 * qg.size :] = c3_of[g_idx]
-    value[n1 + 2 * qg.size :] = -1.0
-
-    n_before_seg = kind.size
+    forced = rhs - seg_total > cap  # must ship stock out (C5): disposal columns in phase 1
     if pts is not None and pts.shape[1] > 1:
-        slopes = (0.0 if phase1 else 1.0) * (segment_slopes(pts.shape[1], h, pen) - h[:, None])
         width = np.diff(pts, axis=1)
-        sq, sk = np.nonzero(width > 0)
-        cost = np.concatenate([cost, slopes[sq, sk]])
-        kind = np.concatenate([kind, np.full(sq.size, SEGMENT, dtype=np.int8)])
-        ref = np.concatenate([ref, sq])
-        upper = np.concatenate([upper, width[sq, sk]])
-        starts = np.concatenate([starts, starts[-1] + 1 + np.arange(sq.size)]).astype(np.int32)
-        index = np.concatenate([index, sq]).astype(np.int32)
-        value = np.concatenate([value, np.ones(sq.size)])
+        sq, sk = np.nonzero(width > 0)  # one segment column per (pair, inner segment)
+        slopes = (0.0 if phase1 else 1.0) * (segment_slopes(pts.shape[1], h, pen) - h[:, None])
         # crash: segments wholly below the current stock are full (nonbasic at upper)
         seg_full = pts[sq, sk + 1] <= problem.current_inventory[pairs][sq]
     else:
-        seg_full = np.zeros(0, dtype=bool)
-    forced = rhs - seg_total > cap
-    if phase1:
-        qf = np.flatnonzero(forced)
-        cost = np.concatenate([np.zeros(kind.size), np.ones(qf.size)])
-        kind = np.concatenate([kind, np.full(qf.size, DISPOSAL, dtype=np.int8)])
-        ref = np.concatenate([ref, qf])
-        upper = np.concatenate([upper, np.full(qf.size, np.inf)])
-        starts = np.concatenate([starts, starts[-1] + 1 + np.arange(qf.size)]).astype(np.int32)
-        index = np.concatenate([index, qf]).astype(np.int32)
-        value = np.concatenate([value, np.ones(qf.size)])
-        h = np.zeros(n)
+        sq, sk = np.zeros(0, np.int64), np.zeros(0, np.int64)
+        width, slopes, seg_full = np.zeros((n, 0)), np.zeros((n, 0)), np.zeros(0, dtype=bool)
+    qf = np.flatnonzero(forced) if phase1 else np.zeros(0, np.int64)
 
+    q = np.arange(n)
+    g_idx = np.flatnonzero(gen)
+    qs, qg = q[~gen_pair], q[gen_pair]
     # C2 rows (out <= max(0, inv - ss)) for every store holding stock, even when its limit is
     # 0: the matrix then does not change with the safety stock (warm starts); routes are
     # priced only out of stores whose limit is positive (``sender``)
     upfront = problem.current_inventory[pairs] > 0
+    rows = Rows.of(n_c1=n, n_c3=g_idx.size, n_c2=int(upfront.sum()))
+    cols = Cols.of(qs.size, qg.size, g_idx.size, sq.size, qf.size)
+    c1_of = rows.c1.start + q  # C1 row of each local pair
+    c3_of = np.full(k, -1, dtype=np.int64)  # C3 row of each general local product
+    c3_of[g_idx] = np.arange(rows.c3.start, rows.c3.stop)
     c2_row = np.full(n, -1, dtype=np.int64)
-    n_up = int(upfront.sum())
-    c2_row[upfront] = n + g_idx.size + np.arange(n_up)
-    n_rows = n + g_idx.size + n_up
+    c2_row[upfront] = np.arange(rows.c2.start, rows.c2.stop)
 
+    n_cols = cols.base.stop
+    kind = np.empty(n_cols, dtype=np.int8)
+    ref = np.empty(n_cols, dtype=np.int64)
+    cost = np.empty(n_cols)
+    upper = np.full(n_cols, np.inf)
+    counts = np.ones(n_cols, dtype=np.int64)  # constraint entries per column
+    kind[cols.deficit] = np.where(alloc_cheaper[qs], ALLOCATE, STOCKOUT)
+    ref[cols.deficit] = qs
+    cost[cols.deficit] = np.where(alloc_cheaper[qs], mc[qs] + dist[qs], pen[qs]) + h[qs]
+    kind[cols.stockout], ref[cols.stockout] = STOCKOUT, qg
+    cost[cols.stockout] = pen[qg] + h[qg]
+    kind[cols.allocate], ref[cols.allocate] = ALLOCATE, qg
+    cost[cols.allocate] = dist[qg] + h[qg]
+    counts[cols.allocate] = 2  # C1 and C3
+    kind[cols.manufacture], ref[cols.manufacture] = MANUFACTURE, g_idx
+    cost[cols.manufacture] = problem.manufacturing_cost[products[g_idx]]
+    upper[cols.manufacture] = problem.max_production[products[g_idx]]
+    kind[cols.segment], ref[cols.segment] = SEGMENT, sq
+    cost[cols.segment], upper[cols.segment] = slopes[sq, sk], width[sq, sk]
+    kind[cols.disposal], ref[cols.disposal] = DISPOSAL, qf
+    if phase1:  # feasibility LP: only disposal costs (1 per unit)
+        cost[cols.base] = 0.0
+        h = np.zeros(n)
+    cost[cols.disposal] = 1.0
+
+    starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+    first = starts[:-1]  # position of each column's first entry
+    index = np.empty(int(starts[-1]), dtype=np.int32)
+    value = np.empty(int(starts[-1]))
+    for part, rows_of, sign in (
+        (cols.deficit, c1_of[qs], -1.0),
+        (cols.stockout, c1_of[qg], -1.0),
+        (cols.allocate, c1_of[qg], -1.0),
+        (cols.manufacture, c3_of[g_idx], -1.0),
+        (cols.segment, c1_of[sq], 1.0),
+        (cols.disposal, c1_of[qf], 1.0),
+    ):
+        index[first[part]], value[first[part]] = rows_of, sign
+    index[first[cols.allocate] + 1], value[first[cols.allocate] + 1] = c3_of[prod[qg]], 1.0
+
+    row_lower, row_upper = np.empty(rows.count), np.empty(rows.count)
+    row_lower[rows.c1], row_upper[rows.c1] = rhs - cap, rhs
+    row_lower[rows.c3], row_upper[rows.c3] = 0.0, 0.0
+    row_lower[rows.c2], row_upper[rows.c2] = -np.inf, max_out[upfront]
     lp = highspy.HighsLp()
-    lp.num_col_ = kind.size
-    lp.num_row_ = n_rows
+    lp.num_col_ = n_cols
+    lp.num_row_ = rows.count
     lp.col_cost_ = cost
-    lp.col_lower_ = np.zeros(kind.size)
+    lp.col_lower_ = np.zeros(n_cols)
     lp.col_upper_ = upper
-    lp.row_lower_ = np.concatenate([rhs - cap, np.zeros(g_idx.size), np.full(n_up, -np.inf)])
-    lp.row_upper_ = np.concatenate([rhs, np.zeros(g_idx.size), x_out[upfront]])
+    lp.row_lower_ = row_lower
+    lp.row_upper_ = row_upper
     lp.offset_ = float(np.dot(h, rhs))
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.start_ = starts
     lp.a_matrix_.index_ = index
     lp.a_matrix_.value_ = value
-    digest = layout_digest(starts, index, value, n_rows)
+    digest = layout_digest(starts, index, value, rows.count)
 
     # crash basis: the optimal plan without transfers
     deficit = rhs < 0
-    kref, kk = ref[:n_pair_cols], kind[:n_pair_cols]
+    kref, kk = ref[cols.per_pair], kind[cols.per_pair]
     cheaper = np.where(kk == ALLOCATE, alloc_cheaper[kref], ~alloc_cheaper[kref])
-    is_basic = np.ones(kind.size, dtype=bool)  # manufacture (and disposal in phase 1)
-    is_basic[:n_pair_cols] = deficit[kref] & (cheaper | ~gen_pair[kref])
-    is_basic[kind == SEGMENT] = False
-    col = np.full(kind.size, _B.kLower, dtype=object)
+    is_basic = np.ones(n_cols, dtype=bool)  # manufacture (and disposal in phase 1)
+    is_basic[cols.per_pair] = deficit[kref] & (cheaper | ~gen_pair[kref])
+    is_basic[cols.segment] = False
+    col = np.full(n_cols, _B.kLower, dtype=object)
     col[is_basic] = _B.kBasic
-    col[n_before_seg : n_before_seg + seg_full.size][seg_full] = _B.kUpper
-    row = np.full(n_rows, _B.kBasic, dtype=object)
-    row[:n][deficit] = _B.kUpper
+    col[cols.segment][seg_full] = _B.kUpper
+    row = np.full(rows.count, _B.kBasic, dtype=object)
+    row[rows.c1][deficit] = _B.kUpper
     if phase1:
-        row[:n][forced] = _B.kLower
-    row[n : n + g_idx.size] = _B.kLower
+        row[rows.c1][forced] = _B.kLower
+    row[rows.c3] = _B.kLower
     basis = highspy.HighsBasis()
     basis.col_status = col.tolist()
     basis.row_status = row.tolist()
     basis.valid = True
     # its duals (HiGHS convention: reduced cost = cost - A^T y), to price before the 1st solve
-    duals = np.zeros(n_rows)
-    m_cols = np.flatnonzero(kind == MANUFACTURE)
+    duals = np.zeros(rows.count)
+    m_cols = np.arange(cols.manufacture.start, cols.manufacture.stop)
     duals[c3_of[ref[m_cols]]] = -cost[m_cols]
     b = np.flatnonzero(is_basic & (kind != MANUFACTURE))
     y3 = np.where(gen_pair[ref[b]] & (kind[b] == ALLOCATE), duals[c3_of[prod[ref[b]]]], 0.0)
-    duals[ref[b]] = np.where(kind[b] == DISPOSAL, cost[b], y3 - cost[b])
+    duals[c1_of[ref[b]]] = np.where(kind[b] == DISPOSAL, cost[b], y3 - cost[b])
 
     model = BlockLP(
         pairs=pairs,
         products=products,
-        segments=segments,
+        spans=spans,
         rhs=rhs,
-        x_out=x_out,
+        max_transfer_out=max_out,
         col_kind=kind,
         col_ref=ref,
         general=gen,
         c2_row=c2_row,
-        n_rows=n_rows,
+        rows=rows,
+        cols=cols,
         offset=float(lp.offset_),
         crash_duals=duals,
         matrix_digest=digest,
@@ -288,12 +402,13 @@ def route_columns(
     has_c2 = model.c2_row[i] >= 0
     counts = np.where(has_c2, 3, 2)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int32)
-    lo, hi = np.minimum(i, j), np.maximum(i, j)
+    c1 = model.rows.c1.start
+    lo, hi = c1 + np.minimum(i, j), c1 + np.maximum(i, j)  # C1 rows, ascending
     index = np.empty(int(counts.sum()), dtype=np.int32)
     value = np.empty(index.size)
     index[starts] = lo
     index[starts + 1] = hi
-    value[starts] = np.where(lo == i, 1.0, -1.0)
+    value[starts] = np.where(lo == c1 + i, 1.0, -1.0)
     value[starts + 1] = -value[starts]
     third = starts[has_c2] + 2
     index[third] = model.c2_row[i[has_c2]]

@@ -28,7 +28,7 @@ COMPONENTS = ("holding", "stockout", "transport", "manufacturing", "distribution
 class RawSolution:
     """Backend values: per pair (``problem.store_products`` order), per product, per route."""
 
-    ending: np.ndarray
+    ending_inventory: np.ndarray
     stockout: np.ndarray
     allocate: np.ndarray
     manufacture: np.ndarray

@@ -34,7 +34,7 @@ class Candidates:
     i: np.ndarray
     j: np.ndarray
     cost: np.ndarray
-    min_rc: float
+    min_reduced_cost: float
     exact: bool = True  # False: screened in float32, an empty result proves nothing
 
     @classmethod
@@ -45,7 +45,7 @@ class Candidates:
 
 def _merge(parts: list[Candidates]) -> Candidates:
     exact = all(p.exact for p in parts)
-    parts = [p for p in parts if p.i.size or np.isfinite(p.min_rc)]
+    parts = [p for p in parts if p.i.size or np.isfinite(p.min_reduced_cost)]
     if not parts:
         out = Candidates.empty()
         out.exact = exact
@@ -54,24 +54,24 @@ def _merge(parts: list[Candidates]) -> Candidates:
         np.concatenate([p.i for p in parts]),
         np.concatenate([p.j for p in parts]),
         np.concatenate([p.cost for p in parts]),
-        min(p.min_rc for p in parts),
+        min(p.min_reduced_cost for p in parts),
         exact,
     )
 
 
-class ArcListPricer:
+class RouteListPricer:
     """All routes of a group of small products as flat arrays; priced in one expression."""
 
     def __init__(
         self,
         transport: TransportCosts,
         store: np.ndarray,
-        segments: list[tuple[int, int]],
+        spans: list[tuple[int, int]],
         sender: np.ndarray,
         zero_cost: bool = False,
     ) -> None:
         ii, jj, cc = [], [], []
-        for a, b in segments:
+        for a, b in spans:
             s = a + np.flatnonzero(sender[a:b])
             if s.size == 0 or b - a < 2:
                 continue
@@ -89,7 +89,7 @@ class ArcListPricer:
         else:
             self.i = self.j = np.zeros(0, dtype=np.int64)
             self.cost = np.zeros(0)
-        # row segments (arcs are grouped by sender) and a receiver-sorted view
+        # sender groups (routes are sorted by sender) and a receiver-sorted view
         self.row_start = (
             np.flatnonzero(np.r_[True, self.i[1:] != self.i[:-1]]) if self.i.size else self.i
         )
@@ -104,7 +104,7 @@ class ArcListPricer:
         )
 
     @property
-    def n_arcs(self) -> int:
+    def n_routes(self) -> int:
         return int(self.i.size)
 
     def price(
@@ -151,10 +151,10 @@ class DensePricer:
         self.s = a + np.flatnonzero(sender[a:b])
         self.store_s = store[self.s]
         self.store_all = store[a:b]
-        self.n_arcs = int(self.s.size * (b - a))
+        self.n_routes = int(self.s.size * (b - a))
         self.rows: np.ndarray | None = None  # senders x stores
         self.cols: np.ndarray | None = None  # stores x senders
-        if 2 * self.n_arcs * transport.dtype.itemsize <= CACHE_BYTES:
+        if 2 * self.n_routes * transport.dtype.itemsize <= CACHE_BYTES:
             self.rows = self._rows(0, self.s.size)
             self.cols = np.ascontiguousarray(self.rows.T)
 
@@ -224,7 +224,7 @@ class DensePricer:
         return Candidates(self.s[r], self.a + c, cost, min_rc, exact=not f32)
 
 
-Pricer = ArcListPricer | DensePricer
+Pricer = RouteListPricer | DensePricer
 
 
 def price_all(

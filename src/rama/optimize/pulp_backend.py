@@ -27,7 +27,7 @@ class PulpModel:
     """The PuLP problem and its variables, by pair / product / route position."""
 
     model: pulp.LpProblem
-    ending: list[pulp.LpVariable]
+    ending_inventory: list[pulp.LpVariable]
     stockout: list[pulp.LpVariable]
     allocate: list[pulp.LpVariable]
     manufacture: list[pulp.LpVariable]
@@ -39,14 +39,14 @@ def build_pulp_model(problem: Problem) -> PulpModel:
     sid, pid = problem.store_ids, problem.product_ids
     st, pr = problem.pair_store, problem.pair_product
     inv, dem = problem.current_inventory, problem.demand
-    cap, xout = problem.max_capacity, problem.max_transfer_out
+    cap, max_out = problem.max_capacity, problem.max_transfer_out
     h, pen = problem.holding_cost, problem.stockout_penalty
     mc, maxp = problem.manufacturing_cost, problem.max_production
     dist = problem.distribution_cost
     m = pulp.LpProblem("rama_plan", pulp.LpMinimize)
     tag = [f"s{sid[st[q]]}_p{pid[pr[q]]}" for q in range(problem.n_pairs)]
     var = m.add_variable
-    # stochastic (docs: rama.optimize.stochastic): A - d_1 = ending - stockout + sum_k w_k,
+    # stochastic (rama.problem.stochastic): A - d_1 = ending - stockout + sum_k w_k,
     # ending = stock above d_K (<= cap + demand - d_K), w_k on segment k at slope_k
     pts = problem.demand_points
     segs: list[list[tuple[float, pulp.LpVariable]]] = [[] for _ in range(problem.n_pairs)]
@@ -58,7 +58,7 @@ def build_pulp_model(problem: Problem) -> PulpModel:
         for q, k in zip(*np.nonzero(width > 0), strict=True):
             w = var(f"segment_{tag[q]}_k{k + 1}", 0, float(width[q, k]))
             segs[q].append((float(slopes[q, k]), w))
-    ending = [
+    ending_inventory = [
         var(f"ending_inv_{t}", 0, None if np.isinf(cap[q]) else float(cap[q]))
         for q, t in enumerate(tag)
     ]
@@ -78,7 +78,7 @@ def build_pulp_model(problem: Problem) -> PulpModel:
                     v = var(f"transfer_s{sid[st[i]]}_s{sid[st[j]]}_p{pid[k]}", 0)
                     routes.append((int(i), int(j), float(cost[a, b]), v))
     m += (
-        pulp.lpSum(float(h[pr[q]]) * ending[q] for q in range(problem.n_pairs))
+        pulp.lpSum(float(h[pr[q]]) * ending_inventory[q] for q in range(problem.n_pairs))
         + pulp.lpSum(float(pen[pr[q]]) * stockout[q] for q in range(problem.n_pairs))
         + pulp.lpSum(c * v for _, _, c, v in routes)
         + pulp.lpSum(float(mc[k]) * manufacture[k] for k in range(problem.n_products))
@@ -92,7 +92,7 @@ def build_pulp_model(problem: Problem) -> PulpModel:
         incoming[j].append(v)
     for q, t in enumerate(tag):
         m += (
-            ending[q]
+            ending_inventory[q]
             == float(inv[q])
             + pulp.lpSum(incoming[q])
             - pulp.lpSum(outgoing[q])
@@ -103,13 +103,13 @@ def build_pulp_model(problem: Problem) -> PulpModel:
             f"C1_balance_{t}",
         )
         if outgoing[q]:
-            m += pulp.lpSum(outgoing[q]) <= float(xout[q]), f"C2_transfer_out_{t}"
+            m += pulp.lpSum(outgoing[q]) <= float(max_out[q]), f"C2_transfer_out_{t}"
     for k in range(problem.n_products):
         span = range(int(start[k]), int(start[k + 1]))
         m += pulp.lpSum(allocate[q] for q in span) == manufacture[k], f"C3_allocation_p{pid[k]}"
         if np.isfinite(maxp[k]):
             m += manufacture[k] <= float(maxp[k]), f"C4_production_p{pid[k]}"
-    return PulpModel(m, ending, stockout, allocate, manufacture, routes)
+    return PulpModel(m, ending_inventory, stockout, allocate, manufacture, routes)
 
 
 def write_model(
@@ -139,7 +139,7 @@ def solve_pulp(problem: Problem, model: PulpModel | None = None, threads: int = 
 
     r = pm.routes
     return RawSolution(
-        ending=val(pm.ending),
+        ending_inventory=val(pm.ending_inventory),
         stockout=val(pm.stockout),
         allocate=val(pm.allocate),
         manufacture=val(pm.manufacture),

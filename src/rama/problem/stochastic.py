@@ -69,7 +69,7 @@ def room_above_top(problem: Problem) -> np.ndarray:
     """
     assert problem.demand_points is not None
     room = problem.max_capacity + problem.demand - problem.demand_points[:, -1]
-    return np.maximum(room, 0.0)
+    return np.asarray(np.maximum(room, 0.0))
 
 
 def segment_slopes(k_points: int, holding: np.ndarray, penalty: np.ndarray) -> np.ndarray:

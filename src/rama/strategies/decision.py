@@ -45,4 +45,4 @@ class Decision:
     def available(self, problem: Problem) -> np.ndarray:
         """Stock at each pair after the plan (units)."""
         a = problem.current_inventory + self.transfer_in - self.transfer_out + self.allocate
-        return np.maximum(a, 0.0)
+        return np.asarray(np.maximum(a, 0.0))

@@ -5,32 +5,22 @@ pairs with Zipf-like product reach (a few products in hundreds of stores, most i
 dozen). Transport is a complete network with a city-based cost (within-city handling, plus the
 origin city's shipping rate x great-circle distance) times per-route lognormal noise and a few
 discounted lanes, so the costs do not obey the triangle inequality.
+
+The model's numbers come from the shared rules (:mod:`rama.rules`: safety stock, storage
+capacity, production limit, product costs, great-circle distance) applied to the
+configuration (the shipped defaults unless ``cfg`` is given), as the problem builder does;
+only the network itself (cities, reach, demand, lead times, shipping rates) is simulated.
 """
 
 from __future__ import annotations
 
-from statistics import NormalDist
-
 import numpy as np
 import polars as pl
 
+from rama.config import Config, load_config
 from rama.problem.model import Problem, make_problem
 from rama.problem.transport import TransportCosts
-
-EARTH_RADIUS_KM = 6371.0
-
-
-def haversine_km(
-    lat1: np.ndarray | float,
-    lon1: np.ndarray | float,
-    lat2: np.ndarray | float,
-    lon2: np.ndarray | float,
-) -> np.ndarray:
-    """Great-circle distance (km) between points given in degrees (broadcasting)."""
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dp, dl = p2 - p1, np.radians(lon2) - np.radians(lon1)
-    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    return np.asarray(2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0))))
+from rama.rules import haversine_km, max_production, product_costs, safety_stock, storage_capacity
 
 
 def zipf_reach(n_products: int, n_stores: int, n_pairs: int, exponent: float = 0.8) -> np.ndarray:
@@ -87,25 +77,37 @@ def synthetic_problem(
     n_cities: int = 18,
     seed: int = 0,
     noise: float = 0.15,
-    horizon_days: int = 7,
-    service_level: float = 0.95,
+    horizon_days: int | None = None,
+    service_level: float | None = None,
     dtype: type = np.float64,
     discounted_lanes: float = 0.005,
+    cfg: Config | None = None,
 ) -> Problem:
-    """A full-scale-shaped problem (defaults) or any other size; costs as in defaults.toml.
+    """A full-scale-shaped problem (defaults) or any other size.
 
-    ``noise = 0`` and ``discounted_lanes = 0`` give pure city costs (the pipeline's form, which
-    the solver restates with city hubs, :mod:`rama.optimize.hubs`).
+    Costs, capacities, the production limit and safety stock follow :mod:`rama.rules` with
+    ``cfg`` (default: the shipped defaults, :func:`rama.config.load_config`):
+    ``horizon_days`` and ``service_level`` default to its ``run.horizon_days`` and
+    ``service.service_level``. ``noise = 0`` and ``discounted_lanes = 0`` give pure city
+    costs (the pipeline's form, which the solver restates with city hubs,
+    :mod:`rama.optimize.hubs`).
     """
+    cfg = cfg if cfg is not None else load_config()
+    horizon = int(cfg["run"]["horizon_days"]) if horizon_days is None else horizon_days
+    level = float(cfg["service"]["service_level"]) if service_level is None else service_level
+    tr, dc, inv_cfg = cfg["transport"], cfg["distribution"], cfg["inventory"]
     rng = np.random.default_rng(seed)
     lat = rng.uniform(30, 50, n_cities)
     lon = rng.uniform(-120, -70, n_cities)
-    rate = rng.uniform(100, 1000, n_cities) / 400.0  # $/unit per 1000 km (shipping / lot)
+    shipping = rng.uniform(100, 1000, n_cities)  # $ per shipment over the reference distance
+    rate = shipping / float(tr["shipment_size_units"])  # $/unit per reference distance
     lead = rng.uniform(1, 15, n_cities)  # days
     city_w = rng.lognormal(0, 0.7, n_cities)
     city = rng.choice(n_cities, size=n_stores, p=city_w / city_w.sum())
     dist = haversine_km(lat[:, None], lon[:, None], lat[None, :], lon[None, :])
-    city_cost = 0.05 + (1 - np.eye(n_cities)) * rate[:, None] * dist / 1000.0
+    city_cost = float(tr["within_city_handling_cost"]) + (1 - np.eye(n_cities)) * rate[
+        :, None
+    ] * dist / float(tr["reference_distance_km"])
     costs = _noisy_costs(rng, city, city_cost, noise, dtype, discounted_lanes)
 
     reach = zipf_reach(n_products, n_stores, n_pairs)[rng.permutation(n_products)]
@@ -117,12 +119,12 @@ def synthetic_problem(
     s_idx = np.concatenate(stores_of)
     p_idx = np.repeat(np.arange(n_products), reach)
     mu = np.exp(rng.normal(-0.3, 0.8, n_products))[p_idx] * rng.lognormal(0, 0.4, s_idx.size)
-    demand = np.round(horizon_days * mu, 3)
-    demand_std = rng.uniform(0.3, 1.2, s_idx.size) * mu * np.sqrt(horizon_days)
-    z = NormalDist().inv_cdf(service_level)
-    safety = z * demand_std / np.sqrt(horizon_days) * np.sqrt(lead[city[s_idx]])
-    inv = np.round(demand * rng.uniform(0.0, 2.0, s_idx.size), 1)
-    cap = np.maximum(2.0 * (demand + safety), 1.0)
+    demand = np.round(horizon * mu, 3)
+    demand_std = rng.uniform(0.3, 1.2, s_idx.size) * mu * np.sqrt(horizon)
+    safety = safety_stock(demand_std, lead[city[s_idx]], level, horizon)
+    cover = rng.uniform(float(inv_cfg["min_cover"]), float(inv_cfg["max_cover"]), s_idx.size)
+    inv = np.round(demand * cover, 1)
+    cap = storage_capacity(demand, safety, cfg["capacity"])
 
     w = np.bincount(city[s_idx], weights=demand, minlength=n_cities)
     plant_lat, plant_lon = np.average(lat, weights=w + 1e-9), np.average(lon, weights=w + 1e-9)
@@ -132,18 +134,18 @@ def synthetic_problem(
     stores = pl.DataFrame(
         {
             "store_id": store_ids,
-            "distribution_cost": 0.1 + 0.4 * dist_plant[city] / 1000.0,
+            "distribution_cost": float(dc["base_cost_per_unit"])
+            + float(dc["cost_per_unit_per_1000km"]) * dist_plant[city] / 1000.0,
             "city_id": city.astype(np.int64),
         }
     )
     prod_demand = np.bincount(p_idx, weights=demand, minlength=n_products)
+    unit = product_costs(cfg["costs"], horizon)
     products = pl.DataFrame(
         {
             "product_id": product_ids,
-            "holding_cost": np.full(n_products, 0.10 * horizon_days),
-            "stockout_penalty": np.full(n_products, 2.5),
-            "manufacturing_cost": np.full(n_products, 1.0),
-            "max_production": 1.5 * prod_demand,
+            **{name: np.full(n_products, value) for name, value in unit.items()},
+            "max_production": max_production(prod_demand, cfg["costs"]),
         }
     )
     store_products = pl.DataFrame(

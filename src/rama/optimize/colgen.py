@@ -1,0 +1,184 @@
+"""One block solved to proven optimality by exact column generation over transfer routes.
+
+A block's LP (:mod:`rama.optimize.lp_model`) starts from the optimal no-transfer basis with no
+transfer columns (or with the city hub columns of :mod:`rama.optimize.hubs`). Each round the
+duals price every route of the block (:mod:`rama.optimize.pricing`), negative reduced-cost
+routes are added and HiGHS re-solves from the previous basis. The loop ends when no route
+prices below ``-PRICE_TOL``: with every other column in the LP HiGHS solved, that is the proof
+of optimality (LP duality).
+
+Pricer choice (:func:`make_pricers`): products reaching at most ROUTE_LIST_MAX_REACH stores are
+priced together as one flat route list, larger ones each as dense blocks; a block whose
+products all reach at most ALL_ROUTES_MAX_REACH stores gets all its routes from the start.
+"""
+
+from __future__ import annotations
+
+import time
+
+import highspy
+import numpy as np
+
+from rama.optimize.highs_backend import BlockResult, extract_block, new_highs, use_dual_simplex
+from rama.optimize.hubs import HubColumns, add_hub_columns, hub_columns, hub_min_reduced_cost
+from rama.optimize.lp_model import BlockLP, build_block_lp, route_columns
+from rama.optimize.pricing import DensePricer, Pricer, RouteListPricer, price_all
+from rama.optimize.warm import WarmStart, apply, capture, layout_digest
+from rama.problem.model import Problem
+
+PRICE_TOL = 1e-9  # a route with reduced cost below -PRICE_TOL enters ($/unit)
+ROUTE_LIST_MAX_REACH = 120  # products reaching <= this many stores are priced as route lists
+ALL_ROUTES_MAX_REACH = 12  # products this small get every route from the start
+MAX_ROUNDS = 10_000
+
+
+def make_pricers(problem: Problem, model: BlockLP, zero_cost: bool = False) -> list[Pricer]:
+    """Route-list pricing for the block's small products, dense pricing for each large one."""
+    csr = problem.transport.csr
+    if csr is not None and csr.nnz == 0:  # no route at all (decentralized): nothing to price
+        return []
+    store = problem.pair_store[model.pairs]
+    sender = model.sender
+    small = [(a, b) for a, b in model.spans if b - a <= ROUTE_LIST_MAX_REACH]
+    pricers: list[Pricer] = []
+    if small:
+        pricers.append(RouteListPricer(problem.transport, store, small, sender, zero_cost))
+    pricers.extend(
+        DensePricer(problem.transport, store, a, b, sender, zero_cost)
+        for a, b in model.spans
+        if b - a > ROUTE_LIST_MAX_REACH
+    )
+    return pricers
+
+
+class _Routes:
+    """Transfer columns in the LP (local pair indices), in column order."""
+
+    def __init__(self) -> None:
+        self.i = np.zeros(0, dtype=np.int64)
+        self.j = np.zeros(0, dtype=np.int64)
+        self.cost = np.zeros(0)
+
+    def add(
+        self, h: highspy.Highs, model: BlockLP, i: np.ndarray, j: np.ndarray, c: np.ndarray
+    ) -> None:
+        starts, index, value = route_columns(model, i, j)
+        m = i.size
+        # upper bound max_transfer_out[i]: implied by C2 (t_ij <= out_i <= limit_i), helps
+        # the dual simplex
+        upper = model.max_transfer_out[i]
+        h.addCols(m, c, np.zeros(m), upper, index.size, starts, index, value)
+        self.i = np.concatenate([self.i, i])
+        self.j = np.concatenate([self.j, j])
+        self.cost = np.concatenate([self.cost, c])
+
+
+def alpha_beta(model: BlockLP, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sender value alpha = y(C1) + y(C2) and receiver value beta = y(C1) per pair."""
+    beta = y[model.rows.c1]
+    alpha = beta.copy()
+    has = model.holder
+    alpha[has] += y[model.c2_row[has]]
+    return alpha, beta
+
+
+def block_layout(model: BlockLP, hub: HubColumns | None) -> bytes:
+    """Digest of the block LP's rows and columns (see :mod:`rama.optimize.warm`)."""
+    parts: list[np.ndarray | int] = [
+        model.products,
+        model.pairs,
+        np.frombuffer(model.matrix_digest, dtype=np.uint8),
+        model.c2_row,
+    ]
+    if hub is not None:
+        parts += [hub.out_pair, hub.in_pair, hub.arc_h, hub.arc_g, hub.n_h, hub.n_g]
+    return layout_digest(*parts)
+
+
+def solve_block(
+    problem: Problem,
+    products: np.ndarray,
+    general: np.ndarray,
+    price_tol: float = PRICE_TOL,
+    phase1: bool = False,
+    hubs: bool = True,
+    warm_start: WarmStart | None = None,
+    record_basis: bool = False,
+) -> BlockResult:
+    """Solve the block's LP to optimality by column generation (or report it infeasible).
+
+    ``general`` is :func:`rama.optimize.lp_model.production_may_bind`. With ``phase1`` the
+    feasibility LP of :func:`build_block_lp` is solved instead. When the transport costs have
+    city form (``problem.city_costs``) and ``hubs``, the LP gets the city hub columns of
+    :mod:`rama.optimize.hubs` first; the route pricing still proves it. ``warm_start`` starts
+    the simplex from a recorded basis of the same layout (:mod:`rama.optimize.warm`);
+    ``record_basis`` keeps this solve's final basis in the result.
+    """
+    t0 = time.perf_counter()
+    model, lp, basis = build_block_lp(problem, products, general, phase1)
+    h = new_highs(dual_simplex=use_dual_simplex(problem, model))
+    h.passModel(lp)
+    h.setBasis(basis)
+    hub = None
+    if problem.city_costs is not None and hubs:
+        hub = hub_columns(problem, model, problem.city_costs, zero_cost=phase1)
+        if hub is not None:  # HiGHS keeps the basis: new rows basic, new columns at 0
+            model = add_hub_columns(h, model, hub)
+    layout = block_layout(model, hub) if warm_start is not None or record_basis else b""
+    warm_used = False
+    if warm_start is not None:
+        ref = warm_start.blocks.get(tuple(products.tolist()))
+        warm_used = ref is not None and ref.layout == layout and apply(h, ref)
+    routes = _Routes()
+    # with hubs the route pricers are built only if the hub proof fails (never, so far)
+    pricers = [] if hub is not None else make_pricers(problem, model, zero_cost=phase1)
+    n_priced = sum(p.n_routes for p in pricers)
+    if hub is not None or warm_used:
+        pass  # hub columns carry every transfer; routes enter only if they price negative
+    elif all(b - a <= ALL_ROUTES_MAX_REACH for a, b in model.spans) and pricers:
+        p0 = pricers[0]
+        if isinstance(p0, RouteListPricer) and p0.n_routes:
+            routes.add(h, model, p0.i, p0.j, p0.cost)
+    else:  # first pricing from the crash basis' duals, before any solve
+        cand = price_all(pricers, *alpha_beta(model, model.crash_duals), price_tol)
+        if cand.i.size:
+            routes.add(h, model, cand.i, cand.j, cand.cost)
+    rounds, iterations, min_rc = 0, 0, np.inf
+    while True:
+        rounds += 1
+        h.run()
+        iterations += int(h.getInfo().simplex_iteration_count)
+        status = h.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal:
+            if status in (
+                highspy.HighsModelStatus.kInfeasible,
+                highspy.HighsModelStatus.kUnboundedOrInfeasible,
+            ):
+                return BlockResult(model.pairs, products, "infeasible", pricing_rounds=rounds)
+            raise RuntimeError(f"HiGHS stopped with status {h.modelStatusToString(status)}")
+        alpha, beta = alpha_beta(model, np.asarray(h.getSolution().row_dual))
+        if hub is not None and not pricers:  # every route's reduced cost, city pair by pair
+            min_rc, n_priced = hub_min_reduced_cost(hub, model.sender, alpha, beta)
+            if min_rc >= -price_tol:
+                break
+            pricers = make_pricers(problem, model, zero_cost=phase1)
+            n_priced = sum(p.n_routes for p in pricers)
+        cand = price_all(pricers, alpha, beta, price_tol, screen=True)
+        if cand.i.size == 0 and not cand.exact:  # the proof needs the float64 pass
+            cand = price_all(pricers, alpha, beta, price_tol)
+        min_rc = cand.min_reduced_cost
+        if cand.i.size == 0:
+            break
+        if rounds >= MAX_ROUNDS:
+            raise RuntimeError(
+                f"column generation for products {problem.product_ids[products][:5]} did not "
+                f"converge in {MAX_ROUNDS} rounds (min reduced cost {min_rc:.3g})"
+            )
+        routes.add(h, model, cand.i, cand.j, cand.cost)
+    res = extract_block(h, model, (routes.i, routes.j, routes.cost), hub, t0)
+    res.min_reduced_cost = min_rc
+    res.pricing_rounds, res.simplex_iterations, res.routes_priced = rounds, iterations, n_priced
+    res.warm_started = warm_used
+    if record_basis and routes.i.size == 0:  # a basis with route columns has another layout
+        res.basis = capture(h, layout)
+    return res

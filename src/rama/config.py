@@ -170,6 +170,9 @@ SCHEMA: dict[str, dict[str, tuple[Check, str]]] = {
         "threads": (_int(0, 256), "an integer in 0..256 (0 = all cores)"),
         "check_tolerance": (_num(0.0, 1.0, lo_open=True), "a number in (0, 1]"),
     },
+    "plan": {
+        "lot_size": (_num(0.0, 1e6), "a number in [0, 1e6] (units; 0 = continuous plan)"),
+    },
     "risk": {
         "stretch_lead_time": (lambda v: isinstance(v, bool), "true or false"),
         "delay_transport_premium": (_num(0.0, 10.0), "a number in [0, 10] (x delay prob.)"),
@@ -183,7 +186,11 @@ SCHEMA: dict[str, dict[str, tuple[Check, str]]] = {
     },
     "evaluate": {
         "strategies": (_strategies, f"a non-empty list of distinct names from {STRATEGIES}"),
-        "truth": (_choice("auto", "latent", "sales"), '"auto", "latent" or "sales"'),
+        "truth": (
+            _choice("auto", "latent", "sales", "none"),
+            '"auto", "latent", "sales" or "none"',
+        ),
+        "samples": (_int(10, 100_000), "an integer in 10..100000"),
     },
     "scenarios": {
         "sets": (

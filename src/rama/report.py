@@ -116,9 +116,12 @@ _KEY_COLUMNS = (
     "scenario",
     "strategy",
     "expected_total",
+    "forecast_total",
     "realized_total",
     "expected_fill_rate",
+    "forecast_fill_rate",
     "realized_fill_rate",
+    "forecast_cycle_service_level",
     "realized_cycle_service_level",
     "units_transferred",
     "units_manufactured",
@@ -133,7 +136,7 @@ def _table_section(run: Path, folder: str, title: str) -> list[str]:
     for path in sorted(base.glob("*.csv")):
         df = _csv(path)
         if df is not None and df.height <= 400:
-            keep = [c for c in _KEY_COLUMNS if c in df.columns]
+            keep = [c for c in _KEY_COLUMNS if c in df.columns and df[c].null_count() < df.height]
             shown = df.select(keep) if len(keep) >= 3 else df
             body += [f"`{folder}/{path.name}` (key columns):", "", *markdown_table(shown, 60)]
     return _section(title, body)
@@ -151,19 +154,28 @@ def _scenarios_section(run: Path) -> list[str]:
     if df is None or df.height == 0:
         return []
     strategies = df["strategy"].unique(maintain_order=True).to_list()
-    cost = scenario_pivot(df, "realized_total").with_columns(pl.col(strategies).round(0))
+    live = "realized_total" not in df.columns or df["realized_total"].null_count() == df.height
+    kind, what = (
+        (
+            "forecast",
+            "on independent draws of the forecast distribution (the week has not happened)",
+        )
+        if live
+        else ("realized", "on the demand that arrived")
+    )
+    cost = scenario_pivot(df, f"{kind}_total").with_columns(pl.col(strategies).round(0))
     cheapest = cost.select(strategies).to_numpy().argmin(axis=1)
     cost = cost.with_columns(pl.Series("cheapest", [strategies[k] for k in cheapest]))
-    fill = scenario_pivot(df, "realized_fill_rate")
+    fill = scenario_pivot(df, f"{kind}_fill_rate")
     body = [
         f"{df['scenario'].n_unique()} scenarios x {len(strategies)} strategies, every plan scored "
-        "on the demand that arrived (`scenarios/scenarios.csv` has every cost component, "
-        "expected and realized, and the multipliers).",
+        f"{what} (`scenarios/scenarios.csv` has every cost component, expected, forecast and "
+        "realized, and the multipliers).",
         "",
-        "Realized total cost ($):",
+        f"{kind.capitalize()} total cost ($):",
         "",
         *markdown_table(cost, 60),
-        "Realized fill rate:",
+        f"{kind.capitalize()} fill rate:",
         "",
         *markdown_table(fill, 60),
     ]

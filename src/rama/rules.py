@@ -210,6 +210,46 @@ def demand_points(
     return out
 
 
+def demand_samples(
+    mean: npt.ArrayLike,
+    std: npt.ArrayLike,
+    n_samples: int,
+    distribution: str = "gamma",
+    seed: int = 0,
+) -> FloatArray:
+    """``n x n_samples`` independent random draws of each pair's horizon demand (units).
+
+    The same distribution as :func:`demand_points` (a Gamma matched on the forecast's mean
+    and std, or a Normal cut at 0), but drawn at random from a seeded generator
+    (``numpy.random.default_rng(SeedSequence([seed, 2]))``) instead of placed at quantiles,
+    so that a plan optimized against the points is scored on demand it has not seen. A pair
+    with ``std == 0`` or ``mean == 0`` always takes its mean.
+
+    >>> demand_samples([3.0], [0.0], 4).tolist()
+    [[3.0, 3.0, 3.0, 3.0]]
+    >>> d = demand_samples([5.0], [2.0], 20_000, seed=1)
+    >>> round(float(d.mean()), 1), round(float(d.std()), 1)
+    (5.0, 2.0)
+    """
+    m = np.maximum(np.asarray(mean, dtype=np.float64), 0.0)
+    s = np.maximum(np.asarray(std, dtype=np.float64), 0.0)
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 2]))
+    out = np.repeat(m[:, None], n_samples, axis=1)
+    ok = (s > 0) & (m > 0)
+    if not ok.any():
+        return out
+    mo, so = m[ok, None], s[ok, None]
+    if distribution == "gamma":
+        shape = (mo / so) ** 2
+        scale = so**2 / mo
+        out[ok] = rng.gamma(np.broadcast_to(shape, (mo.shape[0], n_samples))) * scale
+    elif distribution == "normal":
+        out[ok] = np.maximum(mo + so * rng.standard_normal((mo.shape[0], n_samples)), 0.0)
+    else:
+        raise ValueError(f"distribution must be 'gamma' or 'normal', got {distribution!r}")
+    return out
+
+
 def delay_premium_factor(delay_probability: npt.ArrayLike, premium: float) -> FloatArray:
     """Per sending store: ``1 + premium x p_delay`` (dimensionless)."""
     return 1.0 + premium * np.clip(np.asarray(delay_probability, dtype=np.float64), 0.0, 1.0)

@@ -64,15 +64,30 @@ def evaluate_cmd(
         cfg = build_run_config(run, config, set_, **{"evaluate.truth": truth})
         s = run_evaluation(run, cfg, threads=threads)
     table = Table(title=f"evaluation {s.out_dir}", show_header=True)
-    for col in ("strategy", "expected $", "realized $", "realized fill", "cycle service"):
+    live = s.realized_demand_units is None
+    cols = ["strategy", "expected $", "forecast $", "forecast fill", "forecast cycle service"]
+    if not live:
+        cols += ["realized $", "realized fill", "realized cycle service"]
+    for col in cols:
         table.add_column(col, justify="left" if col == "strategy" else "right")
     for name, r in s.strategies.items():
-        table.add_row(
+        cells = [
             name,
             f"{r['expected_total']:,.0f}",
-            f"{r['realized_total']:,.0f}",
-            f"{r['realized_fill_rate']:.2%}",
-            f"{r['realized_cycle_service_level']:.2%}",
-        )
+            f"{r['forecast_total']:,.0f}",
+            f"{r['forecast_fill_rate']:.2%}",
+            f"{r['forecast_cycle_service_level']:.2%}",
+        ]
+        if not live:
+            cells += [
+                f"{r['realized_total']:,.0f}",
+                f"{r['realized_fill_rate']:.2%}",
+                f"{r['realized_cycle_service_level']:.2%}",
+            ]
+        table.add_row(*cells)
     console.print(table)
-    console.print(f"realized demand: {s.source}", highlight=False)
+    console.print(
+        f"forecast $: mean over {s.summary['forecast_samples']} independent draws of the "
+        f"forecast distribution per pair; realized demand: {s.source}",
+        highlight=False,
+    )

@@ -70,14 +70,17 @@ def scenarios_cmd(
         cfg = build_run_config(run, config, set_)
         s = run_scenarios(run, cfg, write_plans=write_plans, workers=workers, only=only)
     t: pl.DataFrame = s.table
-    table = Table(title=f"scenarios {s.out_dir} (realized $ total)", show_header=True)
+    live = t["realized_total"].null_count() == t.height
+    figure = "forecast_total" if live else "realized_total"
+    what = "forecast $ total: mean over the forecast draws" if live else "realized $ total"
+    table = Table(title=f"scenarios {s.out_dir} ({what})", show_header=True)
     table.add_column("scenario")
     strategies = list(s.strategies)
     for name in strategies:
         table.add_column(name, justify="right")
     for sc in s.scenarios:
         sub = t.filter(pl.col("scenario") == sc)
-        vals = dict(zip(sub["strategy"].to_list(), sub["realized_total"].to_list(), strict=True))
+        vals = dict(zip(sub["strategy"].to_list(), sub[figure].to_list(), strict=True))
         table.add_row(sc, *(f"{vals[n]:,.0f}" for n in strategies))
     console.print(table)
     console.print(

@@ -1,7 +1,14 @@
 """Strategies side by side on one problem: each decides once, and each decision is scored
-twice with the problem's cost terms: against what the plan expected (the forecast mean; the
-K demand points for the stochastic strategies) and against the realized demand, the same
-vector for every strategy.
+with the problem's cost terms three ways:
+
+- ``expected_*``: against what the plan itself expected (the forecast mean; the K demand
+  points for the stochastic strategies);
+- ``forecast_*``: against S independent draws of the forecast distribution
+  (:func:`rama.rules.demand_samples`, ``evaluate.samples``), the same draws for every
+  strategy and never the points a plan was optimized on, so the comparison does not flatter
+  the stochastic plan; this is what a planner can expect before the week happens;
+- ``realized_*``: against the realized demand when there is one (eval split or latent
+  truth), the same vector for every strategy; ``None`` on live data.
 
 The scenario sweep (:mod:`rama.scenarios`) calls :func:`compare_strategies` once per scenario
 problem; the evaluation stage once, on the run's problem.
@@ -17,6 +24,7 @@ import numpy as np
 
 from rama.evaluate.score import score
 from rama.problem import Problem
+from rama.rules import demand_samples
 from rama.strategies import STOCHASTIC, STRATEGY_FUNCTIONS, Decision, StrategyContext
 
 FIGURES = (
@@ -32,6 +40,16 @@ FIGURES = (
 )
 
 
+@dataclass(frozen=True, eq=False)
+class ScoringDemand:
+    """The demand every plan is scored on: the realized demand per pair (units; ``None`` on
+    live data) and how the forecast draws are made (``samples`` per pair, ``seed``)."""
+
+    realized: np.ndarray | None
+    samples: int
+    seed: int
+
+
 @dataclass
 class Solved:
     """A problem's decisions and expected figures, reusable by any scenario whose plans see
@@ -42,14 +60,27 @@ class Solved:
     decisions: dict[str, Decision] = field(default_factory=dict)
     expected: dict[str, dict[str, float]] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    samples: np.ndarray | None = None  # n x S draws of the forecast distribution (units)
+
+    def forecast_samples(self, n_samples: int, distribution: str, seed: int) -> np.ndarray:
+        """The problem's S forecast draws (computed once, then reused)."""
+        if self.samples is None or self.samples.shape[1] != n_samples:
+            std = self.problem.store_products["demand_std"].to_numpy().astype(np.float64)
+            self.samples = demand_samples(self.problem.demand, std, n_samples, distribution, seed)
+        return self.samples
 
 
 def compare_strategies(
-    solved: Solved, strategies: list[str], actual: np.ndarray, ctx: StrategyContext
+    solved: Solved,
+    strategies: list[str],
+    actual: np.ndarray | None,
+    ctx: StrategyContext,
+    simulated: np.ndarray,
 ) -> list[dict[str, Any]]:
-    """One row per strategy: ``expected_*`` and ``realized_*`` figures (:data:`FIGURES`),
-    units, the fill-rate search's target and penalty raise, solve seconds (0 when the
-    decision was already in ``solved``) and ``plans_from`` (``solved.label``)."""
+    """One row per strategy: ``expected_*``, ``forecast_*`` (on ``simulated``, ``n x S``)
+    and ``realized_*`` (on ``actual``; ``None`` when there is no realized demand) figures
+    (:data:`FIGURES`), units, the fill-rate search's target and penalty raise, solve
+    seconds (0 when the decision was already in ``solved``) and ``plans_from``."""
     problem = solved.problem
     rows: list[dict[str, Any]] = []
     for name in strategies:
@@ -61,34 +92,41 @@ def compare_strategies(
             view = ctx.clipped_points(problem) if name in STOCHASTIC else problem.demand
             solved.decisions[name], solved.expected[name] = dec, score(dec, problem, view)
         dec, exp = solved.decisions[name], solved.expected[name]
-        real = score(dec, problem, actual)
+        real = score(dec, problem, actual) if actual is not None else None
+        sim = score(dec, problem, simulated)
         row: dict[str, Any] = {"strategy": name}
         row.update({f"expected_{k}": exp[k] for k in FIGURES})
-        row.update({f"realized_{k}": real[k] for k in FIGURES})
+        row.update({f"realized_{k}": real[k] if real else None for k in FIGURES})
         row.update(
             {
-                "realized_demand_units": real["demand_units"],
-                "units_transferred": real["units_transferred"],
-                "units_manufactured": real["units_manufactured"],
+                "realized_demand_units": real["demand_units"] if real else None,
+                "units_transferred": sim["units_transferred"],
+                "units_manufactured": sim["units_manufactured"],
                 "fill_rate_target": dec.info.get("fill_rate_target"),
                 "penalty_raise": dec.info.get("penalty_raise"),
                 "seconds": 0.0 if reused else solved.seconds[name],
                 "plans_from": solved.label,
             }
         )
+        row.update({f"forecast_{k}": sim[k] for k in FIGURES})
         rows.append(row)
     return rows
 
 
-def score_row(decision: Decision, problem: Problem, actual: np.ndarray) -> dict[str, Any]:
+def score_row(
+    decision: Decision, problem: Problem, actual: np.ndarray | None, simulated: np.ndarray
+) -> dict[str, Any]:
     """The figures of one decision that no strategy function made (a written plan)."""
-    exp, real = score(decision, problem, problem.demand), score(decision, problem, actual)
+    exp = score(decision, problem, problem.demand)
+    real = score(decision, problem, actual) if actual is not None else None
+    sim = score(decision, problem, simulated)
     row: dict[str, Any] = {"strategy": decision.strategy}
     row.update({f"expected_{k}": exp[k] for k in FIGURES})
-    row.update({f"realized_{k}": real[k] for k in FIGURES})
+    row.update({f"realized_{k}": real[k] if real else None for k in FIGURES})
     row.update(
-        realized_demand_units=real["demand_units"],
-        units_transferred=real["units_transferred"],
-        units_manufactured=real["units_manufactured"],
+        realized_demand_units=real["demand_units"] if real else None,
+        units_transferred=sim["units_transferred"],
+        units_manufactured=sim["units_manufactured"],
     )
+    row.update({f"forecast_{k}": sim[k] for k in FIGURES})
     return row

@@ -1,10 +1,12 @@
-"""``rama evaluate``: every strategy of the base scenario scored on the realized demand.
+"""``rama evaluate``: every strategy of the base scenario scored on draws of the forecast
+distribution and, when the planning week has happened, on its realized demand.
 
 Writes ``RUN/evaluation/`` atomically: ``evaluation.parquet`` + ``.csv`` (one row per
-strategy: expected_* and realized_* cost components, fill rate, cycle service level, units
-transferred and manufactured), ``summary.json`` (truth source, figures per strategy, the
+strategy: expected_*, forecast_* and realized_* cost components, fill rate, cycle service
+level, units transferred and manufactured; realized_* empty on live data),
+``summary.json`` (truth source, how the forecast draws were made, figures per strategy, the
 fill-rate search) and, when ``RUN/plan/`` exists, the optimizer's written plan scored the
-same way (strategy ``plan_folder``).
+same way (strategy ``plan_folder``). See :mod:`rama.evaluate.compare`.
 """
 
 from __future__ import annotations
@@ -63,6 +65,14 @@ def decision_from_plan_folder(problem: Problem, plan_dir: Path) -> Decision:
     )
 
 
+SAMPLES_RULE = (
+    "evaluate.samples independent draws per pair of the forecast's horizon distribution "
+    "(stochastic.distribution: Gamma matched on mean and std, or Normal cut at 0), from "
+    "numpy's default_rng(SeedSequence([run.seed, 2])); the stochastic plan's points are the "
+    "(k - 0.5)/K quantiles of the same distribution, so no draw is a point it optimized on"
+)
+
+
 @dataclass(frozen=True)
 class EvaluationResult:
     """What ``rama evaluate`` wrote: the table (one row per strategy), each strategy's figures
@@ -71,9 +81,9 @@ class EvaluationResult:
     out_dir: Path
     table: pl.DataFrame
     strategies: Mapping[str, Mapping[str, Any]]  # strategy -> expected_* / realized_* ...
-    truth: str  # "latent" or "sales"
+    truth: str  # "latent", "sales" or "none" (live data: scored on forecast draws only)
     source: str  # the realized demand's file and window, in words
-    realized_demand_units: float
+    realized_demand_units: float | None  # None: live data, no actuals yet
     forecast_demand_units: float
     summary: Mapping[str, Any]
 
@@ -101,19 +111,24 @@ def run_evaluation(
     )
     ctx.record_bases = True  # the fill-rate search starts its solves from the stochastic plan's
     solved = Solved("base", inputs.base)
+    n_samples = int(cfg["evaluate"]["samples"])
+    simulated = solved.forecast_samples(n_samples, ctx.distribution, int(cfg["run"]["seed"]))
     base = Scenario("base", "base")
     multipliers = {f"x_{k}": v for k, v in base.multipliers().items()}
     rows = [
         {"scenario": base.name, "group": base.group, **row, **multipliers}
-        for row in compare_strategies(solved, names, realized, ctx)
+        for row in compare_strategies(solved, names, realized, ctx, simulated)
     ]
     if (layout.plan / "store_product_plan.csv").is_file():
         dec = decision_from_plan_folder(inputs.base, layout.plan)
-        rows.append({"scenario": "base", "group": "base", **score_row(dec, inputs.base, realized)})
+        row = score_row(dec, inputs.base, realized, simulated)
+        rows.append({"scenario": "base", "group": "base", **row})
     table = pl.DataFrame(rows, infer_schema_length=None)
     summary: dict[str, Any] = {
         **note,
-        "realized_demand_units": float(np.sum(realized)),
+        "forecast_samples": n_samples,
+        "forecast_samples_rule": SAMPLES_RULE,
+        "realized_demand_units": None if realized is None else float(np.sum(realized)),
         "forecast_demand_units": float(inputs.base.demand.sum()),
         "strategies": {
             r["strategy"]: {k: v for k, v in r.items() if k not in ("scenario", "group")}

@@ -42,8 +42,9 @@ def _align(totals: pl.DataFrame, problem: Problem) -> tuple[np.ndarray, int]:
 
 def realized_demand(
     run_dir: Path, cfg: Config, problem: Problem, truth: str | None = None
-) -> tuple[np.ndarray, dict[str, object]]:
-    """Realized horizon demand per pair of ``problem`` (its order) and a note on its source."""
+) -> tuple[np.ndarray | None, dict[str, object]]:
+    """Realized horizon demand per pair of ``problem`` (its order) and a note on its source;
+    ``None`` when the planning week has no actuals (live data, or ``truth = "none"``)."""
     run_dir = Path(run_dir)
     manifest = read_manifest(run_dir)
     data_dir = Path(str(manifest.get("data_dir", "")))
@@ -51,8 +52,20 @@ def realized_demand(
     truth_path = truth_file(data_dir)
     has_truth = bool(manifest.get("has_truth")) and truth_path.is_file()
     if mode == "auto":
-        mode = "latent" if has_truth else "sales"
+        mode = "latent" if has_truth else ("sales" if manifest.get("has_eval") else "none")
     days = _window(run_dir)
+    if mode == "none":
+        return None, {
+            "truth": "none",
+            "source": (
+                f"none: the data in {data_dir} has no eval split and no latent truth, so the "
+                f"planning week ({days[0]}..{days[-1]}) has not happened; plans are scored on "
+                f"draws of the forecast distribution only"
+                if days
+                else "none"
+            ),
+            "pairs_without_actuals": None,
+        }
     if mode == "latent":
         if not has_truth:
             raise StageInputError(
@@ -66,8 +79,9 @@ def realized_demand(
     else:
         if not manifest.get("has_eval"):
             raise StageInputError(
-                f"evaluate: the data in {data_dir} has no eval split, so there is no realized "
-                f"demand of the planning week to score against"
+                f"evaluate: truth = 'sales' but the data in {data_dir} has no eval split, so "
+                f"there is no realized demand of the planning week; use --truth auto or none "
+                f"(plans are then scored on draws of the forecast distribution)"
             )
         from rama.data import load_freshretail
         from rama.forecast import recover_demand

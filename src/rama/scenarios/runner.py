@@ -4,8 +4,9 @@ For every scenario the deterministic problem is rebuilt from the run's inputs
 (:func:`rama.problem.scenario_problem`), every strategy decides, and each decision
 is scored twice with the scenario's cost terms: against what the plan expected (the forecast
 mean; the K demand points for the stochastic strategies) and against the realized demand
-(the run's realized demand x the scenario's realized factor), the same vector for every
-strategy of the scenario.
+(the run's realized demand x the scenario's realized factor, when the week has happened)
+and against independent draws of the scenario's forecast distribution (x the same factor;
+:mod:`rama.evaluate.compare`), the same demand for every strategy of the scenario.
 
 Scenarios whose plans see the same inputs (:meth:`Scenario.plan_key`: an unforeseen demand
 shock and the base) form one group, solved once and scored on each scenario's demand.
@@ -22,9 +23,7 @@ import multiprocessing as mp
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from rama.evaluate.compare import Solved, compare_strategies
+from rama.evaluate.compare import ScoringDemand, Solved, compare_strategies
 from rama.optimize import write_plan
 from rama.problem import PlanningInputs, scenario_problem
 from rama.scenario_spec import Scenario
@@ -35,7 +34,7 @@ def evaluate_scenario(
     inputs: PlanningInputs,
     scenario: Scenario,
     strategies: list[str],
-    realized: np.ndarray,
+    demand: ScoringDemand,
     ctx: StrategyContext,
     plans_dir: Path | None = None,
     cache: dict[tuple[float, ...], Solved] | None = None,
@@ -52,10 +51,12 @@ def evaluate_scenario(
         solved = Solved(scenario.name, scenario_problem(inputs, scenario))
         if cache is not None:
             cache[key] = solved
-    actual = realized * scenario.realized_factor
+    f = scenario.realized_factor
+    actual = None if demand.realized is None else demand.realized * f
+    simulated = solved.forecast_samples(demand.samples, ctx.distribution, demand.seed) * f
     rows: list[dict[str, Any]] = []
     multipliers = {f"x_{k}": v for k, v in scenario.multipliers().items()}
-    for row in compare_strategies(solved, strategies, actual, ctx):
+    for row in compare_strategies(solved, strategies, actual, ctx, simulated):
         rows.append({"scenario": scenario.name, "group": scenario.group, **row, **multipliers})
         dec = solved.decisions[row["strategy"]]
         if plans_dir is not None and dec.plan is not None:
@@ -67,7 +68,7 @@ def evaluate_group(
     inputs: PlanningInputs,
     group: list[Scenario],
     strategies: list[str],
-    realized: np.ndarray,
+    demand: ScoringDemand,
     ctx: StrategyContext,
     plans_dir: Path | None = None,
 ) -> list[dict[str, Any]]:
@@ -75,7 +76,7 @@ def evaluate_group(
     cache: dict[tuple[float, ...], Solved] = {}
     rows: list[dict[str, Any]] = []
     for sc in group:
-        rows.extend(evaluate_scenario(inputs, sc, strategies, realized, ctx, plans_dir, cache)[0])
+        rows.extend(evaluate_scenario(inputs, sc, strategies, demand, ctx, plans_dir, cache)[0])
     return rows
 
 
@@ -99,7 +100,7 @@ def _reference_solves(
     inputs: PlanningInputs,
     groups: list[list[Scenario]],
     strategies: list[str],
-    realized: np.ndarray,
+    demand: ScoringDemand,
     ctx: StrategyContext,
     plans_dir: Path | None,
 ) -> tuple[list[list[dict[str, Any]]], list[list[Scenario]]]:
@@ -111,7 +112,7 @@ def _reference_solves(
     ctx.record_bases = True
     try:
         if first is not None:
-            rows = evaluate_group(inputs, first, strategies, realized, ctx, plans_dir)
+            rows = evaluate_group(inputs, first, strategies, demand, ctx, plans_dir)
             return [rows], [g for g in groups if g is not first]
         base = scenario_problem(inputs, Scenario("base"))
         for name in WARM_STRATEGIES:
@@ -134,7 +135,7 @@ def _worker(group: list[Scenario]) -> list[dict[str, Any]]:
         _SHARED["inputs"],
         group,
         _SHARED["strategies"],
-        _SHARED["realized"],
+        _SHARED["demand"],
         _SHARED["ctx"],
         _SHARED["plans_dir"],
     )
@@ -144,7 +145,7 @@ def run_all(
     inputs: PlanningInputs,
     scenarios: list[Scenario],
     strategies: list[str],
-    realized: np.ndarray,
+    demand: ScoringDemand,
     ctx: StrategyContext,
     workers: int = 0,
     plans_dir: Path | None = None,
@@ -159,15 +160,15 @@ def run_all(
     groups = plan_groups(scenarios)
     parts: list[list[dict[str, Any]]] = []
     if warm_start and backend_records(ctx):
-        parts, groups = _reference_solves(inputs, groups, strategies, realized, ctx, plans_dir)
+        parts, groups = _reference_solves(inputs, groups, strategies, demand, ctx, plans_dir)
     if workers <= 1 or len(groups) <= 1:
-        parts += [evaluate_group(inputs, g, strategies, realized, ctx, plans_dir) for g in groups]
+        parts += [evaluate_group(inputs, g, strategies, demand, ctx, plans_dir) for g in groups]
     else:
         ctx.threads = 1  # single-threaded solves inside scenario workers
         state = {
             "inputs": inputs,
             "strategies": strategies,
-            "realized": realized,
+            "demand": demand,
             "ctx": ctx,
             "plans_dir": plans_dir,
         }

@@ -1,10 +1,10 @@
 """``rama scenarios``: every configured scenario x strategy into ``RUN/scenarios/``.
 
 Writes atomically ``scenarios.parquet`` + ``scenarios.csv`` (one tidy row per scenario and
-strategy: the scenario's multipliers ``x_*``, expected_* and realized_* cost components, fill
-rate, cycle service level, units transferred / manufactured, seconds, ``plans_from``: the
-scenario whose plans were reused), ``summary.json``, and
-with ``write_plans`` one plan folder per scenario and optimizing strategy
+strategy: the scenario's multipliers ``x_*``, expected_*, forecast_* and realized_* (empty on
+live data) cost components, fill rate, cycle service level, units transferred / manufactured,
+seconds, ``plans_from``: the scenario whose plans were reused), ``summary.json``, and with
+``write_plans`` one plan folder per scenario and optimizing strategy
 (``plans/<scenario>/<strategy>/``).
 """
 
@@ -22,7 +22,7 @@ import polars as pl
 
 from rama.config import Config
 from rama.errors import ConfigError
-from rama.evaluate.truth import realized_demand
+from rama.evaluate import ScoringDemand, realized_demand
 from rama.io import atomic_dir, require_file
 from rama.layout import RunLayout
 from rama.problem import load_inputs
@@ -86,7 +86,7 @@ def run_scenarios(
             inputs,
             scenarios,
             list(scfg["strategies"]),
-            realized,
+            ScoringDemand(realized, int(cfg["evaluate"]["samples"]), int(cfg["run"]["seed"])),
             ctx,
             n_workers,
             tmp / "plans" if write_plans else None,
@@ -97,6 +97,7 @@ def run_scenarios(
         table.write_csv(tmp / "scenarios.csv")
         summary: dict[str, Any] = {
             **note,
+            "forecast_samples": int(cfg["evaluate"]["samples"]),
             "scenarios": [s.name for s in scenarios],
             "strategies": list(scfg["strategies"]),
             "rows": table.height,

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rama.evaluate import score
+from rama.strategies import score
 from rama.optimize import solve
 from rama.strategies import Decision
 

@@ -6,11 +6,13 @@ import json
 from pathlib import Path
 
 import polars as pl
+import pytest
 from typer.testing import CliRunner
 
 from rama.cli import app
 
 
+@pytest.mark.slow
 def test_rama_run_end_to_end(tmp_path: Path) -> None:
     data, run = tmp_path / "data", tmp_path / "run"
     result = CliRunner().invoke(
@@ -49,14 +51,21 @@ def test_rama_run_end_to_end(tmp_path: Path) -> None:
     plan = run / "plan"
     summary = json.loads((plan / "summary.json").read_text())
     assert summary["status"] == "optimal"
-    spp = pl.read_csv(plan / "store_product_plan.csv")
-    # the plan's demand is the forecast's horizon demand, pair for pair
+    # the recommended plan is the configured (default: stochastic) strategy's, kept beside
+    # the working plan's deterministic LP
+    assert summary["strategy"] == summary["recommended"]["strategy"] == "stochastic"
+    assert set(summary["recommended"]["comparison"]) >= {"do_nothing", "centralized_lp"}
+    lp = run / "plans" / "centralized_lp"
+    spp = pl.read_csv(lp / "store_product_plan.csv")
+    # the deterministic plan's demand is the forecast's horizon demand, pair for pair
     joined = spp.join(horizon, on=["store_id", "product_id"])
     assert joined.height == horizon.height
     assert (joined["demand"] - joined["demand_right"]).abs().max() < 1e-6  # type: ignore[operator]
-    costs = pl.read_csv(plan / "cost_breakdown.csv")
-    total = costs.filter(pl.col("component") == "total")["cost"].item()
-    assert abs(total - summary["objective"]) <= 1e-6 * max(1.0, abs(total))
+    for folder in (plan, lp):
+        costs = pl.read_csv(folder / "cost_breakdown.csv")
+        total = costs.filter(pl.col("component") == "total")["cost"].item()
+        objective = json.loads((folder / "summary.json").read_text())["objective"]
+        assert abs(total - objective) <= 1e-6 * max(1.0, abs(total))
 
     report = (run / "report.md").read_text()
     for section in ("## Data", "## Forecast", "## Plan", "## Out-of-sample", "## Scenarios"):
@@ -82,6 +91,7 @@ def _tiny_run(tmp_path: Path) -> Path:
     return run
 
 
+@pytest.mark.slow
 def test_evaluate_and_scenarios_commands(tmp_path: Path) -> None:
     run = _tiny_run(tmp_path)
     runner = CliRunner()

@@ -10,7 +10,8 @@ Run folder (``RUN/``)::
     prepared/            rama prepare: demand parameters, city supply, transport costs
     forecast/            rama forecast: horizon demand, daily forecasts, backtest, the model
     problem/             rama optimize --run: the problem tables + store_risk
-    plan/                rama optimize: the written plan
+    plan/                rama optimize: the recommended plan (plan.strategy)
+    plans/<strategy>/    rama optimize: every plan strategy's plan
     evaluation/          rama evaluate
     scenarios/           rama scenarios
     report.md            rama report
@@ -66,6 +67,10 @@ class RunLayout:
     @property
     def plan(self) -> Path:
         return self.root / "plan"
+
+    @property
+    def plans(self) -> Path:
+        return self.root / "plans"
 
     @property
     def evaluation(self) -> Path:

@@ -41,9 +41,9 @@ def _forecast(data_dir: Path, run_dir: Path, cfg: Config) -> StageResult:
 
 
 def _optimize(data_dir: Path, run_dir: Path, cfg: Config) -> StageResult:
-    from rama.optimize import run_optimize
+    from rama.planning import run_plan
 
-    return run_optimize(run_dir, cfg)
+    return run_plan(run_dir, cfg)
 
 
 def _evaluate(data_dir: Path, run_dir: Path, cfg: Config) -> StageResult:

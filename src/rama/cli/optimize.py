@@ -23,13 +23,16 @@ from rama.rules import COST_COMPONENTS
 
 if TYPE_CHECKING:
     from rama.optimize.stage import OptimizeResult
+    from rama.planning import PlanResult
 
 HELP = (
     "Solve the working plan's LP (transfers, manufacturing, allocation) for every store, "
     "product and route, to proven optimality. Either --problem DIR --out OUT (a problem "
     "folder: store_products, products, stores, transport_costs as .parquet/.csv) or --run "
-    "RUN (builds RUN/problem/ from the prepared tables and the forecast, solves into "
-    "RUN/plan/). Every written plan is re-checked independently (C1-C6 and the objective)."
+    "RUN (builds RUN/problem/ from the prepared tables and the forecast, solves the "
+    "deterministic and the stochastic plan into RUN/plans/, and writes the recommended one, "
+    "plan.strategy, to RUN/plan/). Every written plan is re-checked independently (C1-C6 "
+    "and the objective)."
 )
 
 
@@ -84,15 +87,29 @@ def optimize_cmd(
         Path | None,
         typer.Option("--write-mps", help="Also export the full PuLP model as an MPS file."),
     ] = None,
+    strategy: Annotated[
+        str | None,
+        typer.Option(
+            "--strategy",
+            help="With --run: the plan written to RUN/plan/ (plan.strategy): stochastic "
+            "(default), stochastic_fill_rate, centralized_lp (the working plan's LP) or "
+            "decentralized_lp. Every plan solved is kept in RUN/plans/<strategy>/.",
+        ),
+    ] = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
     seed: SeedOpt = None,
 ) -> None:
     """Run the optimize stage."""
-    from rama.optimize.stage import optimize_folder, run_optimize
+    from rama.optimize.stage import optimize_folder
 
     with friendly_errors():
-        flags = {"run.seed": seed, "optimize.backend": backend, "optimize.threads": threads}
+        flags = {
+            "run.seed": seed,
+            "optimize.backend": backend,
+            "optimize.threads": threads,
+            "plan.strategy": strategy,
+        }
         cfg = (
             build_run_config(run, config, set_, **flags)
             if run is not None
@@ -109,10 +126,43 @@ def optimize_cmd(
                     "--inventory goes with --run; a problem folder holds current_inventory"
                 )
             summary = optimize_folder(problem, out, cfg, **opts)
-        else:
-            assert run is not None
-            summary = run_optimize(run, cfg, inventory, **opts)
-    _print_summary(summary)
+            _print_summary(summary)
+            return
+        assert run is not None
+        from rama.planning import run_plan
+
+        result = run_plan(run, cfg, inventory)
+        if write_lp is not None or write_mps is not None:
+            from rama.optimize.pulp_backend import build_pulp_model, write_model
+            from rama.problem import load_problem
+
+            write_model(build_pulp_model(load_problem(run / "problem")), write_lp, write_mps)
+    _print_summary(result.recommended)
+    _print_comparison(result)
+
+
+def _print_comparison(r: PlanResult) -> None:
+    table = Table(
+        title=f"RUN/plan/ = {r.strategy}; expected on the forecast draws", show_header=True
+    )
+    for col in ("strategy", "expected $", "fill rate", "cycle service", "written to"):
+        table.add_column(col, justify="left" if col in ("strategy", "written to") else "right")
+    for name, fig in r.comparison.items():
+        where = str(r.plans[name].out_dir) if name in r.plans else "-"
+        table.add_row(
+            ("* " if name == r.strategy else "  ") + name,
+            f"{fig['expected_total']:,.0f}",
+            f"{fig['fill_rate']:.2%}",
+            f"{fig['cycle_service_level']:.2%}",
+            where,
+        )
+    console.print(table)
+    if r.cheapest != r.strategy:
+        console.print(
+            f"[yellow]warning:[/] the recommended plan ({r.strategy}) is not the cheapest "
+            f"expected ({r.cheapest}); set plan.strategy or --strategy to change it",
+            highlight=False,
+        )
 
 
 def _print_summary(s: OptimizeResult) -> None:

@@ -1,9 +1,9 @@
 """Out-of-sample judgement of plans (``rama evaluate``). See docs/scenarios.md."""
 
 from rama.evaluate.compare import FIGURES, ScoringDemand, Solved, compare_strategies
-from rama.evaluate.score import score
 from rama.evaluate.stage import decision_from_plan_folder, run_evaluation
 from rama.evaluate.truth import realized_demand
+from rama.strategies import score
 
 __all__ = [
     "FIGURES",

@@ -22,10 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from rama.evaluate.score import score
 from rama.problem import Problem
 from rama.rules import demand_samples
-from rama.strategies import STOCHASTIC, STRATEGY_FUNCTIONS, Decision, StrategyContext
+from rama.strategies import STOCHASTIC, STRATEGY_FUNCTIONS, Decision, StrategyContext, score
 
 FIGURES = (
     "holding",

@@ -5,6 +5,7 @@ from rama.strategies.context import StrategyContext
 from rama.strategies.decision import Decision
 from rama.strategies.fill_rate import fill_rate_plan, proxy_lambda
 from rama.strategies.plans import STOCHASTIC, STRATEGY_FUNCTIONS
+from rama.strategies.score import score
 
 __all__ = [
     "STOCHASTIC",
@@ -13,4 +14,5 @@ __all__ = [
     "StrategyContext",
     "fill_rate_plan",
     "proxy_lambda",
+    "score",
 ]

@@ -1,4 +1,4 @@
-"""The strategies compared in one run, each a :class:`~rama.evaluate.score.Decision`.
+"""The strategies compared in one run, each a :class:`~rama.strategies.Decision`.
 
 - ``do_nothing``: current inventory only, no allocation, no transfer;
 - ``order_up_to``: decentralized rule, each store orders ``max(0, forecast + safety stock -

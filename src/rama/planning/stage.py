@@ -1,0 +1,206 @@
+"""``rama optimize --run RUN``: the run's problem, every plan strategy's plan, and the
+recommended plan in ``RUN/plan/``.
+
+1. The problem is built once from ``RUN/prepared/``, ``RUN/forecast/`` and the configuration
+   (and ``--inventory FILE``), and written to ``RUN/problem/`` with ``store_risk.parquet``.
+2. Each plan strategy (:data:`PLAN_STRATEGIES`: the working plan's deterministic LP, the
+   stochastic plan, and the configured one) decides; its plan is written to
+   ``RUN/plans/<strategy>/`` and re-checked independently there.
+3. Every plan (and doing nothing) is scored on ``evaluate.samples`` independent draws of the
+   forecast distribution (:func:`rama.rules.demand_samples`): expected cost, fill rate and
+   cycle service level, what a planner can expect before the week happens.
+4. ``RUN/plan/`` holds the plan of ``plan.strategy`` (default: the stochastic plan), its
+   ``summary.json`` saying which strategy it is, why (the comparison of step 3), and the
+   configuration it was solved with.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from rama.config import Config
+from rama.errors import ConfigError
+from rama.io import atomic_dir
+from rama.layout import RunLayout
+from rama.optimize import OptimizeResult, check_plan, write_plan
+from rama.optimize.plan_io import plan_summary
+from rama.problem import (
+    Problem,
+    build_problem,
+    store_risk_from_params,
+    write_problem,
+    write_store_risk,
+)
+from rama.rules import demand_samples
+from rama.run_manifest import record_stage
+from rama.strategies import STRATEGY_FUNCTIONS, Decision, StrategyContext, score
+
+PLAN_STRATEGIES = ("centralized_lp", "stochastic")
+"""Always solved and kept in ``RUN/plans/``; ``plan.strategy`` is added when it is another."""
+RECOMMENDABLE = ("centralized_lp", "decentralized_lp", "stochastic", "stochastic_fill_rate")
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    """What ``rama optimize --run`` wrote: the recommended plan (``RUN/plan/``), every
+    strategy's plan (``RUN/plans/<strategy>/``) and their comparison on the forecast draws."""
+
+    out_dir: Path
+    strategy: str
+    plans: Mapping[str, OptimizeResult]  # strategy -> its written, checked plan
+    comparison: Mapping[str, Mapping[str, float]]  # strategy -> expected $, fill, CSL, units
+
+    @property
+    def recommended(self) -> OptimizeResult:
+        return self.plans[self.strategy]
+
+    @property
+    def cheapest(self) -> str:
+        """The strategy with the lowest expected cost on the forecast draws."""
+        return min(self.comparison, key=lambda s: self.comparison[s]["expected_total"])
+
+
+def _options(cfg: Config, threads: int | None, backend: str | None) -> tuple[int, str, float]:
+    opt = cfg["optimize"]
+    return (
+        int(opt["threads"]) if threads is None else threads,
+        str(opt["backend"]) if backend is None else backend,
+        float(opt["check_tolerance"]),
+    )
+
+
+def _written(
+    dec: Decision, out_dir: Path, final_dir: Path, tol: float, extra: dict[str, Any]
+) -> OptimizeResult:
+    """Write ``dec``'s plan into ``out_dir`` (atomically), re-read and check it; its summary
+    names ``final_dir``, where the folder is moved."""
+    plan = dec.plan
+    assert plan is not None, f"{dec.strategy} has no LP plan"
+    write_plan(plan, out_dir)
+    worst = check_plan(plan.problem, out_dir, tol)
+    summary = plan_summary(plan)
+    summary.update(
+        {
+            "strategy": dec.strategy,
+            "check": "passed",
+            "check_tolerance": tol,
+            "check_worst_violation": max(
+                (v for k, v in worst.items() if k != "objective"), default=0.0
+            ),
+            "total_seconds": plan.solve_seconds,
+            "out_dir": str(final_dir),
+            **extra,
+        }
+    )
+    (out_dir / "summary.json").write_text(
+        json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8"
+    )
+    return OptimizeResult.from_summary(final_dir, summary)
+
+
+def compare_plans(
+    problem: Problem, decisions: Mapping[str, Decision], samples: np.ndarray
+) -> dict[str, dict[str, float]]:
+    """Each decision's expected cost ($), fill rate, cycle service level and stockout units
+    on the forecast draws ``samples`` (``n x S``), doing nothing included."""
+    out: dict[str, dict[str, float]] = {}
+    nothing = Decision.allocation_only("do_nothing", np.zeros(problem.n_pairs))
+    for name, dec in {"do_nothing": nothing, **decisions}.items():
+        fig = score(dec, problem, samples)
+        out[name] = {
+            "expected_total": fig["total"],
+            "fill_rate": fig["fill_rate"],
+            "cycle_service_level": fig["cycle_service_level"],
+            "stockout_units": fig["stockout_units"],
+            **{f"expected_{c}": fig[c] for c in ("holding", "stockout", "transport")},
+        }
+    return out
+
+
+def run_plan(
+    run_dir: Path,
+    cfg: Config,
+    inventory_file: Path | None = None,
+    *,
+    threads: int | None = None,
+    backend: str | None = None,
+) -> PlanResult:
+    """Build and write the run's problem, solve every plan strategy, write ``RUN/plans/``
+    and the recommended ``RUN/plan/`` (see the module doc)."""
+    layout = RunLayout(run_dir)
+    chosen = str(cfg["plan"]["strategy"])
+    if chosen not in RECOMMENDABLE:  # pragma: no cover - the config schema checks it
+        raise ConfigError(f"plan.strategy = {chosen!r}: expected one of {RECOMMENDABLE}")
+    n_threads, solver, tol = _options(cfg, threads, backend)
+    problem = build_problem(layout.root, cfg, inventory_file)
+    ssp = pl.read_csv(layout.store_supply_params, infer_schema_length=10000)
+    write_problem(problem, layout.problem)
+    write_store_risk(store_risk_from_params(problem, ssp), problem, layout.problem)
+
+    ctx = StrategyContext(dict(cfg["stochastic"]), n_threads, solver)
+    names = list(dict.fromkeys([*PLAN_STRATEGIES, chosen]))
+    decisions = {name: STRATEGY_FUNCTIONS[name](problem, ctx) for name in names}
+    std = problem.store_products["demand_std"].to_numpy().astype(np.float64)
+    samples = demand_samples(
+        problem.demand,
+        std,
+        int(cfg["evaluate"]["samples"]),
+        ctx.distribution,
+        int(cfg["run"]["seed"]),
+    )
+    comparison = compare_plans(problem, decisions, samples)
+    overrides = cfg.overrides()
+    plans: dict[str, OptimizeResult] = {}
+    with atomic_dir(layout.plans) as tmp:
+        for name, dec in decisions.items():
+            extra = {"expected_under_forecast": comparison[name]}
+            plans[name] = _written(dec, tmp / name, layout.plans / name, tol, extra)
+    cheapest = min(
+        (n for n in comparison if n != "do_nothing"),
+        key=lambda n: comparison[n]["expected_total"],
+    )
+    why = {
+        "strategy": chosen,
+        "chosen_by": "plan.strategy",
+        "cheapest_expected": cheapest,
+        "is_cheapest_expected": cheapest == chosen,
+        "comparison_on": (
+            f"{samples.shape[1]} independent draws per pair of the forecast distribution "
+            f"({ctx.distribution}; seed run.seed = {int(cfg['run']['seed'])})"
+        ),
+        "comparison": comparison,
+        "config_overrides": overrides,
+    }
+    with atomic_dir(layout.plan) as tmp:
+        shutil.copytree(layout.plans / chosen, tmp, dirs_exist_ok=True)
+        summary = json.loads((tmp / "summary.json").read_text(encoding="utf-8"))
+        summary.update(out_dir=str(layout.plan), recommended=why)
+        (tmp / "summary.json").write_text(
+            json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8"
+        )
+    plans[chosen] = OptimizeResult.from_summary(layout.plan, summary)
+    record_stage(
+        layout.root,
+        "optimize",
+        cfg,
+        {
+            "inventory_file": inventory_file,
+            "inventory": "file" if inventory_file else "simulated",
+            "strategy": chosen,
+        },
+    )
+    return PlanResult(
+        out_dir=layout.plan,
+        strategy=chosen,
+        plans=MappingProxyType(plans),
+        comparison=MappingProxyType(comparison),
+    )

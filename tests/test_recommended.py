@@ -1,0 +1,100 @@
+"""The recommended plan: RUN/plan/ is plan.strategy's plan (default stochastic), every plan
+strategy's plan is kept in RUN/plans/, and a later stage never deletes them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from rama.cli import app
+
+runner = CliRunner()
+FAST = ["--set", "stochastic.points=5", "--set", "evaluate.samples=40"]
+
+
+@pytest.fixture(scope="module")
+def forecast_run(tiny_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run folder with prepared/ and forecast/ (tiny data), read-only: copy it."""
+    run = tmp_path_factory.mktemp("rec") / "run"
+    for argv in (
+        ["prepare", "--data", str(tiny_data_dir), "--out", str(run)],
+        ["forecast", "--run", str(run), "--set", "forecast.num_boost_round=20"],
+    ):
+        res = runner.invoke(app, argv)
+        assert res.exit_code == 0, res.output
+    return run
+
+
+def _copy(run: Path, tmp_path: Path) -> Path:
+    out = tmp_path / "run"
+    shutil.copytree(run, out)
+    return out
+
+
+def _summary(folder: Path) -> dict:
+    return json.loads((folder / "summary.json").read_text())
+
+
+@pytest.mark.slow
+def test_default_recommendation_is_the_stochastic_plan_and_survives_scenarios(
+    forecast_run: Path, tmp_path: Path
+) -> None:
+    run = _copy(forecast_run, tmp_path)
+    res = runner.invoke(app, ["optimize", "--run", str(run), *FAST])
+    assert res.exit_code == 0, res.output
+    assert "RUN/plan/ = stochastic" in res.output.replace("\n", " ")
+    plan = _summary(run / "plan")
+    assert plan["strategy"] == "stochastic"
+    why = plan["recommended"]
+    assert why["chosen_by"] == "plan.strategy" and "40 independent draws" in why["comparison_on"]
+    comp = why["comparison"]
+    assert set(comp) == {"do_nothing", "centralized_lp", "stochastic"}
+    # doing nothing stocks out most: every plan fills at least as much on the same draws
+    assert all(comp[s]["fill_rate"] >= comp["do_nothing"]["fill_rate"] for s in comp)
+    assert why["is_cheapest_expected"] == (why["cheapest_expected"] == "stochastic")
+    # RUN/plan/ holds the same files as RUN/plans/stochastic/
+    for name in ("transfer_plan.csv", "store_product_plan.csv", "allocation_plan.csv"):
+        a = pl.read_csv(run / "plan" / name)
+        b = pl.read_csv(run / "plans" / "stochastic" / name)
+        assert a.equals(b)
+    lp = _summary(run / "plans" / "centralized_lp")
+    assert lp["strategy"] == "centralized_lp" and lp["check"] == "passed"
+    before = {p: p.stat().st_mtime_ns for p in (run / "plans").rglob("*") if p.is_file()}
+    before |= {p: p.stat().st_mtime_ns for p in (run / "plan").rglob("*") if p.is_file()}
+    for argv in (["evaluate", "--run", str(run)], ["scenarios", "--run", str(run)]):
+        res = runner.invoke(app, [*argv, *FAST, "--set", 'scenarios.sets=["base"]'])
+        assert res.exit_code == 0, res.output
+    after = {p: p.stat().st_mtime_ns for p in before if p.is_file()}
+    assert after == before  # later stages neither delete nor rewrite any plan
+    # the evaluation scores the written (stochastic) plan like the stochastic strategy
+    ev = pl.read_csv(run / "evaluation" / "evaluation.csv")
+    folder = ev.filter(pl.col("strategy") == "plan_folder")
+    stoch = ev.filter(pl.col("strategy") == "stochastic")
+    assert folder["forecast_total"].item() == pytest.approx(
+        stoch["forecast_total"].item(), rel=1e-6
+    )
+
+
+def test_strategy_flag_writes_the_working_plans_lp(forecast_run: Path, tmp_path: Path) -> None:
+    run = _copy(forecast_run, tmp_path)
+    res = runner.invoke(app, ["optimize", "--run", str(run), "--strategy", "centralized_lp", *FAST])
+    assert res.exit_code == 0, res.output
+    plan = _summary(run / "plan")
+    assert plan["strategy"] == "centralized_lp"
+    lp = _summary(run / "plans" / "centralized_lp")
+    assert plan["objective"] == lp["objective"]
+    assert (run / "plans" / "stochastic" / "summary.json").is_file()
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["optimize_inputs"]["strategy"] == "centralized_lp"
+
+
+def test_unknown_strategy_is_a_config_error(forecast_run: Path, tmp_path: Path) -> None:
+    run = _copy(forecast_run, tmp_path)
+    res = runner.invoke(app, ["optimize", "--run", str(run), "--strategy", "magic"])
+    assert res.exit_code == 2
+    assert "plan.strategy" in res.output and "stochastic_fill_rate" in res.output

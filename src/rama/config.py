@@ -171,6 +171,10 @@ SCHEMA: dict[str, dict[str, tuple[Check, str]]] = {
         "check_tolerance": (_num(0.0, 1.0, lo_open=True), "a number in (0, 1]"),
     },
     "plan": {
+        "strategy": (
+            _choice("centralized_lp", "decentralized_lp", "stochastic", "stochastic_fill_rate"),
+            '"centralized_lp", "decentralized_lp", "stochastic" or "stochastic_fill_rate"',
+        ),
         "lot_size": (_num(0.0, 1e6), "a number in [0, 1e6] (units; 0 = continuous plan)"),
     },
     "risk": {

@@ -67,13 +67,15 @@ def prepare_cmd(
     for name, rows in result.tables.items():
         table.add_row(name, f"{rows:,}")
     console.print(table)
-    q = result.transport_cost
+    q = {k: ("-" if v is None else f"{v:.2f}") for k, v in result.transport_cost.items()}
     console.print(
         f"{result.rows:,} rows: {result.cities} cities, {result.stores} stores, "
         f"{result.products} products, {result.pairs:,} pairs, "
         f"{result.date_min} .. {result.date_max}\n"
         f"city mapping: {result.city_mapping}; transfer cost $/unit "
-        f"p05 {q['p05']:.2f} / median {q['p50']:.2f} / p95 {q['p95']:.2f}\n"
+        f"p05 {q.get('p05', '-')} / median {q.get('p50', '-')} / p95 {q.get('p95', '-')}"
+        + (" (no store-to-store route: one store)" if result.stores < 2 else "")
+        + "\n"
         f"done in {result.seconds['total']:.1f} s",
         highlight=False,
     )

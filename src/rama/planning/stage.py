@@ -65,8 +65,9 @@ class PlanResult:
 
     @property
     def cheapest(self) -> str:
-        """The strategy with the lowest expected cost on the forecast draws."""
-        return min(self.comparison, key=lambda s: self.comparison[s]["expected_total"])
+        """The plan strategy with the lowest expected cost on the forecast draws."""
+        plans = [s for s in self.comparison if s != "do_nothing"]
+        return min(plans, key=lambda s: self.comparison[s]["expected_total"])
 
 
 def _options(cfg: Config, threads: int | None, backend: str | None) -> tuple[int, str, float]:

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from rama.strategies import score
 from rama.optimize import solve
-from rama.strategies import Decision
-
-sys.path.insert(0, str(Path(__file__).parent))
-from test_optimize_solve import tiny
+from rama.strategies import Decision, score
+from rama.testing import tiny_problem
 
 
 def test_realized_cost_of_a_hand_made_plan() -> None:
     # store 1: inv 10, sends 4 to store 2 ($0.5/unit); store 2: inv 0, gets 4 + 3 allocated
-    pb = tiny(
+    pb = tiny_problem(
         [
             {"store_id": 1, "demand": 5.0, "current_inventory": 10.0},
             {"store_id": 2, "demand": 8.0, "current_inventory": 0.0},
@@ -55,7 +49,7 @@ def test_realized_cost_of_a_hand_made_plan() -> None:
 
 
 def test_plan_scored_on_its_own_forecast_is_its_objective() -> None:
-    pb = tiny(
+    pb = tiny_problem(
         [
             {"store_id": 1, "demand": 2.0, "current_inventory": 10.0},
             {"store_id": 2, "demand": 8.0, "current_inventory": 1.0},

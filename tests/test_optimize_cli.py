@@ -14,7 +14,7 @@ from rama.errors import PlanCheckError
 from rama.optimize import check_plan, solve, write_plan
 from rama.optimize.plan_io import PLAN_FILES
 from rama.problem import load_problem, write_problem
-from rama.testing import synthetic_problem
+from rama.testing import synthetic_problem, tiny_run_folder
 
 runner = CliRunner()
 
@@ -153,9 +153,8 @@ def test_check_catches_tampered_plans(problem_dir: Path, tmp_path: Path) -> None
 
 
 def test_cli_run_folder_with_inventory(tmp_path: Path) -> None:
-    from test_optimize_build import make_run
 
-    run = make_run(tmp_path)
+    run = tiny_run_folder(tmp_path)
     inv = tmp_path / "inv.csv"
     pl.DataFrame(
         {"store_id": [1, 1, 2, 3], "product_id": [7, 8, 7, 7], "on_hand": [0.0, 9.0, 30.0, 0.0]}

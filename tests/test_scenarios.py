@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,16 +14,14 @@ from rama.evaluate import run_evaluation
 from rama.problem import build_problem, store_risk_from_params, write_problem, write_store_risk
 from rama.run_manifest import update_manifest
 from rama.scenarios import Scenario, parse_custom, run_scenarios, scenario_list
-
-sys.path.insert(0, str(Path(__file__).parent))
-from test_optimize_build import make_run
+from rama.testing import tiny_run_folder
 
 FAST = {"stochastic.points": 5}
 
 
 def tiny_run(tmp_path: Path) -> Path:
     """make_run's 4 pairs plus delay columns, a forecast window, a manifest and a truth."""
-    run = make_run(tmp_path)
+    run = tiny_run_folder(tmp_path)
     ssp = pl.read_csv(run / "prepared" / "store_supply_params.csv").with_columns(
         pl.Series("delivery_time_deviation_mean", [2.0, 2.0, -1.0, -1.0])
     )

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import polars as pl
 import pytest
@@ -16,9 +13,7 @@ from rama.optimize import check_plan, solve
 from rama.problem import make_problem, with_penalty, without_routes
 from rama.problem.stochastic import stochastic_problem
 from rama.strategies import STRATEGY_FUNCTIONS, StrategyContext
-
-sys.path.insert(0, str(Path(__file__).parent))
-from test_optimize_solve import _random_problem, tiny
+from rama.testing import random_problem, tiny_problem
 
 
 def ctx(**over: object) -> StrategyContext:
@@ -32,7 +27,7 @@ def ctx(**over: object) -> StrategyContext:
 def test_single_pair_is_the_newsvendor(backend: str, penalty: float, expected: float) -> None:
     # allocation costs c = 1.0 + 0.2; critical ratio (b - c) / (b + h) with h = 0.5:
     # b = 4 -> 0.622 -> 7th of 10 points (18); b = 1.5 -> 0.15 -> 2nd point (5); b = 1 -> none
-    pb = tiny(
+    pb = tiny_problem(
         [{"store_id": 1, "demand": 10.0, "current_inventory": 0.0}],
         {},
         holding=0.5,
@@ -48,7 +43,7 @@ def test_single_pair_is_the_newsvendor(backend: str, penalty: float, expected: f
 
 
 def test_one_point_is_the_deterministic_lp() -> None:
-    pb = _random_problem(3, 4, True, 0.15)
+    pb = random_problem(3, 4, True, 0.15)
     det = solve(pb, threads=1)
     sto = solve(stochastic_problem(pb, pb.demand[:, None]), threads=1)
     assert sto.objective == pytest.approx(det.objective, rel=1e-9, abs=1e-9)
@@ -58,7 +53,7 @@ def test_one_point_is_the_deterministic_lp() -> None:
 @given(seed=st.integers(0, 5000), k=st.integers(2, 8), tight=st.booleans())
 @example(seed=3371, k=7, tight=True)  # room above the top point was -1.8e-15: CBC went wrong
 def test_stochastic_highs_matches_pulp_and_passes_the_check(seed: int, k: int, tight: bool) -> None:
-    pb = _random_problem(seed, 3, tight, 0.15)
+    pb = random_problem(seed, 3, tight, 0.15)
     rng = np.random.default_rng(seed)
     sp = stochastic_problem(pb, pb.demand[:, None] * rng.gamma(2.0, 0.5, (pb.n_pairs, k)))
     plan = solve(sp, threads=1)  # runs the independent check (C1 with E[D], C5, objective)
@@ -73,7 +68,7 @@ def test_stochastic_highs_matches_pulp_and_passes_the_check(seed: int, k: int, t
 
 
 def test_decentralized_never_uses_a_route() -> None:
-    pb = tiny(
+    pb = tiny_problem(
         [
             {"store_id": 1, "demand": 0.0, "current_inventory": 10.0},
             {"store_id": 2, "demand": 10.0, "current_inventory": 0.0},
@@ -90,7 +85,7 @@ def test_decentralized_never_uses_a_route() -> None:
 
 
 def test_order_up_to_rule() -> None:
-    pb = tiny(
+    pb = tiny_problem(
         [
             {"store_id": 1, "demand": 10.0, "current_inventory": 4.0, "safety_stock": 3.0},
             {"store_id": 2, "demand": 5.0, "current_inventory": 9.0, "safety_stock": 1.0},
@@ -102,7 +97,7 @@ def test_order_up_to_rule() -> None:
 
 
 def test_fill_rate_variant_meets_its_target() -> None:
-    pb = _random_problem(11, 4, False, 0.15)
+    pb = random_problem(11, 4, False, 0.15)
     target, tol, budget = 0.97, 0.003, 12
     c = ctx(points=10, fill_rate_target=target, fill_rate_tolerance=tol, max_solves=budget)
     base = STRATEGY_FUNCTIONS["stochastic"](pb, c)
@@ -127,7 +122,7 @@ def test_scaled_forecast_reuses_the_points_times_the_factor(distribution: str) -
     from rama.problem import with_penalty
     from rama.rules import demand_points
 
-    pb = _random_problem(3, 4, False, 0.15)
+    pb = random_problem(3, 4, False, 0.15)
     c = ctx(points=7, distribution=distribution)
     first = c.demand_points(pb).copy()
     sp = pb.store_products.drop("store_idx", "product_idx").with_columns(
@@ -153,7 +148,7 @@ def test_scaled_forecast_reuses_the_points_times_the_factor(distribution: str) -
 
 
 def test_fill_rate_search_starts_from_the_reference_answer() -> None:
-    pb = _random_problem(11, 4, False, 0.15)
+    pb = random_problem(11, 4, False, 0.15)
     c = ctx(points=10, fill_rate_target=0.97, fill_rate_tolerance=0.003, max_solves=12)
     c.record_bases = True  # the reference (a sweep's base scenario)
     ref = STRATEGY_FUNCTIONS["stochastic_fill_rate"](pb, c)

@@ -198,13 +198,13 @@ def write_parquet(tmp_path: Path, df: pl.DataFrame, name: str = "bad.parquet") -
 def test_missing_column(tmp_path: Path, fresh_raw: pl.DataFrame) -> None:
     path = write_csv(tmp_path, fresh_raw.drop("discount"))
     err = expect_error(path, load_freshretail, "discount", None)
-    assert "missing column discount" in str(err)
+    assert "missing column(s) ['discount']" in str(err) and err.reason == "missing_column"
 
 
 def test_unexpected_column(tmp_path: Path, fresh_raw: pl.DataFrame) -> None:
     path = write_csv(tmp_path, fresh_raw.with_columns(pl.lit("1").alias("store_name")))
     err = expect_error(path, load_freshretail, "store_name", None)
-    assert "unexpected column store_name" in str(err)
+    assert "unexpected column(s) ['store_name']" in str(err) and err.reason == "unexpected_column"
 
 
 def test_value_that_cannot_be_cast(tmp_path: Path, fresh_raw: pl.DataFrame) -> None:

@@ -141,7 +141,7 @@ def test_missing_inputs(tmp_path: Path) -> None:
 def test_run_optimize_writes_problem_and_plan(tmp_path: Path) -> None:
     run = make_run(tmp_path)
     summary = run_optimize(run, load_config(), threads=1)
-    assert summary["status"] == "optimal" and summary["check"] == "passed"
+    assert summary.status == "optimal" and summary.summary["check"] == "passed"
     back = load_problem(run / "problem")
     assert back.n_pairs == 4 and "city_id" in back.stores.columns
     sl = pl.read_csv(run / "plan" / "service_level.csv")
@@ -180,5 +180,5 @@ def test_problem_from_the_real_samples(
     short = (sp["demand"] - sp["current_inventory"]).clip(lower_bound=0)
     # allocation ($1 + $0.30) is cheaper than a stockout ($2.50): every deficit is produced
     assert sp["allocated"].to_list() == pytest.approx(short.to_list())
-    assert summary["fill_rate"] == pytest.approx(1.0)
-    assert summary["number_of_transfers"] == 0
+    assert summary.fill_rate == pytest.approx(1.0)
+    assert summary.number_of_transfers == 0

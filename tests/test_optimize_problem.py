@@ -113,7 +113,8 @@ def test_nan_and_missing_values(tmp_path: Path) -> None:
     _break(folder, "store_products", sp)
     with pytest.raises(DataValidationError, match=r"'demand': NaN value") as err:
         load_problem(folder)
-    assert err.value.examples[0]["row"] == 2
+    assert err.value.reason == "nan"
+    assert err.value.examples[0]["row"] == 1 and err.value.examples[0]["line"] == 3  # 2nd row
     sp = sp.with_columns(pl.Series("demand", [5.0, None, 2.0]))
     _break(folder, "store_products", sp)
     with pytest.raises(DataValidationError, match="missing value"):
@@ -134,7 +135,7 @@ def test_missing_column_duplicates_text_and_unknown_product(tmp_path: Path) -> N
         "store_products",
         sp.with_columns(pl.col("demand").cast(pl.String).replace("5.0", "five")),
     )
-    with pytest.raises(DataValidationError, match="not a number"):
+    with pytest.raises(DataValidationError, match="cannot be read as a number"):
         load_problem(folder)
     _break(folder, "store_products", sp.with_columns(pl.Series("product_id", [1, 1, 3])))
     with pytest.raises(DataValidationError, match="product_id not found in the product table"):

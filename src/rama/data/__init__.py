@@ -14,8 +14,9 @@ from rama.data.logistics import (
     logistics_file,
     validate_logistics,
 )
-from rama.data.schema import CITY_LOCATIONS, FRESHRETAIL, LOGISTICS, LOGISTICS_FILE, TableSchema
-from rama.data.validate import validate_table
+from rama.data.schema import CITY_LOCATIONS, FRESHRETAIL, LOGISTICS, LOGISTICS_FILE
+from rama.schema import TableSchema
+from rama.schema import validate as validate_table
 
 __all__ = [
     "CITY_LOCATIONS",

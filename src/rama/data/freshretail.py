@@ -8,8 +8,8 @@ import polars as pl
 
 from rama.data.readers import read_raw
 from rama.data.schema import FRESHRETAIL
-from rama.data.validate import validate_table
 from rama.errors import DataValidationError
+from rama.schema import validate as validate_table
 
 SPLITS = ("train", "eval")
 
@@ -57,7 +57,9 @@ def load_freshretail(path: Path, split: str = "train") -> pl.DataFrame:
     """
     if split not in SPLITS:
         raise DataValidationError(
-            str(path), f"unknown split {split!r}; expected one of {', '.join(SPLITS)}"
+            str(path),
+            f"unknown split {split!r}; expected one of {', '.join(SPLITS)}",
+            reason="invalid",
         )
     file = freshretail_file(Path(path), split)
     if file is None:
@@ -65,6 +67,7 @@ def load_freshretail(path: Path, split: str = "train") -> pl.DataFrame:
         raise DataValidationError(
             str(path),
             f"no FreshRetailNet {split} split found (looked for {tried})",
+            reason="not_found",
             fix="point --data to the data root (with freshretailnet/data/train.parquet), "
             "to the dataset folder, or to a .parquet/.csv file; `rama generate` writes one",
         )

@@ -8,8 +8,8 @@ import polars as pl
 
 from rama.data.readers import read_raw
 from rama.data.schema import CITY_LOCATIONS, LOGISTICS, LOGISTICS_FILE
-from rama.data.validate import validate_table
 from rama.errors import DataValidationError
+from rama.schema import validate as validate_table
 
 
 def logistics_file(path: Path) -> Path | None:
@@ -39,6 +39,7 @@ def load_logistics(path: Path) -> pl.DataFrame:
             str(path),
             f"no logistics dataset found (looked for {path}/logistics/{LOGISTICS_FILE} "
             f"and {path}/{LOGISTICS_FILE})",
+            reason="not_found",
             fix="point --data to the data root holding logistics/, or pass the CSV file",
         )
     raw, is_csv = read_raw(file)

@@ -18,7 +18,10 @@ def read_raw(path: Path) -> tuple[pl.DataFrame, bool]:
     suffix = path.suffix.lower()
     if not path.is_file():
         raise DataValidationError(
-            str(path), "file not found", fix="check the path (see docs/data.md for the layout)"
+            str(path),
+            "file not found",
+            reason="not_found",
+            fix="check the path (see docs/data.md for the layout)",
         )
     try:
         if suffix == ".parquet":
@@ -30,10 +33,12 @@ def read_raw(path: Path) -> tuple[pl.DataFrame, bool]:
         raise DataValidationError(
             str(path),
             f"could not be read as {kind} ({type(exc).__name__}: {exc})",
+            reason="unreadable",
             fix=f"check that the file is a complete, uncorrupted {kind} file",
         ) from exc
     raise DataValidationError(
         str(path),
         f"unsupported file type {suffix or '(none)'}; expected .parquet or .csv",
+        reason="unreadable",
         fix="convert the file to Parquet or CSV",
     )

@@ -1,60 +1,20 @@
-"""Schemas of every input table: column dtypes and vectorized row rules (polars expressions).
+"""Schemas of the raw datasets (FreshRetailNet-50K, logistics, city locations).
 
-A :class:`TableSchema` is declarative; :mod:`rama.data.validate` applies it. Each
-:class:`RowRule` is a boolean expression that is True on *offending* rows, with the
-expectation and the fix shown in the error message.
+They are written in the one schema language of :mod:`rama.schema` (which also applies
+them): column dtypes, vectorized row rules (polars expressions True on *offending* rows,
+with the expectation and the fix shown in the error message), series and dependencies.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import polars as pl
+
+from rama.schema import Dependency, RowRule, TableSchema
 
 HOURS = 24
 """Length of the hourly list columns (hours 0..23)."""
 STOCK_HOURS = 16
 """Hours counted by ``stock_hour6_22_cnt`` (06:00-22:00, list positions 6..21)."""
-
-
-@dataclass(frozen=True)
-class RowRule:
-    """Rows where ``bad`` is True break the rule.
-
-    ``show`` is an optional expression displayed in the examples instead of the raw
-    value (e.g. a list's length rather than its 24 values).
-    """
-
-    column: str
-    bad: pl.Expr
-    expected: str
-    fix: str
-    show: pl.Expr | None = None
-
-
-@dataclass(frozen=True)
-class Dependency:
-    """``key`` must determine each column of ``dependents`` (one value per key)."""
-
-    key: str
-    dependents: tuple[str, ...]
-    fix: str
-
-
-@dataclass(frozen=True)
-class TableSchema:
-    """Columns (name -> dtype, in published order) and the rules one table must satisfy."""
-
-    name: str
-    columns: dict[str, pl.DataType]
-    rules: tuple[RowRule, ...] = ()
-    id_columns: tuple[str, ...] = ()  # shown in every example row
-    series_keys: tuple[str, ...] = ()  # with ``time_column``: unique and gap-free per series
-    time_column: str | None = None
-    unique_keys: tuple[str, ...] = ()  # unique rows (when there is no time column)
-    dependencies: tuple[Dependency, ...] = ()
-    allow_extra_columns: bool = False
-    date_formats: tuple[str, ...] = field(default=("%Y-%m-%d",))
 
 
 def _len_rule(col: str) -> RowRule:
@@ -64,6 +24,7 @@ def _len_rule(col: str) -> RowRule:
         f"a list of {HOURS} hourly values (hours 0..23)",
         f"write exactly {HOURS} values per row in {col}",
         show=pl.col(col).list.len().alias(f"{col} length"),
+        reason="wrong_length",
     )
 
 
@@ -76,7 +37,8 @@ def _range_rule(col: str, lo: float | None, hi: float | None, unit: str, fix: st
     else:
         assert hi is not None
         bad, expected = c > hi, f"values <= {hi:g} {unit}".rstrip()
-    return RowRule(col, bad, expected, fix)
+    reason = "negative" if lo == 0 and hi is None else "out_of_range"
+    return RowRule(col, bad, expected, fix, reason=reason)
 
 
 def _binary_rule(col: str, meaning: str) -> RowRule:
@@ -97,7 +59,7 @@ FRESHRETAIL_LIST_COLUMNS = ("hours_sale", "hours_stock_status")
 
 FRESHRETAIL = TableSchema(
     name="FreshRetailNet-50K",
-    columns={
+    fields={
         **{c: pl.Int64() for c in FRESHRETAIL_ID_COLUMNS},
         "dt": pl.Date(),
         "sale_amount": pl.Float64(),
@@ -146,6 +108,7 @@ FRESHRETAIL = TableSchema(
     id_columns=("store_id", "product_id", "dt"),
     series_keys=("store_id", "product_id"),
     time_column="dt",
+    min_rows=1,
     dependencies=(
         Dependency("store_id", ("city_id",), "a store belongs to exactly one city"),
         Dependency(
@@ -197,7 +160,7 @@ def _logistics_dtype(col: str) -> pl.DataType:
 
 LOGISTICS = TableSchema(
     name="logistics",
-    columns={c: _logistics_dtype(c) for c in LOGISTICS_COLUMNS},
+    fields={c: _logistics_dtype(c) for c in LOGISTICS_COLUMNS},
     rules=(
         _range_rule("vehicle_gps_latitude", -90, 90, "degrees", "latitudes are in -90..90 degrees"),
         _range_rule(
@@ -209,12 +172,13 @@ LOGISTICS = TableSchema(
         _range_rule("route_risk_level", 0, 10, "(0-10 scale)", "risk levels are in 0..10"),
     ),
     id_columns=("timestamp",),
+    min_rows=1,
     date_formats=("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d"),
 )
 
 CITY_LOCATIONS = TableSchema(
     name="city locations",
-    columns={"city_id": pl.Int64(), "latitude": pl.Float64(), "longitude": pl.Float64()},
+    fields={"city_id": pl.Int64(), "latitude": pl.Float64(), "longitude": pl.Float64()},
     rules=(
         _range_rule("latitude", -90, 90, "degrees", "latitudes are in -90..90 degrees"),
         _range_rule("longitude", -180, 180, "degrees", "longitudes are in -180..180 degrees"),
@@ -222,4 +186,5 @@ CITY_LOCATIONS = TableSchema(
     id_columns=("city_id",),
     unique_keys=("city_id",),
     allow_extra_columns=True,
+    min_rows=1,
 )

@@ -1,4 +1,9 @@
-"""Column names the forecaster reads and a small validation helper shared by its modules."""
+"""Column names the forecaster reads and the schemas of its input frames (:mod:`rama.schema`).
+
+The helpers (``require_columns``, ``reject_nulls``, ``as_date``, ``reject_duplicates``) are
+the single checks of :mod:`rama.schema` with the forecaster's defaults, for frames checked
+piecewise.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,19 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from rama.errors import DataValidationError
+from rama.schema import (
+    RowRule,
+    TableSchema,
+    check_missing,
+    check_unique,
+    coerce,
+    date_column,
+    id_column,
+    nonneg,
+    number,
+    validate,
+)
+from rama.schema import require_columns as _require_columns
 
 KEYS: tuple[str, str] = ("store_id", "product_id")
 """A series is one store-product pair."""
@@ -39,49 +56,48 @@ RECOVERED = "recovered_demand"
 LOST = "lost_demand"
 
 
+def _key_range_rule(col: str) -> RowRule:
+    c = pl.col(col)
+    return RowRule(
+        col,
+        ((c < 0) | (c >= 2**31)).fill_null(False),
+        "ids in [0, 2**31) (categorical codes for LightGBM)",
+        "re-encode the ids as small non-negative integers",
+    )
+
+
+_ROW_KEYS = (*KEYS, "dt")
+KEY_RULES = tuple(_key_range_rule(c) for c in KEYS)
+
+HISTORY = TableSchema(
+    "history",
+    (
+        id_column("store_id"),
+        id_column("product_id"),
+        date_column("dt"),
+        nonneg(SALES, "normalised sales units", fix="sales must be >= 0"),
+        *(number(c) for c in COVARIATES),
+        *(id_column(c, required=False) for c in HIERARCHY),
+    ),
+    rules=KEY_RULES,
+    id_columns=_ROW_KEYS,
+    unique_keys=_ROW_KEYS,
+    allow_extra_columns=True,
+    min_rows=1,
+    keep_dtypes=True,
+)
+"""The sales history the forecaster fits on (extra columns, e.g. the hourly lists, are kept;
+numeric columns keep their dtype, ``dt`` becomes ``pl.Date``)."""
+
+
 def require_columns(df: pl.DataFrame, columns: Sequence[str], source: str, fix: str) -> None:
     """Raise :class:`DataValidationError` naming every column of ``columns`` missing in ``df``."""
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise DataValidationError(
-            source,
-            f"missing column(s) {missing}; found {df.columns}",
-            column=missing[0],
-            fix=fix,
-        )
+    _require_columns(df, columns, source, fix=fix)
 
 
 def reject_nulls(df: pl.DataFrame, columns: Sequence[str], source: str, fix: str) -> None:
     """Raise :class:`DataValidationError` on the first of ``columns`` holding nulls (or NaN)."""
-    present = [c for c in columns if c in df.columns]
-    if not present or df.height == 0:
-        return
-    counts = df.select(
-        [
-            (
-                pl.col(c).is_null() | pl.col(c).is_nan()
-                if df.schema[c].is_float()
-                else pl.col(c).is_null()
-            )
-            .sum()
-            .alias(c)
-            for c in present
-        ]
-    ).row(0, named=True)
-    for col in present:
-        if counts[col]:
-            bad = pl.col(col).is_null()
-            if df.schema[col].is_float():
-                bad = bad | pl.col(col).is_nan()
-            examples = df.filter(bad).select([*KEYS, "dt", col] if "dt" in df.columns else [col])
-            raise DataValidationError(
-                source,
-                "null or NaN values where a number is required",
-                column=col,
-                examples=examples.head(3).to_dicts(),
-                count=int(counts[col]),
-                fix=fix,
-            )
+    check_missing(df, columns, source, fix=fix, id_columns=_ROW_KEYS, csv=False)
 
 
 def series_key() -> pl.Expr:
@@ -91,79 +107,26 @@ def series_key() -> pl.Expr:
 
 def check_key_range(df: pl.DataFrame, source: str) -> None:
     """Store and product ids must be integers in [0, 2**31) (categorical codes for LightGBM)."""
-    for col in KEYS:
-        lo, hi = df.select(pl.col(col).min().alias("lo"), pl.col(col).max().alias("hi")).row(0)
-        if lo is not None and (lo < 0 or hi >= 2**31):
-            raise DataValidationError(
-                source,
-                f"ids must lie in [0, 2**31); found range [{lo}, {hi}]",
-                column=col,
-                fix="re-encode the ids as small non-negative integers",
-            )
+    schema = TableSchema("ids", [id_column(c) for c in KEYS], rules=KEY_RULES, keep_dtypes=True)
+    validate(df.select(KEYS), schema, source, csv=False)
 
 
 def as_date(df: pl.DataFrame, source: str) -> pl.DataFrame:
     """``dt`` as ``pl.Date`` (from Date, YYYY-MM-DD strings or Datetime)."""
-    dtype = df.schema["dt"]
-    if dtype == pl.Date:
-        return df
-    if dtype == pl.String:
-        parsed = df.with_columns(pl.col("dt").str.to_date("%Y-%m-%d", strict=False))
-        bad = parsed.filter(pl.col("dt").is_null())
-        if bad.height:
-            raise DataValidationError(
-                source,
-                "dates must be YYYY-MM-DD",
-                column="dt",
-                count=bad.height,
-                examples=df.filter(parsed["dt"].is_null()).select(*KEYS, "dt").head(3).to_dicts(),
-                fix="write dt as YYYY-MM-DD",
-            )
-        return parsed
-    if isinstance(dtype, pl.Datetime):
-        return df.with_columns(pl.col("dt").dt.date())
-    raise DataValidationError(
-        source, f"expected a date, found {dtype}", column="dt", fix="load with rama.data"
-    )
+    return coerce(df, date_column("dt"), source)
 
 
 def reject_duplicates(df: pl.DataFrame, source: str) -> None:
     """Raise on more than one row per (store_id, product_id, dt)."""
-    dup = df.filter(pl.struct(*KEYS, "dt").is_duplicated())
-    if dup.height:
-        raise DataValidationError(
-            source,
-            "more than one row per store, product and day",
-            column="dt",
-            examples=dup.select(*KEYS, "dt").head(3).to_dicts(),
-            count=dup.height,
-            fix="aggregate or drop the duplicate rows",
-        )
+    check_unique(df, _ROW_KEYS, source, fix="aggregate or drop the duplicate rows", csv=False)
 
 
 def validated_history(history: pl.DataFrame, source: str, *, need_hours: bool) -> pl.DataFrame:
     """Checked history with ``dt`` as Date; absent hierarchy columns are added as nulls and,
     unless the hourly lists will supply it (``need_hours``), ``stock_hour6_22_cnt`` as 0."""
     fix = "load the data with rama.data.load_freshretail (published FreshRetailNet columns)"
-    require_columns(history, [*KEYS, "dt", SALES, *COVARIATES], source, fix)
-    if history.height == 0:
-        raise DataValidationError(source, "the history has no rows", fix=fix)
-    check_key_range(history, source)
-    hist = as_date(history, source)
-    reject_nulls(
-        hist, [SALES, *COVARIATES, *(c for c in HIERARCHY if c in hist.columns)], source, fix
-    )
-    neg = hist.filter(pl.col(SALES) < 0)
-    if neg.height:
-        raise DataValidationError(
-            source,
-            "negative sales",
-            column=SALES,
-            count=neg.height,
-            examples=neg.select(*KEYS, "dt", SALES).head(3).to_dicts(),
-            fix="sales must be >= 0",
-        )
-    reject_duplicates(hist, source)
+    require_columns(history, HISTORY.required, source, fix)
+    hist = validate(history, HISTORY, source, csv=False)
     if OOS_HOURS not in hist.columns and not need_hours:
         hist = hist.with_columns(pl.lit(0, pl.Int32).alias(OOS_HOURS))
     for c in HIERARCHY:

@@ -38,16 +38,73 @@ from rama.rules import (
     storage_capacity,
     uniform_cover_inventory,
 )
+from rama.schema import TableSchema, id_column, nonneg, number, require_columns, validate
 
 FLOAT32_FROM_STORES = 5000  # dense transport matrices this large are kept as float32
 
 
-def _require_columns(df: pl.DataFrame, cols: list[str], source: str) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise DataValidationError(
-            source, f"missing column(s) {missing}; found {df.columns}", fix="re-run the stage"
-        )
+INVENTORY = TableSchema(
+    "inventory",
+    (
+        id_column("store_id"),
+        id_column("product_id"),
+        nonneg("on_hand", "units", fix="on_hand must be a finite number >= 0 (units on hand)"),
+    ),
+    id_columns=("store_id", "product_id"),
+    allow_extra_columns=True,
+)
+"""The user's inventory file: units on hand per store-product pair of the forecast."""
+
+HORIZON_DEMAND = TableSchema(
+    "horizon_demand",
+    (
+        id_column("store_id"),
+        id_column("product_id"),
+        nonneg("demand", "units over the horizon"),
+        nonneg("demand_std", "units over the horizon"),
+    ),
+    id_columns=("store_id", "product_id"),
+    allow_extra_columns=True,
+)
+"""The columns build_problem reads from ``RUN/forecast/horizon_demand.parquet``."""
+
+RISK_COLUMNS = ("delay_probability_mean", "delivery_time_deviation_mean")
+
+STORE_SUPPLY = TableSchema(
+    "store_supply_params",
+    (
+        id_column("store_id"),
+        id_column("city_id"),
+        nonneg("lead_time_days_mean", "days"),
+        nonneg("distribution_cost", "$/unit"),
+        nonneg(RISK_COLUMNS[0], "probability", required=False),
+        number(RISK_COLUMNS[1], "days", finite=True, required=False),
+    ),
+    id_columns=("store_id",),
+    allow_extra_columns=True,
+)
+"""The columns build_problem reads from ``RUN/prepared/store_supply_params.csv`` (the two
+delay columns are optional: with both, the lead time and transport premium use them)."""
+
+CITY_COSTS = TableSchema(
+    "city_transport_costs",
+    (
+        id_column("from_city_id"),
+        id_column("to_city_id"),
+        nonneg("cost", "$/unit; inf = no route", allow_inf=True),
+    ),
+    id_columns=("from_city_id", "to_city_id"),
+    allow_extra_columns=True,
+)
+"""The city form of the transport costs, ``RUN/prepared/city_transport_costs.csv``."""
+
+_RERUN = "re-run the stage that writes this file"
+
+
+def _require_columns(df: pl.DataFrame, schema: TableSchema, source: str) -> pl.DataFrame:
+    """``df`` checked against ``schema`` (a stage output: the fix is to re-run the stage)."""
+    require_columns(df, schema.required, source, fix=_RERUN, table=schema.name)
+    return validate(df, schema, source)
 
 
 def _read(path: Path) -> pl.DataFrame:
@@ -56,33 +113,23 @@ def _read(path: Path) -> pl.DataFrame:
     try:
         return pl.read_csv(path, infer_schema_length=10000)
     except pl.exceptions.PolarsError as exc:
-        raise DataValidationError(str(path), f"could not be parsed as CSV ({exc})") from exc
+        raise DataValidationError(
+            str(path),
+            f"could not be parsed as CSV ({exc})",
+            reason="unreadable",
+            fix="check that the file is a complete CSV file",
+        ) from exc
 
 
 def read_inventory(path: Path, pairs: pl.DataFrame) -> np.ndarray:
     """On-hand units per pair of ``pairs`` (store_id, product_id) from a user file."""
     path = Path(path)
     if not path.is_file():
-        raise DataValidationError(str(path), "inventory file not found", fix="check --inventory")
-    src = str(path)
-    inv = _read(path)
-    _require_columns(inv, ["store_id", "product_id", "on_hand"], src)
-    inv = inv.with_row_index("row", offset=1)
-    on_hand = inv["on_hand"].cast(pl.Float64, strict=False)
-    bad = on_hand.is_null() | on_hand.is_nan() | on_hand.is_infinite() | (on_hand < 0)
-    if bad.any():
         raise DataValidationError(
-            src,
-            "on_hand must be a finite number >= 0",
-            column="on_hand",
-            examples=inv.filter(bad).head(5).to_dicts(),
-            count=int(bad.sum()),
-            fix="correct these rows (units on hand)",
+            str(path), "inventory file not found", reason="not_found", fix="check --inventory"
         )
-    try:
-        inv = inv.with_columns(pl.col("store_id", "product_id").cast(pl.Int64), on_hand)
-    except pl.exceptions.PolarsError as exc:
-        raise DataValidationError(src, f"store_id/product_id must be integers ({exc})") from exc
+    src = str(path)
+    inv = validate(_read(path), INVENTORY, src)
     joined = align_pairs(
         inv,
         pairs,
@@ -107,14 +154,13 @@ def _transport(prepared: Path, stores: pl.DataFrame) -> pl.DataFrame | Transport
             prepared / "transport_cost_matrix.parquet", "optimize", "run `rama prepare` first"
         )
         return pl.read_parquet(path).select("from_store_id", "to_store_id", "cost")
-    cc = _read(city_file)
-    _require_columns(cc, ["from_city_id", "to_city_id", "cost"], str(city_file))
+    cc = _require_columns(_read(city_file), CITY_COSTS, str(city_file))
     city_ids = np.unique(cc["from_city_id"].to_numpy())
     n_c = city_ids.size
     fi = np.searchsorted(city_ids, cc["from_city_id"].to_numpy())
     ti = np.searchsorted(city_ids, cc["to_city_id"].to_numpy())
     square = np.full((n_c, n_c), np.inf)
-    square[fi, ti] = cc["cost"].cast(pl.Float64).to_numpy()
+    square[fi, ti] = cc["cost"].to_numpy()
     cid = stores["city_id"].to_numpy()
     pos = np.searchsorted(city_ids, cid)
     unknown = (pos >= n_c) | (city_ids[np.minimum(pos, n_c - 1)] != cid)
@@ -122,6 +168,8 @@ def _transport(prepared: Path, stores: pl.DataFrame) -> pl.DataFrame | Transport
         raise DataValidationError(
             str(city_file),
             "stores in cities without transport costs",
+            reason="unknown_id",
+            column="city_id",
             examples=stores.filter(pl.Series(unknown)).head(5).to_dicts(),
             count=int(unknown.sum()),
             fix="re-run `rama prepare`",
@@ -142,20 +190,12 @@ def build_problem(run_dir: Path, cfg: Config, inventory_file: Path | None = None
     ssp_path = require_file(
         run_dir / "prepared" / "store_supply_params.csv", "optimize", "run `rama prepare` first"
     )
-    hd = pl.read_parquet(hd_path)
-    _require_columns(hd, ["store_id", "product_id", "demand", "demand_std"], str(hd_path))
-    ssp = _read(ssp_path)
+    hd = _require_columns(pl.read_parquet(hd_path), HORIZON_DEMAND, str(hd_path))
+    ssp = _require_columns(_read(ssp_path), STORE_SUPPLY, str(ssp_path))
     need = ["store_id", "city_id", "lead_time_days_mean", "distribution_cost"]
-    _require_columns(ssp, need, str(ssp_path))
-    risk_cols = ["delay_probability_mean", "delivery_time_deviation_mean"]
+    risk_cols = list(RISK_COLUMNS)
     has_risk = all(c in ssp.columns for c in risk_cols)
-    stores = ssp.select(need + (risk_cols if has_risk else [])).with_columns(
-        pl.col("store_id", "city_id").cast(pl.Int64)
-    )
-    stores = stores.sort("store_id")
-    hd = hd.select("store_id", "product_id", "demand", "demand_std").with_columns(
-        pl.col("store_id", "product_id").cast(pl.Int64)
-    )
+    stores = ssp.select(need + (risk_cols if has_risk else [])).sort("store_id")
     hd = hd.sort("store_id", "product_id")
     pairs = hd.join(
         stores.select("store_id", "lead_time_days_mean", *(risk_cols if has_risk else [])),
@@ -167,6 +207,7 @@ def build_problem(run_dir: Path, cfg: Config, inventory_file: Path | None = None
         raise DataValidationError(
             str(hd_path),
             f"stores not in {ssp_path.name}",
+            reason="unknown_id",
             column="store_id",
             examples=lost.head(5).to_dicts(),
             count=lost.height,

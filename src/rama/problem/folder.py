@@ -14,8 +14,9 @@ import polars as pl
 
 from rama.errors import DataValidationError
 from rama.io import atomic_dir, read_table
-from rama.problem.model import TABLES, Problem, _fail, align_pairs, make_problem
+from rama.problem.model import TABLES, Problem, align_pairs, make_problem
 from rama.problem.stochastic import stochastic_problem
+from rama.schema import TableSchema, id_column, nonneg, validate
 
 POINTS_TABLE = "demand_points"  # optional: a stochastic problem's K demand points per pair
 
@@ -30,7 +31,10 @@ def load_problem(folder: Path) -> Problem:
     folder = Path(folder)
     if not folder.is_dir():
         raise DataValidationError(
-            str(folder), "problem folder not found", fix="pass an existing folder with --problem"
+            str(folder),
+            "problem folder not found",
+            reason="not_found",
+            fix="pass an existing folder with --problem",
         )
     tables = {name: read_table(folder, name) for name in TABLES}
     sources = {name: _table_path(folder, name) for name in TABLES}
@@ -50,6 +54,22 @@ def load_problem(folder: Path) -> Problem:
     return stochastic_problem(problem, points)
 
 
+def points_schema(k: int) -> TableSchema:
+    """The ``demand_points`` table with ``k`` points: store_id, product_id, point_1..point_k
+    (units, finite, >= 0), one row per store-product pair."""
+    fix = "points must be finite and >= 0 (units)"
+    return TableSchema(
+        POINTS_TABLE,
+        (
+            id_column("store_id"),
+            id_column("product_id"),
+            *(nonneg(f"point_{j}", "units", fix=fix) for j in range(1, k + 1)),
+        ),
+        id_columns=("store_id", "product_id"),
+        min_rows=0,
+    )
+
+
 def read_points(df: pl.DataFrame, problem: Problem, source: str) -> np.ndarray:
     """The ``demand_points`` table (``store_id, product_id, point_1..point_K``) as an
     ``n_pairs x K`` array in the problem's pair order; every pair exactly once."""
@@ -60,22 +80,11 @@ def read_points(df: pl.DataFrame, problem: Problem, source: str) -> np.ndarray:
         raise DataValidationError(
             source,
             f"expected columns store_id, product_id, point_1..point_K; got {df.columns}",
+            reason="missing_column",
             column=missing[0] if missing else None,
             fix="write one row per store-product pair with its K demand points (units)",
         )
-    df = df.select("store_id", "product_id", *expected)
-    for c in expected:
-        if not df[c].dtype.is_numeric():
-            raise DataValidationError(
-                source, f"expected numbers, got {df[c].dtype}", column=c, fix="write numbers"
-            )
-    df = df.with_columns(
-        pl.col("store_id", "product_id").cast(pl.Int64), pl.col(expected).cast(pl.Float64)
-    )
-    bad = pl.any_horizontal([~pl.col(c).is_finite() | (pl.col(c) < 0) for c in expected])
-    mask = df.select(bad.fill_null(True)).to_series()
-    if mask.any():
-        raise _fail(source, "points must be finite and >= 0", df, mask, None, "check the points")
+    df = validate(df.select("store_id", "product_id", *expected), points_schema(len(cols)), source)
     joined = align_pairs(
         df,
         problem.store_products.select("store_id", "product_id"),

@@ -24,30 +24,74 @@ import polars as pl
 
 from rama.errors import DataValidationError
 from rama.problem.transport import CityCosts, TransportCosts
+from rama.schema import (
+    TableSchema,
+    check_unique,
+    fail,
+    id_column,
+    known_positions,
+    nonneg,
+    validate,
+)
 
-ID, NONNEG, NONNEG_INF = "id", "nonneg", "nonneg_or_inf"
+_PAIR = ("store_id", "product_id")
 
-SCHEMAS: dict[str, dict[str, str]] = {
-    "store_products": {
-        "store_id": ID,
-        "product_id": ID,
-        "demand": NONNEG,
-        "demand_std": NONNEG,
-        "current_inventory": NONNEG,
-        "safety_stock": NONNEG,
-        "max_capacity": NONNEG_INF,
-    },
-    "products": {
-        "product_id": ID,
-        "holding_cost": NONNEG,
-        "stockout_penalty": NONNEG,
-        "manufacturing_cost": NONNEG,
-        "max_production": NONNEG_INF,
-    },
-    "stores": {"store_id": ID, "distribution_cost": NONNEG},
-    "transport_costs": {"from_store_id": ID, "to_store_id": ID, "cost": NONNEG},
+SCHEMAS: dict[str, TableSchema] = {
+    "store_products": TableSchema(
+        "store_products",
+        (
+            id_column("store_id"),
+            id_column("product_id"),
+            nonneg("demand", "units"),
+            nonneg("demand_std", "units"),
+            nonneg("current_inventory", "units"),
+            nonneg("safety_stock", "units"),
+            nonneg("max_capacity", "units; inf = unlimited", allow_inf=True),
+        ),
+        id_columns=_PAIR,
+        unique_keys=_PAIR,
+        allow_extra_columns=True,
+    ),
+    "products": TableSchema(
+        "products",
+        (
+            id_column("product_id"),
+            nonneg("holding_cost", "$/unit"),
+            nonneg("stockout_penalty", "$/unit"),
+            nonneg("manufacturing_cost", "$/unit"),
+            nonneg("max_production", "units; inf = unlimited", allow_inf=True),
+        ),
+        id_columns=("product_id",),
+        unique_keys=("product_id",),
+        allow_extra_columns=True,
+    ),
+    "stores": TableSchema(
+        "stores",
+        (
+            id_column("store_id"),
+            nonneg("distribution_cost", "$/unit"),
+            id_column("city_id", required=False),
+        ),
+        id_columns=("store_id",),
+        unique_keys=("store_id",),
+        allow_extra_columns=True,
+    ),
+    "transport_costs": TableSchema(
+        "transport_costs",
+        (id_column("from_store_id"), id_column("to_store_id"), nonneg("cost", "$/unit")),
+        id_columns=("from_store_id", "to_store_id"),
+        unique_keys=("from_store_id", "to_store_id"),
+        allow_extra_columns=True,
+    ),
 }
-OPTIONAL: dict[str, dict[str, str]] = {"stores": {"city_id": ID}}
+"""The problem folder's tables in :mod:`rama.schema` (extra columns are dropped)."""
+
+
+def validate_table(df: pl.DataFrame, name: str, source: str) -> pl.DataFrame:
+    """One problem table checked against ``SCHEMAS[name]`` and cast (ids Int64, rest Float64)."""
+    return validate(df, SCHEMAS[name], source)
+
+
 TABLES = tuple(SCHEMAS)
 
 
@@ -170,88 +214,17 @@ class Problem:
         return replace(sub, demand_points=self.demand_points[mask])
 
 
-def _fail(
-    source: str, problem: str, df: pl.DataFrame, mask: pl.Series, column: str | None, fix: str
-) -> DataValidationError:
-    bad = df.with_row_index("row", offset=1).filter(mask)
-    return DataValidationError(
-        source, problem, column=column, examples=bad.head(5).to_dicts(), count=bad.height, fix=fix
-    )
-
-
-def _validate_columns(df: pl.DataFrame, name: str, source: str) -> pl.DataFrame:
-    """Check the required columns exist and have the right kind; return them cast."""
-    schema = dict(SCHEMAS[name])
-    missing = [c for c in schema if c not in df.columns]
-    if missing:
-        raise DataValidationError(
-            source,
-            f"missing column(s) {missing}; found {df.columns}",
-            fix=f"the {name} table needs columns {list(schema)}",
-        )
-    schema.update({c: k for c, k in OPTIONAL.get(name, {}).items() if c in df.columns})
-    out = []
-    for col, kind in schema.items():
-        s = df[col]
-        if s.null_count():
-            raise _fail(source, "missing value", df, s.is_null(), col, f"fill in every {col}")
-        if kind == ID:
-            if not s.dtype.is_integer():
-                if s.dtype.is_float() and bool((s == s.round(0)).all()):
-                    s = s.cast(pl.Int64)
-                else:
-                    raise DataValidationError(
-                        source,
-                        f"expected integer ids, found dtype {s.dtype}",
-                        column=col,
-                        examples=df.head(3).to_dicts(),
-                        fix=f"write {col} as integers",
-                    )
-            out.append(s.cast(pl.Int64))
-            continue
-        if not s.dtype.is_numeric():
-            num = s.cast(pl.Float64, strict=False)
-            raise _fail(source, "not a number", df, num.is_null(), col, f"write {col} as numbers")
-        s = s.cast(pl.Float64)
-        if s.is_nan().any():
-            raise _fail(source, "NaN value", df, s.is_nan(), col, f"give every {col} a value")
-        if (s < 0).any():
-            raise _fail(source, "negative value", df, s < 0, col, f"{col} must be >= 0")
-        if kind == NONNEG and s.is_infinite().any():
-            raise _fail(source, "infinite value", df, s.is_infinite(), col, f"{col} must be finite")
-        out.append(s)
-    return pl.DataFrame(out)
-
-
-def _unique(df: pl.DataFrame, keys: list[str], source: str) -> None:
-    dup = df.select(keys).is_duplicated()
-    if dup.any():
-        raise _fail(source, f"duplicate {'/'.join(keys)}", df, dup, None, "keep one row per key")
-
-
 def _known(df: pl.DataFrame, col: str, ids: np.ndarray, what: str, source: str) -> np.ndarray:
-    """Positions of ``df[col]`` in sorted ``ids``; an unknown id raises."""
-    vals = df[col].to_numpy().astype(np.int64)
-    pos = np.searchsorted(ids, vals)
-    ok = (pos < ids.size) & (ids[np.minimum(pos, ids.size - 1)] == vals) if ids.size else pos < 0
-    if not ok.all():
-        raise _fail(
-            source,
-            f"{col} not found in the {what} table",
-            df,
-            pl.Series(~ok),
-            col,
-            f"add the {what} to the {what} table or remove these rows",
-        )
-    return pos
+    """Positions of ``df[col]`` in sorted ``ids``; an unknown id raises (``unknown_id``)."""
+    keys = [c for c in (*_PAIR, "from_store_id", "to_store_id") if c in df.columns]
+    return known_positions(df, col, ids, what, source, id_columns=keys)
 
 
 def _transport_from_table(
     df: pl.DataFrame, store_ids: np.ndarray, source: str, validate: bool
 ) -> TransportCosts:
     if validate:
-        df = _validate_columns(df, "transport_costs", source)
-        _unique(df, ["from_store_id", "to_store_id"], source)
+        df = validate_table(df, "transport_costs", source)
     f = _known(df, "from_store_id", store_ids, "store", source)
     t = _known(df, "to_store_id", store_ids, "store", source)
     return TransportCosts.from_long(store_ids.size, f, t, df["cost"].to_numpy())
@@ -268,6 +241,7 @@ def _check_matrix(tc: TransportCosts, source: str) -> None:
         raise DataValidationError(
             source,
             f"negative transport cost ({int(bad.sum())} entries)",
+            reason="negative",
             column="cost",
             fix="costs must be >= 0 ($/unit); use inf or NaN for no route",
         )
@@ -283,31 +257,114 @@ def make_problem(
     validate: bool = True,
     source: str = "in-memory",
 ) -> Problem:
-    """Validate the four tables and index them into a :class:`Problem`.
+    """Validate the four tables of a planning problem and index them into a :class:`Problem`.
 
-    ``transport`` is the long table, a :class:`TransportCosts`, or a dense
-    ``n_stores x n_stores`` matrix ordered by sorted store_id (NaN/inf = no route).
+    Parameters
+    ----------
+    store_products : polars.DataFrame
+        One row per store-product pair: ``store_id``, ``product_id`` (integer ids),
+        ``demand``, ``demand_std``, ``current_inventory``, ``safety_stock`` (units over the
+        planning period, finite, >= 0) and ``max_capacity`` (units, >= 0, ``inf`` =
+        unlimited). Extra columns are dropped.
+    products : polars.DataFrame
+        One row per product: ``product_id``, ``holding_cost``, ``stockout_penalty``,
+        ``manufacturing_cost`` ($/unit for the period, finite, >= 0) and
+        ``max_production`` (units, >= 0, ``inf`` = unlimited).
+    stores : polars.DataFrame
+        One row per store: ``store_id``, ``distribution_cost`` ($/unit, finite, >= 0) and
+        optionally ``city_id``.
+    transport : polars.DataFrame or TransportCosts or numpy.ndarray
+        The routes ($/unit): the long table ``from_store_id, to_store_id, cost`` (one row
+        per allowed ordered pair; an absent pair is not a route, from == to is ignored), a
+        :class:`TransportCosts`, or a dense ``n_stores x n_stores`` matrix ordered by sorted
+        ``store_id`` (NaN or inf = no route).
+    sources : mapping of str to str, optional
+        Table name -> where it came from (a file path), named in error messages;
+        default ``"<name> (in memory)"``.
+    validate : bool, default True
+        Check every table against :data:`SCHEMAS` (:mod:`rama.schema`); False trusts
+        tables that are already valid (ids must still be known).
+    source : str, default "in-memory"
+        The problem's origin, kept as :attr:`Problem.source`.
+
+    Returns
+    -------
+    Problem
+        Stores sorted by ``store_id``, products by ``product_id`` and pairs by
+        (``product_id``, ``store_id``), ids cast to Int64 and quantities to Float64.
+
+    Raises
+    ------
+    DataValidationError
+        A table breaks its schema, or a pair / route names an unknown id (``reason``
+        ``unknown_id``); the message names the table, the column, the rows and the fix.
+
+    Examples
+    --------
+    Two stores and one product; store 2 holds 9 units, 8 more than its safety stock:
+
+    >>> import polars as pl
+    >>> problem = make_problem(
+    ...     pl.DataFrame(
+    ...         {
+    ...             "store_id": [2, 1],
+    ...             "product_id": [7, 7],
+    ...             "demand": [1.0, 5.0],
+    ...             "demand_std": [0.5, 1.0],
+    ...             "current_inventory": [9.0, 0.0],
+    ...             "safety_stock": [1.0, 1.0],
+    ...             "max_capacity": [20.0, float("inf")],
+    ...         }
+    ...     ),
+    ...     pl.DataFrame(
+    ...         {
+    ...             "product_id": [7],
+    ...             "holding_cost": [0.7],
+    ...             "stockout_penalty": [2.5],
+    ...             "manufacturing_cost": [1.0],
+    ...             "max_production": [100.0],
+    ...         }
+    ...     ),
+    ...     pl.DataFrame({"store_id": [1, 2], "distribution_cost": [0.2, 0.3]}),
+    ...     pl.DataFrame({"from_store_id": [2], "to_store_id": [1], "cost": [0.1]}),
+    ... )
+    >>> problem.n_stores, problem.n_products, problem.n_pairs
+    (2, 1, 2)
+    >>> problem.store_ids.tolist(), problem.max_transfer_out.tolist()
+    ([1, 2], [0.0, 8.0])
+    >>> problem.transport.n_routes()
+    1
+
+    A route to a store that is not in the stores table is refused:
+
+    >>> try:
+    ...     make_problem(
+    ...         problem.store_products.drop("store_idx", "product_idx"),
+    ...         problem.products,
+    ...         problem.stores,
+    ...         pl.DataFrame({"from_store_id": [2], "to_store_id": [3], "cost": [0.1]}),
+    ...     )
+    ... except DataValidationError as exc:
+    ...     print(exc.reason, exc.column, exc.count)
+    unknown_id to_store_id 1
     """
     src = {name: f"{name} (in memory)" for name in TABLES}
     src.update(sources or {})
     if validate:
-        stores = _validate_columns(stores, "stores", src["stores"])
-        products = _validate_columns(products, "products", src["products"])
-        store_products = _validate_columns(store_products, "store_products", src["store_products"])
-        _unique(stores, ["store_id"], src["stores"])
-        _unique(products, ["product_id"], src["products"])
-        _unique(store_products, ["store_id", "product_id"], src["store_products"])
+        stores = validate_table(stores, "stores", src["stores"])
+        products = validate_table(products, "products", src["products"])
+        store_products = validate_table(store_products, "store_products", src["store_products"])
     stores = stores.sort("store_id")
     products = products.sort("product_id")
-    store_products = store_products.sort("product_id", "store_id")
     store_ids = stores["store_id"].to_numpy().astype(np.int64)
     product_ids = products["product_id"].to_numpy().astype(np.int64)
+    # positions before sorting, so an error's example rows are the rows of the given table
     s_idx = _known(store_products, "store_id", store_ids, "store", src["store_products"])
     p_idx = _known(store_products, "product_id", product_ids, "product", src["store_products"])
     store_products = store_products.with_columns(
         pl.Series("store_idx", s_idx, dtype=pl.Int64),
         pl.Series("product_idx", p_idx, dtype=pl.Int64),
-    )
+    ).sort("product_id", "store_id")
     if isinstance(transport, pl.DataFrame):
         tc = _transport_from_table(transport, store_ids, src["transport_costs"], validate)
     elif isinstance(transport, TransportCosts):
@@ -318,6 +375,7 @@ def make_problem(
         raise DataValidationError(
             src["transport_costs"],
             f"matrix is for {tc.n_stores} stores but the stores table has {store_ids.size}",
+            reason="size_mismatch",
             fix="pass a square matrix ordered by sorted store_id",
         )
     if validate and not isinstance(transport, pl.DataFrame):
@@ -339,27 +397,24 @@ def align_pairs(
 ) -> pl.DataFrame:
     """``df`` (one row per store-product pair) joined onto ``keys`` in their order.
 
-    A duplicate pair, a pair of ``df`` not in ``keys`` (``extra`` = problem, fix) or a pair of
-    ``keys`` without a row (``value`` null after the join; ``missing`` = problem, fix) is a
+    A duplicate pair (reason ``duplicate_key``), a pair of ``df`` not in ``keys``
+    (``unknown_id``; ``extra`` = problem, fix) or a pair of ``keys`` without a row (``value``
+    null after the join; ``missing_rows``; ``missing`` = problem, fix) is a
     DataValidationError naming ``source`` with example rows and the count.
     """
-    dup = df.select(PAIR_KEYS).is_duplicated()
-    if dup.any():
-        raise DataValidationError(
-            source,
-            "duplicate store_id/product_id",
-            examples=df.filter(dup).head(5).to_dicts(),
-            count=int(dup.sum()),
-            fix="keep one row per store and product",
-        )
-    outside = df.join(keys, on=PAIR_KEYS, how="anti")
-    if outside.height:
-        raise DataValidationError(
+    check_unique(df, PAIR_KEYS, source, fix="keep one row per store and product")
+    outside = df.with_row_index("__pos").join(keys, on=PAIR_KEYS, how="anti")["__pos"]
+    if outside.len():
+        raise fail(
+            df,
+            pl.int_range(pl.len()).is_in(outside.implode()),
             source,
             extra[0],
-            examples=outside.head(5).to_dicts(),
-            count=outside.height,
+            reason="unknown_id",
+            column=None,
             fix=extra[1],
+            id_columns=PAIR_KEYS,
+            show=[],
         )
     joined = keys.join(df, on=PAIR_KEYS, how="left", maintain_order="left")
     absent = joined.filter(pl.col(value).is_null()).select(PAIR_KEYS)
@@ -367,6 +422,7 @@ def align_pairs(
         raise DataValidationError(
             source,
             missing[0],
+            reason="missing_rows",
             examples=absent.head(5).to_dicts(),
             count=absent.height,
             fix=missing[1],

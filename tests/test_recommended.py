@@ -98,3 +98,52 @@ def test_unknown_strategy_is_a_config_error(forecast_run: Path, tmp_path: Path) 
     res = runner.invoke(app, ["optimize", "--run", str(run), "--strategy", "magic"])
     assert res.exit_code == 2
     assert "plan.strategy" in res.output and "stochastic_fill_rate" in res.output
+
+
+def test_plan_files_are_dated_and_service_is_expected_under_the_forecast(
+    forecast_run: Path, tmp_path: Path
+) -> None:
+    import math
+    from datetime import date, timedelta
+
+    run = _copy(forecast_run, tmp_path)
+    res = runner.invoke(app, ["optimize", "--run", str(run), *FAST])
+    assert res.exit_code == 0, res.output
+    fc = json.loads((run / "forecast" / "forecast_summary.json").read_text())
+    first, last = date.fromisoformat(fc["first_day"]), date.fromisoformat(fc["last_day"])
+    plan = _summary(run / "plan")
+    assert plan["planning_week"] == {"first_day": str(first), "last_day": str(last)}
+    for path in (run / "plan").glob("*.csv"):
+        df = pl.read_csv(path, try_parse_dates=True)
+        assert df["week_first_day"].unique().to_list() == [first], path.name
+        assert df["week_last_day"].unique().to_list() == [last], path.name
+    # arrival = first day + ceil(L + p_delay x max(deviation, 0)) of the receiving store
+    risk = pl.read_parquet(run / "problem" / "store_risk.parquet")
+    eff = {
+        r["store_id"]: math.ceil(
+            r["lead_time_days"]
+            + r["delay_probability"] * max(r["delivery_deviation_days"], 0.0)
+            - 1e-9
+        )
+        for r in risk.iter_rows(named=True)
+    }
+    late = 0
+    for name, col in (("transfer_plan.csv", "to_store_id"), ("allocation_plan.csv", "store_id")):
+        df = pl.read_csv(run / "plan" / name, try_parse_dates=True)
+        assert df.height > 0
+        for r in df.iter_rows(named=True):
+            assert r["ship_date"] == first
+            assert r["arrival_date"] == first + timedelta(days=eff[r[col]])
+            assert r["arrives_in_week"] == (r["arrival_date"] <= last)
+            late += not r["arrives_in_week"]
+    assert plan["transfers_arriving_after_week"] + plan["allocations_arriving_after_week"] == late
+    # service figures: what the plan expects on the forecast draws, next to the targets
+    sl = pl.read_csv(run / "plan" / "service_level.csv")
+    net = sl.filter(pl.col("level") == "network").row(0, named=True)
+    comp = plan["recommended"]["comparison"]["stochastic"]
+    assert net["fill_rate"] == pytest.approx(comp["fill_rate"], rel=1e-9)
+    assert net["cycle_service_level"] == pytest.approx(comp["cycle_service_level"], rel=1e-9)
+    assert net["fill_rate"] == pytest.approx(plan["expected_fill_rate"])
+    assert net["fill_rate"] < 1.0  # no longer the LP's own 100% on its point forecast
+    assert net["cycle_service_level_target"] == 0.95
+    assert set(sl["level"]) == {"network", "city", "store", "product"}

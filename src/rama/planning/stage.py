@@ -33,8 +33,11 @@ from rama.io import atomic_dir
 from rama.layout import RunLayout
 from rama.optimize import OptimizeResult, check_plan, write_plan
 from rama.optimize.plan_io import plan_summary
+from rama.planning.calendar import PlanningWeek, date_plan_folder, lead_days
+from rama.planning.service import expected_service
 from rama.problem import (
     Problem,
+    StoreRisk,
     build_problem,
     store_risk_from_params,
     write_problem,
@@ -108,6 +111,53 @@ def _written(
     return OptimizeResult.from_summary(final_dir, summary)
 
 
+def _finish(
+    dec: Decision,
+    folder: Path,
+    final_dir: Path,
+    problem: Problem,
+    samples: np.ndarray,
+    week: PlanningWeek,
+    risk: StoreRisk,
+    cfg: Config,
+) -> OptimizeResult:
+    """Date the written plan (:mod:`rama.planning.calendar`), replace its service figures by
+    what it expects under the forecast draws (:mod:`rama.planning.service`), check it again
+    and record both in ``summary.json``."""
+    counts = date_plan_folder(folder, problem, week, lead_days(risk, cfg))
+    service = expected_service(
+        dec,
+        problem,
+        samples,
+        service_level_target=float(cfg["service"]["service_level"]),
+        fill_rate_target=float(cfg["stochastic"]["fill_rate_target"]),
+    )
+    service.with_columns(
+        pl.lit(week.first_day).alias("week_first_day"),
+        pl.lit(week.last_day).alias("week_last_day"),
+    ).write_csv(folder / "service_level.csv")
+    assert dec.plan is not None
+    check_plan(dec.plan.problem, folder, float(cfg["optimize"]["check_tolerance"]))
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    net = service.row(0, named=True)
+    summary.update(
+        planning_week=week.as_dict(),
+        dates=(
+            "moves ship on the week's first day and arrive after the receiving store's "
+            "effective lead time (risk.stretch_lead_time), rounded up to whole days"
+        ),
+        **counts,
+        expected_fill_rate=net["fill_rate"],
+        expected_cycle_service_level=net["cycle_service_level"],
+        fill_rate_target=net["fill_rate_target"],
+        cycle_service_level_target=net["cycle_service_level_target"],
+    )
+    (folder / "summary.json").write_text(
+        json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8"
+    )
+    return OptimizeResult.from_summary(final_dir, summary)
+
+
 def compare_plans(
     problem: Problem, decisions: Mapping[str, Decision], samples: np.ndarray
 ) -> dict[str, dict[str, float]]:
@@ -145,7 +195,9 @@ def run_plan(
     problem = build_problem(layout.root, cfg, inventory_file)
     ssp = pl.read_csv(layout.store_supply_params, infer_schema_length=10000)
     write_problem(problem, layout.problem)
-    write_store_risk(store_risk_from_params(problem, ssp), problem, layout.problem)
+    risk = store_risk_from_params(problem, ssp)
+    write_store_risk(risk, problem, layout.problem)
+    week = PlanningWeek.from_forecast(layout.forecast)
 
     ctx = StrategyContext(dict(cfg["stochastic"]), n_threads, solver)
     names = list(dict.fromkeys([*PLAN_STRATEGIES, chosen]))
@@ -164,7 +216,10 @@ def run_plan(
     with atomic_dir(layout.plans) as tmp:
         for name, dec in decisions.items():
             extra = {"expected_under_forecast": comparison[name]}
-            plans[name] = _written(dec, tmp / name, layout.plans / name, tol, extra)
+            _written(dec, tmp / name, layout.plans / name, tol, extra)
+            plans[name] = _finish(
+                dec, tmp / name, layout.plans / name, problem, samples, week, risk, cfg
+            )
     cheapest = min(
         (n for n in comparison if n != "do_nothing"),
         key=lambda n: comparison[n]["expected_total"],

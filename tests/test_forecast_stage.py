@@ -14,6 +14,7 @@ from rama.cli import app
 from rama.config import load_config
 from rama.errors import StageInputError
 from rama.forecast import run_forecast
+from rama.forecast.stage import ForecastResult
 from rama.run_manifest import read_manifest, update_manifest
 
 FAST = {
@@ -36,13 +37,15 @@ def _run_dir(tmp: Path, data_dir: Path, *, has_eval: bool = True, has_truth: boo
 
 
 @pytest.fixture(scope="module")
-def eval_run(tiny_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+def eval_run(
+    tiny_data_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, ForecastResult]:
     run = _run_dir(tmp_path_factory.mktemp("fc_eval"), tiny_data_dir)
     summary = run_forecast(run, load_config(overrides=FAST))
     return run, summary
 
 
-def test_outputs_and_contracts(eval_run: tuple[Path, dict]) -> None:
+def test_outputs_and_contracts(eval_run: tuple[Path, ForecastResult]) -> None:
     run, summary = eval_run
     out = run / "forecast"
     for name in (
@@ -61,7 +64,7 @@ def test_outputs_and_contracts(eval_run: tuple[Path, dict]) -> None:
     assert (hz["demand"] >= 0).all() and (hz["demand_std"] > 0).all()
     df = pl.read_parquet(out / "demand_forecast.parquet")
     assert df.height == 500 * 7
-    assert str(df["dt"].min()) == summary["first_day"] == "2024-06-26"
+    assert str(df["dt"].min()) == summary.first_day == "2024-06-26"
     assert (df["q10"] <= df["q50"]).all() and (df["q50"] <= df["q90"]).all()
     tot = (
         df.group_by("store_id", "product_id")
@@ -91,13 +94,13 @@ def test_outputs_and_contracts(eval_run: tuple[Path, dict]) -> None:
     assert state["backtest_window"] == "eval split"
 
 
-def test_reuse_model_predicts_without_refitting(eval_run: tuple[Path, dict]) -> None:
+def test_reuse_model_predicts_without_refitting(eval_run: tuple[Path, ForecastResult]) -> None:
     run, _ = eval_run
     before = pl.read_parquet(run / "forecast" / "demand_forecast.parquet")
     summary = run_forecast(run, load_config(overrides=FAST), reuse_model=True)
     after = pl.read_parquet(run / "forecast" / "demand_forecast.parquet")
     assert after.equals(before)
-    assert summary["reused_model"] is True
+    assert summary.summary["reused_model"] is True
     methods = set(pl.read_csv(run / "forecast" / "forecast_metrics.csv")["method"])
     assert "model" in methods and "model_no_recovery" not in methods
     other = load_config(overrides=FAST | {"run.horizon_days": 5})
@@ -115,12 +118,12 @@ def test_without_eval_split_holds_out_the_last_week(tiny_data_dir: Path, tmp_pat
     run = _run_dir(tmp_path, data, has_eval=False, has_truth=False)
     cfg = load_config(overrides=FAST | {"forecast.recover_demand": False})
     summary = run_forecast(run, cfg)
-    assert summary["backtest_window"].startswith("last 7 train days")
-    assert summary["assumed_covariate_rows"] == 500 * 7
-    assert summary["target"] == "sale_amount"
+    assert summary.backtest_window.startswith("last 7 train days")
+    assert summary.summary["assumed_covariate_rows"] == 500 * 7
+    assert summary.summary["target"] == "sale_amount"
     m = pl.read_csv(run / "forecast" / "forecast_metrics.csv")
     assert set(m["method"]) == {"model_no_recovery", "seasonal_naive", "moving_average_28"}
-    assert str(summary["first_day"]) == "2024-06-26"
+    assert summary.first_day == "2024-06-26"
 
 
 def test_missing_manifest_is_a_stage_error(tmp_path: Path) -> None:
@@ -128,7 +131,7 @@ def test_missing_manifest_is_a_stage_error(tmp_path: Path) -> None:
         run_forecast(tmp_path / "nowhere", load_config())
 
 
-def test_cli(eval_run: tuple[Path, dict], tmp_path: Path) -> None:
+def test_cli(eval_run: tuple[Path, ForecastResult], tmp_path: Path) -> None:
     run, _ = eval_run
     runner = CliRunner()
     sets = [x for k, v in FAST.items() for x in ("--set", f"{k}={v}")]

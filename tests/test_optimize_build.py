@@ -1,4 +1,4 @@
-"""build_problem / run_optimize on hand-made run folders."""
+"""build_problem / run_plan on hand-made run folders."""
 
 from __future__ import annotations
 
@@ -12,51 +12,12 @@ import pytest
 
 from rama.config import load_config
 from rama.errors import DataValidationError, StageInputError
-from rama.optimize import run_optimize
+from rama.planning import run_plan
 from rama.problem import build_problem, load_problem
 from rama.rules import safety_stock
+from rama.testing import tiny_run_folder
 
 Z95 = 1.6448536269514722
-
-
-def make_run(tmp_path: Path, *, city_form: bool = True) -> Path:
-    run = tmp_path / "run"
-    (run / "forecast").mkdir(parents=True)
-    (run / "prepared").mkdir()
-    pl.DataFrame(
-        {
-            "store_id": [1, 1, 2, 3],
-            "product_id": [7, 8, 7, 7],
-            "demand": [14.0, 7.0, 0.0, 21.0],
-            "demand_std": [7.0, 0.0, 1.0, 3.5],
-        }
-    ).write_parquet(run / "forecast" / "horizon_demand.parquet")
-    pl.DataFrame(
-        {
-            "store_id": [1, 2, 3, 4],
-            "city_id": [0, 0, 5, 5],
-            "cluster_id": [0, 0, 1, 1],
-            "latitude": [40.0, 40.0, 35.0, 35.0],
-            "longitude": [-100.0, -100.0, -90.0, -90.0],
-            "lead_time_days_mean": [4.0, 4.0, 9.0, 9.0],
-            "delay_probability_mean": [0.7, 0.7, 0.6, 0.6],
-            "distribution_cost": [0.2, 0.2, 0.5, 0.5],
-        }
-    ).write_csv(run / "prepared" / "store_supply_params.csv")
-    if city_form:
-        pl.DataFrame(
-            {
-                "from_city_id": [0, 0, 5, 5],
-                "to_city_id": [0, 5, 0, 5],
-                "distance_km": [0.0, 1000.0, 1000.0, 0.0],
-                "cost": [0.05, 1.2, 0.9, 0.05],
-            }
-        ).write_csv(run / "prepared" / "city_transport_costs.csv")
-    else:
-        pl.DataFrame(
-            {"from_store_id": [1, 2, 3], "to_store_id": [2, 1, 1], "cost": [0.05, 0.05, 0.9]}
-        ).write_parquet(run / "prepared" / "transport_cost_matrix.parquet")
-    return run
 
 
 def test_safety_stock_formula() -> None:
@@ -67,7 +28,7 @@ def test_safety_stock_formula() -> None:
 
 def test_build_problem_tables(tmp_path: Path) -> None:
     cfg = load_config()
-    pb = build_problem(make_run(tmp_path), cfg)
+    pb = build_problem(tiny_run_folder(tmp_path), cfg)
     sp = pb.store_products.sort("store_id", "product_id")
     assert sp["safety_stock"].to_list() == pytest.approx(
         [Z95 * 7 / sqrt(7) * 2, 0.0, Z95 * 1 / sqrt(7) * 2, Z95 * 3.5 / sqrt(7) * 3]
@@ -83,20 +44,20 @@ def test_build_problem_tables(tmp_path: Path) -> None:
     costs = pb.transport.block(np.arange(4), np.arange(4))
     assert costs[0, 1] == pytest.approx(0.05) and costs[0, 2] == pytest.approx(1.2)
     assert costs[2, 0] == pytest.approx(0.9) and np.isinf(np.diag(costs)).all()
-    again = build_problem(make_run(tmp_path / "b"), cfg)
+    again = build_problem(tiny_run_folder(tmp_path / "b"), cfg)
     assert again.store_products.equals(pb.store_products)  # seeded
-    other = build_problem(make_run(tmp_path / "c"), cfg.with_overrides({"run.seed": 3}))
+    other = build_problem(tiny_run_folder(tmp_path / "c"), cfg.with_overrides({"run.seed": 3}))
     assert not np.array_equal(other.current_inventory, pb.current_inventory)
 
 
 def test_long_transport_fallback(tmp_path: Path) -> None:
-    pb = build_problem(make_run(tmp_path, city_form=False), load_config())
+    pb = build_problem(tiny_run_folder(tmp_path, city_form=False), load_config())
     assert pb.transport.n_routes() == 3
     assert pb.transport.pairs(np.array([2]), np.array([0])).tolist() == [0.9]
 
 
 def test_user_inventory_file(tmp_path: Path) -> None:
-    run = make_run(tmp_path)
+    run = tiny_run_folder(tmp_path)
     good = pl.DataFrame(
         {"store_id": [3, 1, 1, 2], "product_id": [7, 7, 8, 7], "on_hand": [1.0, 2.0, 3.0, 4.0]}
     )
@@ -126,11 +87,11 @@ def test_user_inventory_file(tmp_path: Path) -> None:
 
 
 def test_missing_inputs(tmp_path: Path) -> None:
-    run = make_run(tmp_path)
+    run = tiny_run_folder(tmp_path)
     (run / "forecast" / "horizon_demand.parquet").unlink()
     with pytest.raises(StageInputError, match="rama forecast"):
         build_problem(run, load_config())
-    run = make_run(tmp_path / "x")
+    run = tiny_run_folder(tmp_path / "x")
     pl.DataFrame({"store_id": [1], "city_id": [0]}).write_csv(
         run / "prepared" / "store_supply_params.csv"
     )
@@ -138,9 +99,9 @@ def test_missing_inputs(tmp_path: Path) -> None:
         build_problem(run, load_config())
 
 
-def test_run_optimize_writes_problem_and_plan(tmp_path: Path) -> None:
-    run = make_run(tmp_path)
-    summary = run_optimize(run, load_config(), threads=1)
+def test_run_plan_writes_problem_and_plan(tmp_path: Path) -> None:
+    run = tiny_run_folder(tmp_path)
+    summary = run_plan(run, load_config(), threads=1).recommended
     assert summary.status == "optimal" and summary.summary["check"] == "passed"
     back = load_problem(run / "problem")
     assert back.n_pairs == 4 and "city_id" in back.stores.columns
@@ -168,13 +129,17 @@ def test_problem_from_the_real_samples(
     (run / "forecast").mkdir(parents=True)
     (run / "prepared").mkdir()
     daily.write_parquet(run / "forecast" / "horizon_demand.parquet")
+    (run / "forecast" / "forecast_summary.json").write_text(
+        json.dumps({"first_day": "2024-06-26", "last_day": "2024-07-02"})
+    )
     pl.DataFrame(
         {"store_id": [0], "city_id": [0], "lead_time_days_mean": [lead], "distribution_cost": [0.3]}
     ).write_csv(run / "prepared" / "store_supply_params.csv")
     pl.DataFrame({"from_city_id": [0], "to_city_id": [0], "cost": [0.05]}).write_csv(
         run / "prepared" / "city_transport_costs.csv"
     )
-    summary = run_optimize(run, load_config(), threads=1)
+    cfg = load_config(overrides={"plan.strategy": "centralized_lp"})
+    summary = run_plan(run, cfg, threads=1).recommended
     sp = pl.read_csv(run / "plan" / "store_product_plan.csv")
     assert sp["product_id"].sort().to_list() == [38, 834]
     short = (sp["demand"] - sp["current_inventory"]).clip(lower_bound=0)

@@ -147,3 +147,29 @@ def test_plan_files_are_dated_and_service_is_expected_under_the_forecast(
     assert net["fill_rate"] < 1.0  # no longer the LP's own 100% on its point forecast
     assert net["cycle_service_level_target"] == 0.95
     assert set(sl["level"]) == {"network", "city", "store", "product"}
+
+
+def test_whole_unit_plans_through_the_stage(forecast_run: Path, tmp_path: Path) -> None:
+    run = _copy(forecast_run, tmp_path)
+    res = runner.invoke(app, ["optimize", "--run", str(run), *FAST, "--set", "plan.lot_size=1"])
+    assert res.exit_code == 0, res.output
+    for strategy in ("centralized_lp", "stochastic"):
+        folder = run / "plans" / strategy
+        for name, cols in (
+            ("transfer_plan.csv", ["quantity"]),
+            ("allocation_plan.csv", ["quantity"]),
+            ("manufacturing_schedule.csv", ["quantity"]),
+        ):
+            df = pl.read_csv(folder / name)
+            for c in cols:
+                q = df[c].to_numpy()
+                assert (abs(q - q.round()) <= 1e-9).all(), (strategy, name)
+        assert _summary(folder)["lot_size"] == 1.0
+    lots = _summary(run / "plan")["recommended"]["lots"]
+    assert lots["lot_size"] == 1.0
+    # the lot-grid optimum can only cost more than the continuous one... except that the
+    # grid also rounds demand to the nearest unit; both are reported, with their difference
+    assert lots["rounding_cost"] == pytest.approx(
+        lots["lot_grid_objective"] - lots["continuous_objective"]
+    )
+    assert lots["continuous_expected_total"] > 0 and lots["lot_grid_expected_total"] > 0

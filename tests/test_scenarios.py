@@ -213,17 +213,23 @@ def test_evaluate_scores_the_problem_optimize_wrote_with_the_user_inventory(
 ) -> None:
     """`rama optimize --run R --inventory F` then `rama evaluate --run R`: every strategy and
     the written plan are scored on F's stock, and the manifest names F."""
-    from rama.optimize import run_optimize
+    from rama.planning import run_plan
     from rama.run_manifest import read_manifest
 
     run = tiny_run(tmp_path)
-    cfg = load_config(overrides={**FAST, "evaluate.strategies": ["do_nothing", "centralized_lp"]})
+    cfg = load_config(
+        overrides={
+            **FAST,
+            "evaluate.strategies": ["do_nothing", "centralized_lp"],
+            "plan.strategy": "centralized_lp",
+        }
+    )
     inv = tmp_path / "stock.csv"
     on_hand = {(1, 7): 40.0, (1, 8): 0.0, (2, 7): 5.0, (3, 7): 0.0}
     pl.DataFrame(
         [{"store_id": s, "product_id": p, "on_hand": v} for (s, p), v in on_hand.items()]
     ).write_csv(inv)
-    plan = run_optimize(run, cfg, inv)
+    plan = run_plan(run, cfg, inv).recommended
     s = run_evaluation(run, cfg, threads=1)
     # latent truth of the window (tiny_run): 10, 3, 2, 30 units; penalty 2.5, holding 0.7
     demand = {(1, 7): 10.0, (1, 8): 3.0, (2, 7): 2.0, (3, 7): 30.0}
@@ -246,12 +252,12 @@ def test_evaluate_scores_the_problem_optimize_wrote_with_the_user_inventory(
 
 def test_overrides_of_a_later_stage_are_recorded_and_reused(tmp_path: Path) -> None:
     """`rama optimize --set ...` writes its numbers into RUN/config.toml and the manifest."""
-    from rama.optimize import run_optimize
+    from rama.planning import run_plan
     from rama.run_manifest import read_manifest
 
     run = tiny_run(tmp_path)
     cfg = load_config(overrides={**FAST, "costs.stockout_penalty_per_unit": 4.0})
-    run_optimize(run, cfg)
+    run_plan(run, cfg)
     manifest = read_manifest(run)
     assert manifest["optimize_config_overrides"]["costs.stockout_penalty_per_unit"] == 4.0
     assert load_config(run / "config.toml")["costs"]["stockout_penalty_per_unit"] == 4.0

@@ -2,14 +2,15 @@
 
 Entry points: :func:`solve` turns a :class:`rama.problem.Problem` into a :class:`Plan`;
 :func:`write_plan` writes it and :func:`check_plan` re-checks the written files;
-:func:`run_optimize` is the ``rama optimize`` stage. See docs/optimizer.md.
+:func:`optimize_folder` is ``rama optimize --problem DIR --out OUT`` (``--run`` is the plan
+stage, :mod:`rama.planning`). See docs/optimizer.md.
 """
 
 from rama.optimize.check import check_plan
 from rama.optimize.plan import Plan
 from rama.optimize.plan_io import write_plan
 from rama.optimize.solve import solve
-from rama.optimize.stage import OptimizeResult, optimize_folder, run_optimize, solve_and_write
+from rama.optimize.stage import OptimizeResult, optimize_folder, solve_and_write
 from rama.optimize.warm import WarmStart
 
 __all__ = [
@@ -18,7 +19,6 @@ __all__ = [
     "WarmStart",
     "check_plan",
     "optimize_folder",
-    "run_optimize",
     "solve",
     "solve_and_write",
     "write_plan",

@@ -4,6 +4,12 @@ It uses only the plan tables (joined on ids) and the problem's own tables, never
 arrays. A constraint holds when its violation is at most ``tol x max(1, its largest term)``
 (units or $); the objective must match ``cost_breakdown.csv`` and ``summary.json`` within
 ``tol x max(1, |objective|)``. Any failure raises :class:`PlanCheckError` naming the rows.
+
+Lot plans (``summary.json`` has ``lot_size > 0``): every written quantity (transfers,
+allocations, manufacture, and per pair transfer in / out, allocated and, for deterministic
+plans, stockout and ending inventory) must also be a multiple of the lot within
+``GRID_TOL x max(1, |quantity|)`` units. A stochastic plan's stockout and ending inventory are
+expectations over K demand points (multiples of lot / K) and are not held to the grid.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from rama.optimize.plan_io import plan_frames, plan_summary, read_plan_frames
 from rama.problem.model import Problem
 
 KEY = ["store_id", "product_id"]
+GRID_TOL = 1e-9  # a lot plan's quantity must be a lot multiple to this (x max(1, |qty|))
 _FLOAT_COLS = (
     "quantity",
     "unit_cost",
@@ -206,6 +213,29 @@ def check_frames(
         pl.DataFrame(),
         "$",
     )
+    lot = float(summary.get("lot_size") or 0.0)
+    if lot > 0:
+        grid = _Checker(where, GRID_TOL)
+        per_pair = ["transfer_in", "transfer_out", "allocated"]
+        if problem.demand_points is None:
+            per_pair += ["stockout", "ending_inventory"]
+        tables = [
+            ("transfer_plan.csv", tp, ["quantity"]),
+            ("allocation_plan.csv", ap, ["quantity"]),
+            ("manufacturing_schedule.csv", ms, ["quantity"]),
+            ("store_product_plan.csv", sp, per_pair),
+        ]
+        for name, frame, cols in tables:
+            for col in cols:
+                v = frame[col].to_numpy().astype(np.float64)
+                grid.require(
+                    f"lot grid {name} {col}",
+                    np.abs(v - lot * np.round(v / lot)),
+                    v,
+                    frame,
+                    f"not a multiple of lot_size {lot:g} units",
+                )
+        ck.worst.update(grid.worst)
     ck.worst["objective"] = total
     return ck.worst
 

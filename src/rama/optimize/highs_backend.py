@@ -34,7 +34,9 @@ _BANNER = {"shown": False}  # HiGHS prints a banner on fd 1 when its first insta
 
 def new_highs(dual_simplex: bool = False) -> highspy.Highs:
     """A silent, single-threaded HiGHS instance with tight tolerances: primal simplex, or the
-    dual simplex with Devex pricing when ``dual_simplex``."""
+    dual simplex with Devex pricing when ``dual_simplex``. Always the simplex (``solver``
+    fixed, never the interior point method) without presolve: every solve ends at a basic
+    optimal solution, which lot plans rely on (docs/optimizer.md, "Whole units and lots")."""
     if not _BANNER["shown"]:
         saved, devnull = os.dup(1), os.open(os.devnull, os.O_WRONLY)
         try:
@@ -51,6 +53,7 @@ def new_highs(dual_simplex: bool = False) -> highspy.Highs:
         ("output_flag", False),
         ("threads", 1),
         ("presolve", "off"),
+        ("solver", "simplex"),
         ("simplex_strategy", 1 if dual_simplex else 4),
         ("primal_feasibility_tolerance", 1e-9),
         ("dual_feasibility_tolerance", 1e-10),

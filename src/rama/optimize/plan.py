@@ -7,20 +7,28 @@ ending inventory and stockout (or allocation) are positive at one pair the overl
 (it only adds cost). The objective is then recomputed from the polished values. For a
 stochastic problem (``demand_points``) stockout and ending inventory are the *expected* values
 of the available stock over the demand points (C1 then holds with ``demand`` = their mean).
+
+Lot plans (``lot > 0``, the problem on the lot grid, :mod:`rama.problem.lots`): every basic
+solution of the LP is a lot multiple (docs/optimizer.md, "Whole units and lots"), so each
+solver value within ``SNAP_TOL`` lots of the grid is snapped exactly onto it before the
+polish, and C1's ending inventory (and the manufacture, the sum of the allocations) onto it
+after; a value further off raises :class:`PlanCheckError` (the claim failed: never hidden).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
+from rama.errors import PlanCheckError
 from rama.optimize.warm import WarmStart
 from rama.problem.model import Problem
 from rama.problem.stochastic import expected_position
 
 QTY_EPS = 1e-9  # units; smaller solver values are noise
+SNAP_TOL = 1e-6  # lots: a lot plan's solver value this close to the grid is snapped onto it
 COMPONENTS = ("holding", "stockout", "transport", "manufacturing", "distribution")
 
 
@@ -62,6 +70,7 @@ class Plan:
     min_reduced_cost: float | None = None
     stats: dict[str, Any] = field(default_factory=dict)
     basis: WarmStart | None = None  # the solve's final bases (rama.optimize.warm), if recorded
+    lot_size: float = 0.0  # units; > 0: every quantity is a multiple of it (0 = continuous)
 
     def cost_breakdown(self) -> dict[str, float]:
         """Objective components ($) and their total."""
@@ -107,12 +116,41 @@ class Plan:
             "n_store_products": self.problem.n_pairs,
             "min_reduced_cost": self.min_reduced_cost,
         }
+        if self.lot_size > 0:
+            out["lot_size"] = self.lot_size
         out.update(self.stats)
         return out
 
 
-def polish(problem: Problem, raw: RawSolution, backend: str, seconds: float) -> Plan:
-    """Clean solver noise and restore C1 and C3 exactly (see module doc)."""
+def snap(x: np.ndarray, lot: float, what: str) -> np.ndarray:
+    """``x`` (units) snapped onto multiples of ``lot``; raises when a value is more than
+    ``SNAP_TOL`` lots off the grid (module doc)."""
+    x = np.asarray(x, dtype=np.float64)
+    k = np.round(x / lot)
+    off = np.abs(x / lot - k)
+    if off.size and float(off.max()) > SNAP_TOL:
+        bad = np.flatnonzero(off > SNAP_TOL)
+        raise PlanCheckError(
+            f"lot plan: {bad.size} {what} value(s) off the grid of lot {lot:g} units by more "
+            f"than {SNAP_TOL:g} lots, e.g. {x[bad[:3]].tolist()}",
+            fix="solve the problem on the lot grid (rama.problem.lots.on_lot_grid) with a "
+            "basic (simplex) solution",
+        )
+    return np.asarray(np.maximum(k, 0.0) * lot + 0.0)  # + 0.0: no -0.0 written
+
+
+def polish(
+    problem: Problem, raw: RawSolution, backend: str, seconds: float, lot: float = 0.0
+) -> Plan:
+    """Clean solver noise and restore C1 and C3 exactly (see module doc); with ``lot > 0``
+    snap every quantity onto the lot grid."""
+    if lot > 0:
+        raw = replace(
+            raw,
+            t_qty=snap(raw.t_qty, lot, "transfer"),
+            stockout=snap(raw.stockout, lot, "stockout"),
+            allocate=snap(raw.allocate, lot, "allocation"),
+        )
     keep = raw.t_qty > QTY_EPS
     t_from, t_to = raw.t_from[keep], raw.t_to[keep]
     t_qty, t_cost = raw.t_qty[keep], raw.t_cost[keep]
@@ -138,6 +176,11 @@ def polish(problem: Problem, raw: RawSolution, backend: str, seconds: float) -> 
         short = np.where(e < -QTY_EPS, -e, 0.0)  # below zero beyond noise: counted as stockout
         u, e = u + short, np.maximum(e, 0.0)
     m = np.bincount(problem.pair_product, weights=a, minlength=problem.n_products)
+    if lot > 0:  # sums of grid values: exact grid values again (float rounding only)
+        t_in, t_out = snap(t_in, lot, "transfer in"), snap(t_out, lot, "transfer out")
+        m = snap(m, lot, "manufacture")
+        if problem.demand_points is None:
+            u, e = snap(u, lot, "stockout"), snap(e, lot, "ending inventory")
     return Plan(
         problem=problem,
         backend=backend,
@@ -156,4 +199,5 @@ def polish(problem: Problem, raw: RawSolution, backend: str, seconds: float) -> 
         min_reduced_cost=raw.min_reduced_cost,
         stats=dict(raw.stats),
         basis=raw.basis,
+        lot_size=float(lot),
     )

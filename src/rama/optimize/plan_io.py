@@ -10,6 +10,14 @@
 - ``service_level.csv``: level (network / city / store / product), id, demand, stockout,
   fill_rate = 1 - stockout / demand (1 when demand is 0); city rows need stores.city_id
 - ``summary.json``: status, objective, fill rate, units, transfers, seconds, backend, proof
+
+Lot plans (``plan.lot_size > 0``, :mod:`rama.problem.lots`): every quantity is an exact lot
+multiple and is written with the decimals of the lot (whole numbers for lot 1, 0.3 rather
+than 0.30000000000000004 for lot 0.1); the stochastic plan's expected stockout and ending
+inventory (means over K points, multiples of lot / K) with 9 decimals; the per-row ``cost``
+columns to the cent. Unit costs, ``cost_breakdown.csv`` and summary.json keep full precision
+(the independent check compares them with the recomputed objective). Continuous plans
+(``lot_size = 0``) are written at full float precision, as before.
 """
 
 from __future__ import annotations
@@ -79,8 +87,54 @@ def service_levels(plan: Plan) -> pl.DataFrame:
     return out.with_columns(_fill(pl.col("demand"), pl.col("stockout")).alias("fill_rate"))
 
 
+def lot_decimals(lot: float) -> int:
+    """Decimals that write every multiple of ``lot`` exactly (at most 9)."""
+    for d in range(10):
+        if abs(round(lot, d) - lot) <= 1e-12 * max(1.0, lot):
+            return d
+    return 9
+
+
+def _written(frame: pl.DataFrame, plan: Plan, grid: tuple[str, ...]) -> pl.DataFrame:
+    """A lot plan's frame with written precision (module doc); continuous plans unchanged."""
+    if plan.lot_size <= 0:
+        return frame
+    d = lot_decimals(plan.lot_size)
+    exact = [c for c in grid if c in frame.columns]
+    means = [c for c in ("stockout", "ending_inventory", "demand") if c in frame.columns]
+    if plan.problem.demand_points is not None:
+        exact = [c for c in exact if c not in means]
+    else:
+        means = []
+    money = [c for c in ("cost",) if c in frame.columns]
+    return frame.with_columns(
+        *(pl.col(c).round(d) for c in exact),
+        *(pl.col(c).round(9) for c in means),
+        *(pl.col(c).round(2) for c in money),
+    )
+
+
+_GRID_COLS = (
+    "quantity",
+    "demand",
+    "current_inventory",
+    "transfer_in",
+    "transfer_out",
+    "allocated",
+    "stockout",
+    "ending_inventory",
+)
+
+
 def plan_frames(plan: Plan) -> dict[str, pl.DataFrame]:
     """Every plan table, keyed by file name (without summary.json)."""
+    frames = _plan_frames(plan)
+    for name in PLAN_FILES[:4]:  # the quantity tables
+        frames[name] = _written(frames[name], plan, _GRID_COLS)
+    return frames
+
+
+def _plan_frames(plan: Plan) -> dict[str, pl.DataFrame]:
     pb = plan.problem
     sid, pid = pb.store_ids, pb.product_ids
     ps, pp = pb.pair_store, pb.pair_product
@@ -155,9 +209,10 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
-def plan_summary(plan: Plan) -> dict[str, Any]:
-    """summary.json content (non-finite numbers become null)."""
-    out = {k: _jsonable(v) for k, v in plan.summary().items()}
+def plan_summary(plan: Plan, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """summary.json content (non-finite numbers become null); ``extra`` figures (the cost of
+    rounding of a lot plan, rama.optimize.stage) are added after the plan's own."""
+    out = {k: _jsonable(v) for k, v in {**plan.summary(), **(extra or {})}.items()}
     rc = out.get("min_reduced_cost")
     out["optimality_proof"] = (
         "every transfer route priced: min reduced cost >= -1e-9"
@@ -167,14 +222,15 @@ def plan_summary(plan: Plan) -> dict[str, Any]:
     return out
 
 
-def write_plan(plan: Plan, out_dir: Path) -> Path:
-    """Write every plan file into ``out_dir`` (the folder is replaced atomically)."""
+def write_plan(plan: Plan, out_dir: Path, extra: dict[str, Any] | None = None) -> Path:
+    """Write every plan file into ``out_dir`` (the folder is replaced atomically); ``extra``
+    goes into summary.json (:func:`plan_summary`)."""
     out_dir = Path(out_dir)
     with atomic_dir(out_dir) as tmp:
         for name, frame in plan_frames(plan).items():
             frame.write_csv(tmp / name)
         (tmp / "summary.json").write_text(
-            json.dumps(plan_summary(plan), indent=2) + "\n", encoding="utf-8"
+            json.dumps(plan_summary(plan, extra), indent=2) + "\n", encoding="utf-8"
         )
     return out_dir
 

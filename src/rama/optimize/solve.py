@@ -14,6 +14,7 @@ from rama.optimize.plan import Plan, RawSolution, polish
 from rama.optimize.pool import n_workers, solve_blocks
 from rama.optimize.pulp_backend import solve_pulp
 from rama.optimize.warm import WarmStart
+from rama.problem.lots import off_grid_inputs
 from rama.problem.model import Problem
 
 BACKENDS = ("highs", "pulp")
@@ -29,6 +30,7 @@ def solve(
     hubs: bool = True,
     warm_start: WarmStart | None = None,
     record_basis: bool = False,
+    lot: float = 0.0,
 ) -> Plan:
     """Solve the planning LP (docs/optimizer.md, "The model") to proven optimality.
 
@@ -64,6 +66,13 @@ def solve(
         layout starts from it (:mod:`rama.optimize.warm`; HiGHS backend).
     record_basis : bool
         Keep this solve's final simplex bases in ``plan.basis`` (HiGHS backend).
+    lot : float
+        ``> 0``: a plan in multiples of ``lot`` units. ``problem`` must be on the lot grid
+        (:func:`rama.problem.lots.on_lot_grid`; otherwise ValueError); the LP is then
+        solved as always (its basic optimal solutions are lot multiples, docs/optimizer.md
+        "Whole units and lots") and every quantity snapped exactly onto the grid
+        (:func:`rama.optimize.plan.polish`); ``plan.lot_size`` records it and the check
+        verifies every quantity is a lot multiple. ``0``: the continuous plan.
 
     Returns
     -------
@@ -98,6 +107,15 @@ def solve(
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if lot < 0 or not np.isfinite(lot):
+        raise ValueError(f"lot must be a finite number >= 0 (units), got {lot!r}")
+    if lot > 0:
+        off = off_grid_inputs(problem, lot)
+        if off:
+            raise ValueError(
+                f"the problem is not on the grid of lot {lot:g} units ({', '.join(off)}); "
+                "solve on_lot_grid(problem, lot) (rama.problem.lots)"
+            )
     t0 = time.perf_counter()
     if backend == "highs":
         raw, infeasible = _solve_highs(problem, threads, hubs, warm_start, record_basis)
@@ -108,7 +126,7 @@ def solve(
             raw = solve_pulp(problem, threads=threads)
         except InfeasibleError:
             raise infeasible_error(problem) from None
-    plan = polish(problem, raw, backend, time.perf_counter() - t0)
+    plan = polish(problem, raw, backend, time.perf_counter() - t0, lot)
     if check:
         check_plan(problem, plan, tol)
     return plan

@@ -14,7 +14,6 @@ import polars as pl
 from rama.config import Config
 from rama.errors import InfeasibleError
 from rama.io import write_csv
-from rama.layout import RunLayout
 from rama.optimize.check import check_plan
 from rama.optimize.plan import Plan
 from rama.optimize.plan_io import plan_summary, write_plan
@@ -22,13 +21,9 @@ from rama.optimize.pulp_backend import build_pulp_model, write_model
 from rama.optimize.solve import solve
 from rama.problem import (
     Problem,
-    build_problem,
     load_problem,
-    store_risk_from_params,
-    write_problem,
-    write_store_risk,
+    on_lot_grid,
 )
-from rama.run_manifest import record_stage
 
 
 @dataclass(frozen=True)
@@ -86,26 +81,46 @@ def solve_and_write(
     tol: float = 1e-6,
     write_lp: Path | None = None,
     write_mps: Path | None = None,
+    lot_size: float = 0.0,
 ) -> tuple[Plan, OptimizeResult]:
     """Solve, write the plan into ``out_dir``, re-read and check it; return the plan and
     what was written.
 
     ``write_lp`` / ``write_mps`` export the full PuLP model (any backend). On infeasibility
     ``out_dir/infeasible_pairs.csv`` lists the pairs at fault before the error is raised.
+    ``lot_size > 0`` (config ``plan.lot_size``): the plan of ``on_lot_grid(problem,
+    lot_size)`` in lot multiples (:mod:`rama.problem.lots`), checked against that rounded
+    problem; the continuous plan of ``problem`` is solved too and summary.json reports
+    ``continuous_objective``, ``rounding_cost`` ($ and ``rounding_cost_pct``) and
+    ``continuous_solve_seconds``.
     """
     t0 = time.perf_counter()
     if write_lp is not None or write_mps is not None:
         write_model(build_pulp_model(problem), write_lp, write_mps)
+    rounding: dict[str, Any] = {}
     try:
-        plan = solve(problem, backend, threads, check=False, tol=tol)
+        if lot_size > 0:
+            continuous = solve(problem, backend, threads, check=False, tol=tol)
+            problem = on_lot_grid(problem, lot_size)
+        plan = solve(problem, backend, threads, check=False, tol=tol, lot=lot_size)
     except InfeasibleError as exc:
         if exc.pairs:
             write_csv(pl.DataFrame(exc.pairs), Path(out_dir) / "infeasible_pairs.csv")
         raise
-    write_plan(plan, out_dir)
+    if lot_size > 0:
+        cost = plan.objective - continuous.objective
+        rounding = {
+            "continuous_objective": continuous.objective,
+            "rounding_cost": cost,
+            "rounding_cost_pct": 100.0 * cost / abs(continuous.objective)
+            if continuous.objective
+            else 0.0,
+            "continuous_solve_seconds": continuous.solve_seconds,
+        }
+    write_plan(plan, out_dir, rounding)
     t_check = time.perf_counter()
     worst = check_plan(problem, out_dir, tol)
-    summary = plan_summary(plan)
+    summary = plan_summary(plan, rounding)
     summary.update(
         {
             "check": "passed",
@@ -129,31 +144,13 @@ def optimize_folder(
     return solve_and_write(problem, out_dir, **_defaults(cfg, options))[1]
 
 
-def run_optimize(
-    run_dir: Path, cfg: Config, inventory_file: Path | None = None, **options: Any
-) -> OptimizeResult:
-    """``rama optimize --run RUN``: write ``RUN/problem/``, then solve into ``RUN/plan/``."""
-    layout = RunLayout(run_dir)
-    problem = build_problem(layout.root, cfg, inventory_file)
-    ssp = pl.read_csv(layout.store_supply_params, infer_schema_length=10000)
-    write_problem(problem, layout.problem)
-    write_store_risk(store_risk_from_params(problem, ssp), problem, layout.problem)
-    _, result = solve_and_write(problem, layout.plan, **_defaults(cfg, options))
-    record_stage(
-        layout.root,
-        "optimize",
-        cfg,
-        {"inventory_file": inventory_file, "inventory": "file" if inventory_file else "simulated"},
-    )
-    return result
-
-
 def _defaults(cfg: Config, options: dict[str, Any]) -> dict[str, Any]:
     opt = cfg["optimize"]
     out = {
         "backend": opt["backend"],
         "threads": int(opt["threads"]),
         "tol": float(opt["check_tolerance"]),
+        "lot_size": float(cfg["plan"]["lot_size"]),
     }
     out.update({k: v for k, v in options.items() if v is not None})
     return out

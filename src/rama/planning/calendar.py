@@ -73,6 +73,8 @@ def _dated(
     df: pl.DataFrame, store_col: str, lead: pl.DataFrame, week: PlanningWeek
 ) -> pl.DataFrame:
     ship = week.first_day
+    # an empty plan file reads back without types: the ids are integers either way
+    df = df.with_columns(pl.col(store_col).cast(pl.Int64), pl.col("quantity").cast(pl.Float64))
     out = df.join(lead.rename({"store_id": store_col}), on=store_col, how="left")
     out = out.with_columns(
         pl.lit(ship).alias("ship_date"),

@@ -39,6 +39,7 @@ from rama.problem import (
     Problem,
     StoreRisk,
     build_problem,
+    on_lot_grid,
     store_risk_from_params,
     write_problem,
     write_store_risk,
@@ -199,9 +200,13 @@ def run_plan(
     write_store_risk(risk, problem, layout.problem)
     week = PlanningWeek.from_forecast(layout.forecast)
 
-    ctx = StrategyContext(dict(cfg["stochastic"]), n_threads, solver)
+    lot = float(cfg["plan"]["lot_size"])
+    ctx = StrategyContext(dict(cfg["stochastic"]), n_threads, solver, lot)
     names = list(dict.fromkeys([*PLAN_STRATEGIES, chosen]))
-    decisions = {name: STRATEGY_FUNCTIONS[name](problem, ctx) for name in names}
+    # with a lot, strategies plan on the lot grid (rama.problem.lots); every plan is still
+    # scored on the problem as written, with the stock really on hand
+    planned = on_lot_grid(problem, lot) if lot > 0 else problem
+    decisions = {name: STRATEGY_FUNCTIONS[name](planned, ctx) for name in names}
     std = problem.store_products["demand_std"].to_numpy().astype(np.float64)
     samples = demand_samples(
         problem.demand,
@@ -224,8 +229,27 @@ def run_plan(
         (n for n in comparison if n != "do_nothing"),
         key=lambda n: comparison[n]["expected_total"],
     )
+    lots: dict[str, Any] = {"lot_size": lot}
+    if lot > 0:  # the cost of rounding: the chosen strategy's continuous plan beside it
+        cont_ctx = StrategyContext(dict(cfg["stochastic"]), n_threads, solver)
+        cont = STRATEGY_FUNCTIONS[chosen](problem, cont_ctx)
+        cont_plan, lot_plan = cont.plan, decisions[chosen].plan
+        assert cont_plan is not None and lot_plan is not None
+        cont_expected = compare_plans(problem, {chosen: cont}, samples)[chosen]
+        lots.update(
+            continuous_objective=cont_plan.objective,
+            lot_grid_objective=lot_plan.objective,
+            rounding_cost=lot_plan.objective - cont_plan.objective,
+            continuous_expected_total=cont_expected["expected_total"],
+            lot_grid_expected_total=comparison[chosen]["expected_total"],
+            rounding=(
+                "demand and points nearest, inventory down, safety stock up, capacities and "
+                "production down (rama.problem.lots.on_lot_grid)"
+            ),
+        )
     why = {
         "strategy": chosen,
+        "lots": lots,
         "chosen_by": "plan.strategy",
         "cheapest_expected": cheapest,
         "is_cheapest_expected": cheapest == chosen,

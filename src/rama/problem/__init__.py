@@ -3,11 +3,13 @@ validated frozen :class:`Problem` (``RUN/problem/``).
 
 Entry points: :func:`make_problem` (tables in memory), :func:`load_problem` /
 :func:`write_problem` (the problem folder), :func:`build_problem` (a run's prepared tables and
-forecast), :func:`stochastic_problem` (K demand points per pair). See docs/optimizer.md.
+forecast), :func:`stochastic_problem` (K demand points per pair), :func:`on_lot_grid` (the
+inputs on a lot grid, for plans in whole units or lots). See docs/optimizer.md.
 """
 
 from rama.problem.build import build_problem, read_inventory
 from rama.problem.folder import load_problem, read_points, transport_frame, write_problem
+from rama.problem.lots import off_grid_inputs, on_lot_grid
 from rama.problem.model import PAIR_KEYS, TABLES, Problem, align_pairs, make_problem
 from rama.problem.risk import StoreRisk, read_store_risk, store_risk_from_params, write_store_risk
 from rama.problem.scenario import (
@@ -36,6 +38,8 @@ __all__ = [
     "load_inputs",
     "load_problem",
     "make_problem",
+    "off_grid_inputs",
+    "on_lot_grid",
     "read_inventory",
     "read_points",
     "read_store_risk",

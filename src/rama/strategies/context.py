@@ -8,14 +8,20 @@ from typing import Any
 import numpy as np
 
 from rama.optimize import Plan, WarmStart, solve
-from rama.problem import Problem, stochastic_problem
+from rama.problem import Problem, on_lot_grid, stochastic_problem
 from rama.rules import demand_points
 
 
 class StrategyContext:
     """What a strategy may use besides the scenario's problem: config and solver options."""
 
-    def __init__(self, stochastic: dict[str, Any], threads: int = 0, backend: str = "highs"):
+    def __init__(
+        self,
+        stochastic: dict[str, Any],
+        threads: int = 0,
+        backend: str = "highs",
+        lot: float = 0.0,
+    ):
         self.points = int(stochastic["points"])
         self.distribution = str(stochastic["distribution"])
         self.fill_rate_target = float(stochastic["fill_rate_target"])
@@ -23,6 +29,9 @@ class StrategyContext:
         self.max_solves = int(stochastic["max_solves"])
         self.threads = threads
         self.backend = backend
+        # > 0: every plan in multiples of ``lot`` units; problems given to strategies are on
+        # the lot grid already (rama.problem.lots.on_lot_grid), stochastic ones are put on it
+        self.lot = float(lot)
         self._points: tuple[Problem, np.ndarray] | None = None
         self._reference: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._stochastic: tuple[Problem, Problem] | None = None
@@ -78,9 +87,14 @@ class StrategyContext:
         if cached is None or cached[0] is not problem:
             cached = self._stochastic = (
                 problem,
-                stochastic_problem(problem, self.demand_points(problem)),
+                self.stochastic_of(problem, self.demand_points(problem)),
             )
         return cached[1]
+
+    def stochastic_of(self, problem: Problem, points: np.ndarray) -> Problem:
+        """``stochastic_problem(problem, points)``, on the lot grid when ``lot > 0``."""
+        sp = stochastic_problem(problem, points)
+        return on_lot_grid(sp, self.lot) if self.lot > 0 else sp
 
     def stochastic_plan(self, problem: Problem) -> Plan:
         """The solved stochastic plan of ``problem`` (cached: the fill-rate variant starts
@@ -100,6 +114,7 @@ class StrategyContext:
             self.threads,
             warm_start=self.warm.get(warm_from or strategy),
             record_basis=self.record_bases,
+            lot=self.lot,
         )
         if self.record_bases and plan.basis is not None and len(plan.basis):
             self.warm[strategy] = plan.basis

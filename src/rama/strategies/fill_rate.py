@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from rama.optimize import Plan
-from rama.problem import Problem, stochastic_problem, with_penalty
+from rama.problem import Problem, with_penalty
 from rama.strategies.context import StrategyContext
 from rama.strategies.decision import Decision
 
@@ -67,7 +67,7 @@ def fill_rate_plan(problem: Problem, ctx: StrategyContext) -> Decision:
     def run(lam: float) -> Plan:
         if lam == 0:  # the stochastic strategy's plan (solved once per problem)
             return ctx.stochastic_plan(problem)
-        raised = stochastic_problem(with_penalty(problem, lam), points)
+        raised = ctx.stochastic_of(with_penalty(problem, lam), points)
         # the matrix of the stochastic plan's LP: start from the reference's raised-penalty
         # bases when recorded (scenario sweeps), else from its stochastic plan's
         known = "stochastic_fill_rate" in ctx.warm

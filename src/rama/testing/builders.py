@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +103,8 @@ def city_problem(seed: int, n_stores: int = 30, n_products: int = 6, n_pairs: in
 
 def tiny_run_folder(tmp_path: Path, *, city_form: bool = True) -> Path:
     """``tmp_path/run`` with the tables the optimize stage reads: four pairs
-    ((1, 7), (1, 8), (2, 7), (3, 7)) in ``forecast/horizon_demand.parquet``, four stores in
+    ((1, 7), (1, 8), (2, 7), (3, 7)) in ``forecast/horizon_demand.parquet``, the planning
+    week 2024-07-01..07 in ``forecast/forecast_summary.json``, four stores in
     two cities in ``prepared/store_supply_params.csv`` and city transport costs (or, without
     ``city_form``, three store-to-store routes in ``transport_cost_matrix.parquet``)."""
     run = tmp_path / "run"
@@ -116,6 +118,8 @@ def tiny_run_folder(tmp_path: Path, *, city_form: bool = True) -> Path:
             "demand_std": [7.0, 0.0, 1.0, 3.5],
         }
     ).write_parquet(run / "forecast" / "horizon_demand.parquet")
+    week = {"first_day": "2024-07-01", "last_day": "2024-07-07", "horizon_days": 7}
+    (run / "forecast" / "forecast_summary.json").write_text(json.dumps(week), encoding="utf-8")
     pl.DataFrame(
         {
             "store_id": [1, 2, 3, 4],

@@ -1,22 +1,25 @@
-"""Shared fixtures: the real-format samples in ../shared/data and a tiny generated dataset."""
+"""Shared fixtures: the real-format samples in tests/data and a tiny generated dataset.
+
+No test reads outside the repository: the real samples are copied into tests/data
+(see tests/data/README.md for their source and licences).
+"""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("RAMA_SHARED_DATA", REPO.parent / "shared" / "data"))
+TEST_DATA = Path(__file__).resolve().parent / "data"
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """Folder of the real-row samples (read-only)."""
-    if not SHARED_DATA.is_dir():  # pragma: no cover - CI always has it
-        pytest.fail(f"real samples not found at {SHARED_DATA}; set RAMA_SHARED_DATA")
-    return SHARED_DATA
+    """Folder of the real-row samples, tests/data (read-only: copy before changing)."""
+    if not TEST_DATA.is_dir():  # pragma: no cover - part of the repository
+        pytest.fail(f"real samples not found at {TEST_DATA}")
+    return TEST_DATA
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ from rama.cli import app
 from rama.config import load_config
 from rama.errors import DataValidationError, StageInputError
 from rama.prepare import (
+    PrepareResult,
     city_transport_costs,
     cluster_logistics,
     haversine_km,
@@ -344,12 +345,12 @@ def test_manifest_helpers(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def prepared_run(
     tiny_data_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[Path, dict]:
+) -> tuple[Path, PrepareResult]:
     run = tmp_path_factory.mktemp("run")
     return run, prepare(tiny_data_dir, run, load_config())
 
 
-def test_end_to_end_tables(prepared_run: tuple[Path, dict], tiny_data_dir: Path) -> None:
+def test_end_to_end_tables(prepared_run: tuple[Path, PrepareResult], tiny_data_dir: Path) -> None:
     run, result = prepared_run
     out = run / "prepared"
     names = {
@@ -380,7 +381,7 @@ def test_end_to_end_tables(prepared_run: tuple[Path, dict], tiny_data_dir: Path)
     assert cities.height == n_cities and stores.height == n_stores
     assert matrix.height == n_stores * (n_stores - 1)
     assert city_costs.height == n_cities**2
-    assert result["tables"]["transport_cost_matrix.parquet"] == matrix.height
+    assert result.tables["transport_cost_matrix.parquet"] == matrix.height
     assert set(cities["mapping_method"]) == {"geographic_order"}
     assert cities["cluster_id"].n_unique() == n_cities
     assert (stores["distribution_cost"] >= 0.1).all()
@@ -392,7 +393,7 @@ def test_end_to_end_tables(prepared_run: tuple[Path, dict], tiny_data_dir: Path)
 
 
 def test_end_to_end_manifest_config_eda(
-    prepared_run: tuple[Path, dict], tiny_data_dir: Path
+    prepared_run: tuple[Path, PrepareResult], tiny_data_dir: Path
 ) -> None:
     run, _ = prepared_run
     manifest = read_manifest(run)
@@ -410,7 +411,7 @@ def test_end_to_end_manifest_config_eda(
     assert "# EDA summary" in (run / "prepared" / "eda_summary.md").read_text()
 
 
-def test_some_transfers_pay_and_some_do_not(prepared_run: tuple[Path, dict]) -> None:
+def test_some_transfers_pay_and_some_do_not(prepared_run: tuple[Path, PrepareResult]) -> None:
     """With the defaults, transfer costs straddle both alternatives."""
     run, _ = prepared_run
     cfg = load_config()
@@ -435,7 +436,7 @@ def test_city_locations_end_to_end(tiny_data_dir: Path, tmp_path: Path) -> None:
     ).write_csv(loc)
     run = tmp_path / "run"
     result = prepare(tiny_data_dir, run, load_config(), city_locations=loc)
-    assert result["city_mapping"] == "city_locations"
+    assert result.city_mapping == "city_locations"
     assert read_manifest(run)["city_mapping"] == "city_locations"
     cities = pl.read_csv(run / "prepared" / "city_supply_params.csv")
     assert set(cities["mapping_method"]) == {"city_locations"}

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from rama.errors import ConfigError
-from rama.synth import generate_datasets, scale_counts
+from rama.synth import GenerateResult, generate_datasets, scale_counts
 from rama.synth.calendar import make_calendar
 from rama.synth.demand import (
     ChunkResult,
@@ -68,8 +68,11 @@ def _type_name(t: object) -> str:
     return s.replace("list<element: ", "list<").replace("list<item: ", "list<")
 
 
+Moderate = tuple[Path, GenerateResult]
+
+
 @pytest.fixture(scope="module")
-def moderate_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+def moderate_dir(tmp_path_factory: pytest.TempPathFactory) -> Moderate:
     """Scale 0.1 (5,000 series, 450,000 train rows): big enough for the statistics."""
     out = tmp_path_factory.mktemp("synth_moderate") / "data"
     return out, generate_datasets(out, scale=0.1, seed=1)
@@ -277,7 +280,7 @@ def test_deterministic_by_seed(tmp_path: Path) -> None:
     a = generate_datasets(tmp_path / "a", scale=0.002, seed=5)
     b = generate_datasets(tmp_path / "b", scale=0.002, seed=5)
     generate_datasets(tmp_path / "c", scale=0.002, seed=6)
-    assert a["train_stats"] == b["train_stats"]
+    assert a.train_stats == b.train_stats
     for rel in (FRESH / "train.parquet", FRESH / "eval.parquet", TRUTH):
         assert pl.read_parquet(tmp_path / "a" / rel).equals(pl.read_parquet(tmp_path / "b" / rel))
     assert (tmp_path / "a" / LOGI).read_bytes() == (tmp_path / "b" / LOGI).read_bytes()
@@ -338,7 +341,7 @@ def test_tiny_fixture_counts(tiny_train: pl.DataFrame) -> None:
 # --- calibration to the published statistics (scale 0.1, 450,000 train rows) ----------------
 
 
-def test_published_statistics(moderate_dir: tuple[Path, dict]) -> None:
+def test_published_statistics(moderate_dir: Moderate) -> None:
     out, summary = moderate_dir
     df = pl.read_parquet(out / FRESH / "train.parquet")
     x = df["sale_amount"]
@@ -365,7 +368,7 @@ def test_published_statistics(moderate_dir: tuple[Path, dict]) -> None:
     assert stats["hol"] == pytest.approx(1.16, rel=0.1)
     assert stats["non"] == pytest.approx(0.91, rel=0.1)
     # the summary's running statistics agree with the file (differential check)
-    s = summary["train_stats"]
+    s = summary.train_stats
     assert s["mean"] == pytest.approx(stats["mean"], rel=1e-9)
     assert s["std"] == pytest.approx(stats["std"], rel=1e-9)
     assert s["median"] == pytest.approx(stats["median"])
@@ -373,7 +376,7 @@ def test_published_statistics(moderate_dir: tuple[Path, dict]) -> None:
     assert s["stockout_share"] == pytest.approx(stats["stockout"])
 
 
-def test_product_reach_is_skewed(moderate_dir: tuple[Path, dict]) -> None:
+def test_product_reach_is_skewed(moderate_dir: Moderate) -> None:
     out, _ = moderate_dir
     pairs = pl.read_parquet(out / TRUTH, columns=["store_id", "product_id"]).unique()
     reach = pairs.group_by("product_id").len()["len"].to_numpy()
@@ -469,14 +472,14 @@ def _official_selection(out: Path, split: str) -> dict[str, float]:
     }
 
 
-def test_official_rows_are_not_selected_low_demand_days(moderate_dir: tuple[Path, dict]) -> None:
+def test_official_rows_are_not_selected_low_demand_days(moderate_dir: Moderate) -> None:
     """The published protocol's rows (stock_hour6_22_cnt == 0) carry about the series' usual
     demand, as on the real data (a no-recovery model under-forecasts them by ~7.4%, recovery
     removes the bias). Tolerances at scale 0.1 (35,000 eval rows; seed-to-seed sd of the eval
     ratio ~0.004, measured 0.981-0.994 over seeds 1-8): eval ratio in [0.96, 1.03], train in
     [0.97, 1.01] (full scale: 0.986 on both); censored share of all sales 6-13% (9.3%)."""
     out, summary = moderate_dir
-    diag = summary["censoring"]
+    diag = summary.censoring
     assert set(diag) == {"train", "eval"}
     for split in ("train", "eval"):
         mine = _official_selection(out, split)
@@ -491,12 +494,12 @@ def test_official_rows_are_not_selected_low_demand_days(moderate_dir: tuple[Path
     assert diag["eval"]["official_share"] == pytest.approx(
         diag["train"]["official_share"], abs=0.03
     )
-    assert summary["train_stats"]["latent_to_observed"] == pytest.approx(
+    assert summary.train_stats["latent_to_observed"] == pytest.approx(
         1.0 / (1.0 + diag["train"]["censoring_bias"]), rel=1e-9
     )
 
 
-def test_demand_link_of_stockouts_is_weak_but_present(moderate_dir: tuple[Path, dict]) -> None:
+def test_demand_link_of_stockouts_is_weak_but_present(moderate_dir: Moderate) -> None:
     """Stockouts are mostly supply-driven: the stockout-day share rises only a little from the
     days of lowest to highest latent demand relative to the series mean (measured 0.41 ->
     0.47 by quintile; the old demand-driven mechanism gave 0.07 -> 0.76)."""
@@ -560,9 +563,9 @@ def test_logistics_format_and_ranges(tiny_data_dir: Path, logistics_sample_csv: 
     assert counts == {"High Risk": 23_944, "Moderate Risk": 5_011, "Low Risk": 3_110}
 
 
-def test_logistics_rows_do_not_scale(moderate_dir: tuple[Path, dict], tiny_data_dir: Path) -> None:
+def test_logistics_rows_do_not_scale(moderate_dir: Moderate, tiny_data_dir: Path) -> None:
     out, summary = moderate_dir
-    assert summary["logistics_rows"] == 32_065
+    assert summary.logistics_rows == 32_065
     assert pl.read_csv(out / LOGI).height == pl.read_csv(tiny_data_dir / LOGI).height
 
 
@@ -595,7 +598,7 @@ def test_regenerates_in_place_and_no_eval(tmp_path: Path) -> None:
     out = tmp_path / "d"
     generate_datasets(out, scale=0.001, seed=1)
     s = generate_datasets(out, scale=0.001, seed=2, n_train_days=14, n_eval_days=0)
-    assert not (out / FRESH / "eval.parquet").exists() and s["paths"]["eval"] is None
+    assert not (out / FRESH / "eval.parquet").exists() and s.paths["eval"] is None
     assert pl.read_parquet(out / FRESH / "train.parquet")["dt"].n_unique() == 14
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d"]  # no temp folders left
 

@@ -64,8 +64,130 @@ def quantile_name(tau: float) -> str:
 class DemandForecaster:
     """Global LightGBM demand forecaster with conformal quantiles (units/day).
 
-    Parameters mirror the ``[forecast]`` config section; ``from_config`` builds one.
-    Fitted attributes end in ``_``; ``predict`` before ``fit`` raises ``NotFittedError``.
+    One gradient-boosted model is trained over every store-product series at once, direct
+    multi-horizon: each training row is a (series, target day) seen from an origin 1 to
+    ``horizon`` days before it, with the horizon as a feature. Quantiles and ``sigma`` come
+    from conformal residuals on the last ``horizon`` days of the history. Demand is in the
+    units of ``sale_amount`` (FreshRetailNet's normalised units) per day.
+
+    Parameters mirror the ``[forecast]`` config section (docs/forecast.md); ``from_config``
+    builds one from a :class:`~rama.config.Config`.
+
+    Parameters
+    ----------
+    horizon : int, default 7
+        Forecast days after the last history day (days, >= 1; ``run.horizon_days``).
+    quantiles : sequence of float, default (0.1, 0.5, 0.9)
+        Probabilities in (0, 1) of the predicted quantile columns (``q10``, ``q50``, ...).
+    recover_demand : bool, default True
+        Train on ``recovered_demand`` (sales plus the demand lost to stockout hours, from the
+        24-hour lists) instead of the censored ``sale_amount``. ``False`` needs no hourly
+        lists.
+    lags : sequence of int, default (7, 14, 21, 28)
+        Lagged-demand features (days before the target day). Every lag must be >=
+        ``horizon`` so no demand inside the forecast window leaks into a feature.
+    rolling_windows : sequence of int, default (7, 14, 28)
+        Rolling-mean features over windows ending at the forecast origin (days); the
+        longest window also gives a rolling std.
+    num_boost_round : int, default 300
+        LightGBM boosting rounds (trees).
+    learning_rate : float, default 0.05
+        LightGBM shrinkage per round (dimensionless).
+    num_leaves : int, default 63
+        Maximum leaves per tree.
+    num_threads : int, default 0
+        LightGBM threads; 0 = every core.
+    min_data_in_leaf : int, default 200
+        Minimum training rows per leaf (rows).
+    objective : str, default "regression"
+        LightGBM objective of the point forecast (``"regression"`` = squared error).
+    calibration_bins : int, default 30
+        Bins of the predicted level for the conformal tables (capped at one bin per 50
+        calibration rows).
+    calibrate_on : {"all", "in_stock"}, default "all"
+        Calibration rows: every day, or only days with no stockout hour.
+    recovery_prior_units : float, default 0.1
+        Weight of the series mean in a stockout day's recovered level (units of demand;
+        0 = pure ratio estimator).
+    recovery_hours : (int, int), default (6, 22)
+        Hours ``[first, last)`` whose stockout flags are recovered (hours of the day).
+    max_train_rows : int or None, default 1,000,000
+        Rows sampled from the (series, day) training grid (rows; ``None`` = all).
+    seed : int, default 42
+        Seed of the row sampling, the origins and LightGBM (same seed, same model).
+
+    Attributes
+    ----------
+    booster_ : lightgbm.Booster
+        The fitted model.
+    calibration_ : Calibration
+        Conformal residual quantiles per predicted-level bin, daily ``sigma`` and the
+        within-horizon correlation ``rho``.
+    last_date_ : datetime.date
+        Last day of the history; forecasts cover the ``horizon`` days after it.
+    series_ : polars.DataFrame
+        The fitted store-product series (and their hierarchy attributes).
+    n_train_rows_ : int
+        Training rows used (rows).
+    feature_names_, spec_, target_, tail_, short_series_, fit_seconds_
+        Feature names, lag/window spec, target column, the history tail ``predict`` needs,
+        series shorter than the longest lag, and the fit wall time (s).
+
+    Fitted attributes end in ``_``; ``predict`` before ``fit`` raises ``NotFittedError``;
+    ``save`` / ``load`` round-trip a fitted forecaster without refitting.
+
+    Examples
+    --------
+    Four series (2 stores x 2 products) over 35 days, without hourly lists (so no demand
+    recovery), and a small, single-threaded model:
+
+    >>> from datetime import date, timedelta
+    >>> import numpy as np
+    >>> import polars as pl
+    >>> rng = np.random.default_rng(0)
+    >>> n_series, n_days = 4, 35
+    >>> s = np.repeat(np.arange(n_series), n_days)
+    >>> d = np.tile(np.arange(n_days), n_series)
+    >>> n = len(s)
+    >>> history = pl.DataFrame(
+    ...     {
+    ...         "store_id": s // 2,
+    ...         "product_id": s % 2 + 10,
+    ...         "dt": [date(2024, 3, 1) + timedelta(days=int(k)) for k in d],
+    ...         "sale_amount": rng.poisson(3.0, n).astype(float),
+    ...         "discount": np.ones(n),
+    ...         "holiday_flag": (d % 7 >= 5).astype(np.int32),
+    ...         "activity_flag": np.zeros(n, dtype=np.int32),
+    ...         "precpt": np.zeros(n),
+    ...         "avg_temperature": np.full(n, 20.0),
+    ...         "avg_humidity": np.full(n, 70.0),
+    ...         "avg_wind_level": np.full(n, 2.0),
+    ...     }
+    ... )
+    >>> fc = DemandForecaster(
+    ...     horizon=7, lags=(7,), rolling_windows=(7,), recover_demand=False,
+    ...     num_boost_round=10, num_leaves=7, min_data_in_leaf=5, num_threads=1, seed=0,
+    ... ).fit(history)
+    >>> fc.last_date_
+    datetime.date(2024, 4, 4)
+
+    ``predict()`` with no future frame assumes last week's covariates: one row per series
+    and forecast day, the point forecast, its quantiles and ``sigma`` (units/day).
+
+    >>> pred = fc.predict()
+    >>> pred.shape
+    (28, 9)
+    >>> pred.columns  # doctest: +NORMALIZE_WHITESPACE
+    ['store_id', 'product_id', 'dt', 'horizon', 'forecast', 'q10', 'q50', 'q90', 'sigma']
+    >>> str(pred["dt"].min()), str(pred["dt"].max())
+    ('2024-04-05', '2024-04-11')
+    >>> bool((pred["q10"] <= pred["q50"]).all() and (pred["q50"] <= pred["q90"]).all())
+    True
+
+    ``horizon_totals`` sums each series over the horizon (units, for the optimizer):
+
+    >>> fc.horizon_totals(pred).columns
+    ['store_id', 'product_id', 'demand', 'demand_std', 'n_days']
     """
 
     def __init__(

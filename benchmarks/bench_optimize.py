@@ -184,7 +184,7 @@ def _spawn(case: str) -> dict[str, Any]:
     res = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if res.returncode != 0:
         raise RuntimeError(f"case {case} failed:\n{res.stderr[-3000:]}")
-    out = json.loads(res.stdout.strip().splitlines()[-1])
+    out: dict[str, Any] = json.loads(res.stdout.strip().splitlines()[-1])
     out["process_seconds"] = time.perf_counter() - t0
     return out
 

@@ -56,7 +56,8 @@ print("JSON" + json.dumps(s, default=str))
 def _child(code: str) -> dict:
     out = subprocess.run([PY, "-c", code], capture_output=True, text=True, check=True).stdout
     line = next(x for x in out.splitlines() if x.startswith("JSON"))
-    return json.loads(line[4:])
+    parsed: dict = json.loads(line[4:])
+    return parsed
 
 
 def _ensure_run() -> None:

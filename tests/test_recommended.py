@@ -37,7 +37,8 @@ def _copy(run: Path, tmp_path: Path) -> Path:
 
 
 def _summary(folder: Path) -> dict:
-    return json.loads((folder / "summary.json").read_text())
+    out: dict = json.loads((folder / "summary.json").read_text())
+    return out
 
 
 @pytest.mark.slow

@@ -102,6 +102,9 @@ REASONS: dict[str, str] = {
 }
 """Every ``reason`` code a :class:`~rama.errors.DataValidationError` may carry, with its meaning."""
 
+PAIR_KEYS: tuple[str, str] = ("store_id", "product_id")
+"""The key of every store-product table (a pair of ids)."""
+
 N_EXAMPLES = 5
 _ROW = "__rama_row"
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from rama.schema import (
+    PAIR_KEYS,
     RowRule,
     TableSchema,
     check_missing,
@@ -25,7 +26,7 @@ from rama.schema import (
 )
 from rama.schema import require_columns as _require_columns
 
-KEYS: tuple[str, str] = ("store_id", "product_id")
+KEYS: tuple[str, str] = PAIR_KEYS
 """A series is one store-product pair."""
 
 HIERARCHY: tuple[str, ...] = (

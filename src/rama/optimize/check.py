@@ -24,8 +24,9 @@ from rama.errors import PlanCheckError
 from rama.optimize.plan import COMPONENTS, Plan
 from rama.optimize.plan_io import plan_frames, plan_summary, read_plan_frames
 from rama.problem.model import Problem
+from rama.schema import PAIR_KEYS
 
-KEY = ["store_id", "product_id"]
+KEY = list(PAIR_KEYS)
 GRID_TOL = 1e-9  # a lot plan's quantity must be a lot multiple to this (x max(1, |qty|))
 _FLOAT_COLS = (
     "quantity",

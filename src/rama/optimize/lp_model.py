@@ -86,7 +86,7 @@ class Rows:
 
     @property
     def count(self) -> int:
-        return self.hub_g.stop
+        return int(self.hub_g.stop)
 
 
 @dataclass(frozen=True)

@@ -26,10 +26,10 @@ from rama.errors import PlanCheckError
 from rama.optimize.warm import WarmStart
 from rama.problem.model import Problem
 from rama.problem.stochastic import expected_position
+from rama.rules import COST_COMPONENTS as COMPONENTS
 
 QTY_EPS = 1e-9  # units; smaller solver values are noise
 SNAP_TOL = 1e-6  # lots: a lot plan's solver value this close to the grid is snapped onto it
-COMPONENTS = ("holding", "stockout", "transport", "manufacturing", "distribution")
 
 
 @dataclass

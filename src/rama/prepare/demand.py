@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from rama.data.schema import FRESHRETAIL_ID_COLUMNS, HIERARCHY_COLUMNS, STOCK_HOURS
+from rama.schema import PAIR_KEYS
 
 DAILY_COLUMNS = (
     *FRESHRETAIL_ID_COLUMNS,
@@ -19,7 +20,6 @@ DAILY_COLUMNS = (
     "avg_humidity",
     "avg_wind_level",
 )
-PAIR_KEYS = ("store_id", "product_id")
 
 
 def is_sorted_by(df: pl.DataFrame, columns: list[str]) -> bool:

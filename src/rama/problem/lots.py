@@ -101,7 +101,7 @@ def off_grid(x: np.ndarray, lot: float, tol: float = GRID_TOL) -> np.ndarray:
 def _storage_rule(a_cap: np.ndarray, inv: np.ndarray, ss: np.ndarray, lot: float) -> np.ndarray:
     """C5's bound on the available stock ``A_cap = cap + d`` rounded down, but at least the
     stock the store cannot ship (``min(inv, ss)``, grid values); ``inf`` stays."""
-    return np.maximum(grid_down(a_cap, lot), np.minimum(inv, ss))
+    return np.asarray(np.maximum(grid_down(a_cap, lot), np.minimum(inv, ss)))
 
 
 def on_lot_grid(problem: Problem, lot: float, inventory: str = "down") -> Problem:

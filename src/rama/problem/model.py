@@ -25,6 +25,7 @@ import polars as pl
 from rama.errors import DataValidationError
 from rama.problem.transport import CityCosts, TransportCosts
 from rama.schema import (
+    PAIR_KEYS,
     TableSchema,
     check_unique,
     fail,
@@ -171,7 +172,7 @@ class Problem:
     @cached_property
     def max_transfer_out(self) -> np.ndarray:
         """C2 right-hand side max(0, current_inventory - safety_stock) per pair (units)."""
-        return np.maximum(0.0, self.current_inventory - self.safety_stock)
+        return np.asarray(np.maximum(0.0, self.current_inventory - self.safety_stock))
 
     @cached_property
     def holding_cost(self) -> np.ndarray:
@@ -383,9 +384,6 @@ def make_problem(
     return Problem(stores, products, store_products, tc, source)
 
 
-PAIR_KEYS = ["store_id", "product_id"]
-
-
 def align_pairs(
     df: pl.DataFrame,
     keys: pl.DataFrame,
@@ -403,7 +401,7 @@ def align_pairs(
     DataValidationError naming ``source`` with example rows and the count.
     """
     check_unique(df, PAIR_KEYS, source, fix="keep one row per store and product")
-    outside = df.with_row_index("__pos").join(keys, on=PAIR_KEYS, how="anti")["__pos"]
+    outside = df.with_row_index("__pos").join(keys, on=list(PAIR_KEYS), how="anti")["__pos"]
     if outside.len():
         raise fail(
             df,
@@ -416,8 +414,8 @@ def align_pairs(
             id_columns=PAIR_KEYS,
             show=[],
         )
-    joined = keys.join(df, on=PAIR_KEYS, how="left", maintain_order="left")
-    absent = joined.filter(pl.col(value).is_null()).select(PAIR_KEYS)
+    joined = keys.join(df, on=list(PAIR_KEYS), how="left", maintain_order="left")
+    absent = joined.filter(pl.col(value).is_null()).select(list(PAIR_KEYS))
     if absent.height:
         raise DataValidationError(
             source,

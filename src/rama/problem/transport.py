@@ -95,7 +95,7 @@ class TransportCosts:
         common, ri, ci = np.intersect1d(rows, cols, assume_unique=False, return_indices=True)
         if common.size:
             out[ri, ci] = np.inf
-        return out
+        return np.asarray(out)
 
     def pairs(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """Cost of each route ``rows[k] -> cols[k]`` (float64); +inf where there is none."""

@@ -99,7 +99,7 @@ def _reach(counts: Counts) -> np.ndarray:
         idx = np.flatnonzero(room)[: abs(short)]
         reach[idx] += 1 if short > 0 else -1
         short -= len(idx) if short > 0 else -len(idx)
-    return reach
+    return np.asarray(reach)
 
 
 def build_layout(counts: Counts, rng: np.random.Generator) -> Layout:

@@ -16,19 +16,7 @@ from rama.optimize.hubs import HubColumns, hub_transfers, nw_match
 from rama.problem import Problem, TransportCosts, make_problem
 from rama.problem.stochastic import stochastic_problem
 from rama.problem.transport import city_structure
-from rama.testing import synthetic_problem
-
-
-def city_problem(seed: int, n_stores: int = 30, n_products: int = 6, n_pairs: int = 90) -> Problem:
-    return synthetic_problem(
-        n_stores=n_stores,
-        n_products=n_products,
-        n_pairs=n_pairs,
-        n_cities=5,
-        seed=seed,
-        noise=0.0,
-        discounted_lanes=0.0,
-    )
+from rama.testing import city_problem, synthetic_problem
 
 
 def with_transport(pb: Problem, tc: TransportCosts, stores: pl.DataFrame | None = None) -> Problem:

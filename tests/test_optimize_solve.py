@@ -14,46 +14,7 @@ from hypothesis import strategies as st
 from rama.errors import InfeasibleError
 from rama.optimize import check_plan, solve
 from rama.problem import Problem, TransportCosts, make_problem
-from rama.testing import synthetic_problem
-
-
-def tiny(
-    pairs: list[dict[str, Any]],
-    routes: dict[tuple[int, int], float],
-    *,
-    holding: float = 0.7,
-    penalty: float = 2.5,
-    mc: float = 1.0,
-    max_production: float = 1e9,
-    dist: dict[int, float] | None = None,
-) -> Problem:
-    """One product (id 1); ``pairs`` give store_id, demand, current_inventory, ...; routes
-    map (from, to) store ids to $/unit."""
-    defaults = {"product_id": 1, "demand_std": 0.0, "safety_stock": 0.0, "max_capacity": 1e6}
-    sp = pl.DataFrame([{**defaults, **p} for p in pairs])
-    stores = sorted(int(p["store_id"]) for p in pairs)
-    dist = dist or {}
-    return make_problem(
-        sp,
-        pl.DataFrame(
-            {
-                "product_id": [1],
-                "holding_cost": [holding],
-                "stockout_penalty": [penalty],
-                "manufacturing_cost": [mc],
-                "max_production": [max_production],
-            }
-        ),
-        pl.DataFrame({"store_id": stores, "distribution_cost": [dist.get(s, 0.2) for s in stores]}),
-        pl.DataFrame(
-            {
-                "from_store_id": [k[0] for k in routes],
-                "to_store_id": [k[1] for k in routes],
-                "cost": list(routes.values()),
-            },
-            schema={"from_store_id": pl.Int64, "to_store_id": pl.Int64, "cost": pl.Float64},
-        ),
-    )
+from rama.testing import random_problem, synthetic_problem, tiny_problem
 
 
 def transfers(plan: Any) -> dict[tuple[int, int], float]:
@@ -73,7 +34,7 @@ DEFICIT_B = {"store_id": 2, "demand": 10.0, "current_inventory": 0.0}
 def test_transfer_iff_cheaper_than_the_stockout_it_prevents(cost: float, moved: float) -> None:
     # no production: B's only alternative is a stockout at $2.50; A keeps stock at $0.70
     # so moving a unit saves 2.5 + 0.7 = $3.20 - cost
-    pb = tiny([SURPLUS_A, DEFICIT_B], {(1, 2): cost}, max_production=0.0)
+    pb = tiny_problem([SURPLUS_A, DEFICIT_B], {(1, 2): cost}, max_production=0.0)
     plan = solve(pb, threads=1)
     assert transfers(plan).get((1, 2), 0.0) == pytest.approx(moved)
     assert plan.stockout.sum() == pytest.approx(10.0 - moved)
@@ -84,7 +45,7 @@ def test_transfer_iff_cheaper_than_the_stockout_it_prevents(cost: float, moved: 
 @pytest.mark.parametrize(("cost", "moved"), [(1.5 + 0.7 - 0.01, 10.0), (1.5 + 0.7 + 0.01, 0.0)])
 def test_transfer_iff_cheaper_than_the_production_it_replaces(cost: float, moved: float) -> None:
     # B can be served by production at mc 1.0 + distribution 0.5 = $1.50 < penalty
-    pb = tiny([SURPLUS_A, DEFICIT_B], {(1, 2): cost}, dist={1: 0.5, 2: 0.5})
+    pb = tiny_problem([SURPLUS_A, DEFICIT_B], {(1, 2): cost}, dist={1: 0.5, 2: 0.5})
     plan = solve(pb, threads=1)
     assert transfers(plan).get((1, 2), 0.0) == pytest.approx(moved)
     assert plan.manufacture.sum() == pytest.approx(10.0 - moved)
@@ -93,11 +54,11 @@ def test_transfer_iff_cheaper_than_the_production_it_replaces(cost: float, moved
 
 def test_safety_stock_blocks_a_transfer() -> None:
     a = {**SURPLUS_A, "safety_stock": 10.0}  # max(0, 10 - 10) = 0 units may leave A
-    plan = solve(tiny([a, DEFICIT_B], {(1, 2): 0.01}, max_production=0.0), threads=1)
+    plan = solve(tiny_problem([a, DEFICIT_B], {(1, 2): 0.01}, max_production=0.0), threads=1)
     assert transfers(plan) == {}
     assert plan.stockout.sum() == pytest.approx(10.0)
     partly = {**SURPLUS_A, "safety_stock": 6.0}  # only 4 units may leave
-    plan = solve(tiny([partly, DEFICIT_B], {(1, 2): 0.01}, max_production=0.0), threads=1)
+    plan = solve(tiny_problem([partly, DEFICIT_B], {(1, 2): 0.01}, max_production=0.0), threads=1)
     assert transfers(plan) == {(1, 2): pytest.approx(4.0)}
 
 
@@ -106,18 +67,18 @@ def test_capacity_forces_stock_elsewhere() -> None:
     a = {"store_id": 1, "demand": 0.0, "current_inventory": 20.0, "max_capacity": 5.0}
     b = {"store_id": 2, "demand": 0.0, "current_inventory": 0.0, "max_capacity": 6.0}
     c = {"store_id": 3, "demand": 0.0, "current_inventory": 0.0, "max_capacity": 100.0}
-    plan = solve(tiny([a, b, c], {(1, 2): 0.1, (1, 3): 0.9}), threads=1)
+    plan = solve(tiny_problem([a, b, c], {(1, 2): 0.1, (1, 3): 0.9}), threads=1)
     assert transfers(plan) == {(1, 2): pytest.approx(6.0), (1, 3): pytest.approx(9.0)}
     assert plan.ending_inventory.tolist() == pytest.approx([5.0, 6.0, 9.0])
 
 
 def test_production_capacity_limits_allocation() -> None:
     b = {"store_id": 2, "demand": 10.0, "current_inventory": 0.0, "max_capacity": 0.0}
-    plan = solve(tiny([b], {}, dist={2: 0.3}), threads=1)
+    plan = solve(tiny_problem([b], {}, dist={2: 0.3}), threads=1)
     assert plan.allocate.tolist() == pytest.approx([10.0])
     assert plan.manufacture.tolist() == pytest.approx([10.0])
     # C4: only 4 units can be made, the other 6 stock out
-    plan = solve(tiny([b], {}, max_production=4.0), threads=1)
+    plan = solve(tiny_problem([b], {}, max_production=4.0), threads=1)
     assert plan.allocate.tolist() == pytest.approx([4.0])
     assert plan.stockout.tolist() == pytest.approx([6.0])
     assert plan.fill_rate == pytest.approx(0.4)
@@ -127,9 +88,9 @@ def test_production_capacity_goes_to_the_store_where_it_saves_most() -> None:
     # 10 units for 20 units of deficit: they go to B (distribution $0.10), C stocks out
     b = {**DEFICIT_B, "store_id": 2}
     c = {"store_id": 3, "demand": 10.0, "current_inventory": 0.0}
-    plan = solve(tiny([b, c], {}, max_production=10.0, dist={2: 0.1, 3: 1.2}), threads=1)
+    plan = solve(tiny_problem([b, c], {}, max_production=10.0, dist={2: 0.1, 3: 1.2}), threads=1)
     assert plan.allocate.tolist() == pytest.approx([10.0, 0.0])
-    pulp_plan = solve(tiny([b, c], {}, max_production=10.0, dist={2: 0.1, 3: 1.2}), "pulp")
+    pulp_plan = solve(tiny_problem([b, c], {}, max_production=10.0, dist={2: 0.1, 3: 1.2}), "pulp")
     assert plan.objective == pytest.approx(pulp_plan.objective, rel=1e-7)
 
 
@@ -142,14 +103,14 @@ def test_non_metric_route_that_pruning_rules_would_drop() -> None:
     h = {"store_id": 5, "demand": 10.0, "current_inventory": 10.0}
     b = {"store_id": 2, "demand": 10.0, "current_inventory": 0.0}
     routes = {(1, 2): 3.0, (1, 5): 0.1, (5, 2): 0.1, (2, 1): 3.0, (5, 1): 0.1, (2, 5): 0.1}
-    pb = tiny([a, h, b], routes, max_production=0.0)
+    pb = tiny_problem([a, h, b], routes, max_production=0.0)
     plan = solve(pb, threads=1)
     assert transfers(plan) == {(1, 5): pytest.approx(10.0), (5, 2): pytest.approx(10.0)}
     assert plan.objective == pytest.approx(2.0)
     assert plan.objective == pytest.approx(solve(pb, "pulp").objective, rel=1e-7)
     assert plan.min_reduced_cost is not None and plan.min_reduced_cost >= -1e-9
     # with H's safety stock at 4, only 6 units may leave H: the other 4 go direct
-    capped = tiny([a, {**h, "safety_stock": 4.0}, b], routes, max_production=0.0)
+    capped = tiny_problem([a, {**h, "safety_stock": 4.0}, b], routes, max_production=0.0)
     assert transfers(solve(capped, threads=1)) == {
         (1, 2): pytest.approx(4.0),
         (1, 5): pytest.approx(6.0),
@@ -162,28 +123,6 @@ def test_routes_out_of_non_senders_are_not_needed_but_priced_exactly() -> None:
     plan = solve(pb, threads=1)
     assert plan.stats["routes_priced"] > 0
     assert plan.min_reduced_cost is not None and plan.min_reduced_cost >= -1e-9
-
-
-def _random_problem(seed: int, n_products: int, cap_tight: bool, noise: float) -> Problem:
-    pb = synthetic_problem(
-        n_stores=18, n_products=n_products, n_pairs=n_products * 6, seed=seed, noise=noise
-    )
-    if not cap_tight:
-        return pb
-    rng = np.random.default_rng(seed)
-    sp = pb.store_products.drop("store_idx", "product_idx").with_columns(
-        (pl.col("max_capacity") * pl.Series(rng.uniform(0.3, 1.0, pb.n_pairs))).alias(
-            "max_capacity"
-        )
-    )
-    sp = sp.with_columns(
-        pl.max_horizontal("max_capacity", pl.col("current_inventory") - pl.col("demand"))
-    )
-    products = pb.products.with_columns(
-        (pl.col("max_production") * pl.Series(rng.uniform(0.0, 0.6, pb.n_products))),
-        pl.Series("stockout_penalty", rng.uniform(0.5, 4.0, pb.n_products)),
-    )
-    return make_problem(sp, products, pb.stores, pb.transport)
 
 
 SMALL = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -199,7 +138,7 @@ SMALL = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCh
 def test_random_plans_are_feasible_and_match_pulp(
     seed: int, n_products: int, cap_tight: bool, noise: float
 ) -> None:
-    pb = _random_problem(seed, n_products, cap_tight, noise)
+    pb = random_problem(seed, n_products, cap_tight, noise)
     plan = solve(pb, threads=1)  # solve() already ran the independent check
     worst = check_plan(pb, plan, 1e-6)
     assert worst["C1 inventory balance"] <= 1e-6
@@ -211,7 +150,7 @@ def test_random_plans_are_feasible_and_match_pulp(
 @SMALL
 @given(seed=st.integers(0, 10_000), factor=st.floats(1.05, 5.0))
 def test_raising_the_stockout_penalty_never_raises_stockout(seed: int, factor: float) -> None:
-    pb = _random_problem(seed, 3, True, 0.15)
+    pb = random_problem(seed, 3, True, 0.15)
     raised = make_problem(
         pb.store_products.drop("store_idx", "product_idx"),
         pb.products.with_columns(pl.col("stockout_penalty") * factor),
@@ -282,7 +221,7 @@ def test_infeasible_safety_stock_names_the_pair() -> None:
     }
     b = {"store_id": 2, "demand": 0.0, "current_inventory": 0.0}
     with pytest.raises(InfeasibleError) as err:
-        solve(tiny([a, b], {(1, 2): 0.1}), threads=1)
+        solve(tiny_problem([a, b], {(1, 2): 0.1}), threads=1)
     assert len(err.value.pairs) == 1
     pair = err.value.pairs[0]
     assert (pair["store_id"], pair["product_id"]) == (1, 1)
@@ -295,14 +234,14 @@ def test_infeasible_nowhere_to_send() -> None:
     a = {"store_id": 1, "demand": 0.0, "current_inventory": 20.0, "max_capacity": 5.0}
     b = {"store_id": 2, "demand": 0.0, "current_inventory": 0.0}
     with pytest.raises(InfeasibleError) as err:
-        solve(tiny([a, b], {(2, 1): 0.1}), threads=1)  # only a route into A
+        solve(tiny_problem([a, b], {(2, 1): 0.1}), threads=1)  # only a route into A
     assert "no route" in err.value.pairs[0]["reason"]
 
 
 def test_infeasible_receivers_full_and_pulp_backend_diagnoses_too() -> None:
     a = {"store_id": 1, "demand": 0.0, "current_inventory": 20.0, "max_capacity": 5.0}
     b = {"store_id": 2, "demand": 0.0, "current_inventory": 3.0, "max_capacity": 4.0}
-    pb = tiny([a, b], {(1, 2): 0.1})
+    pb = tiny_problem([a, b], {(1, 2): 0.1})
     for backend in ("highs", "pulp"):
         with pytest.raises(InfeasibleError) as err:
             solve(pb, backend)

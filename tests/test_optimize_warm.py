@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import polars as pl
 import pytest
@@ -12,10 +9,7 @@ import pytest
 from rama.optimize import solve
 from rama.problem import Problem, make_problem
 from rama.problem.stochastic import stochastic_problem
-from rama.testing import synthetic_problem
-
-sys.path.insert(0, str(Path(__file__).parent))
-from test_optimize_hubs import city_problem
+from rama.testing import city_problem, synthetic_problem
 
 
 def changed(pb: Problem, holding: float = 1.0, safety: float = 1.0, demand: float = 1.0) -> Problem:

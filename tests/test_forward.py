@@ -101,3 +101,36 @@ def test_truth_sales_on_live_data_is_a_clear_error(tiny_data_dir: Path, tmp_path
     res = runner.invoke(app, ["evaluate", "--run", str(run), "--truth", "sales"])
     assert res.exit_code == 2
     assert "no eval split" in res.output and "--truth auto or none" in res.output
+
+
+def test_a_series_that_stopped_is_forecast_zero() -> None:
+    from datetime import date as d
+
+    from rama.forecast.stage import stale_series, zero_stale
+
+    days = [d(2024, 6, 1) + timedelta(days=k) for k in range(40)]
+    history = pl.DataFrame(
+        {
+            "store_id": [0] * 40 + [0] * 5,
+            "product_id": [1] * 40 + [2] * 5,
+            "dt": days + days[:5],  # product 2 stops after June 5: 35 days before the end
+        }
+    )
+    stale = stale_series(history, 28)
+    assert stale.select("product_id", "last_day").rows() == [(2, d(2024, 6, 5))]
+    assert stale_series(history, 0).height == 0
+    assert stale_series(history, 40).height == 0
+    fc = pl.DataFrame(
+        {
+            "store_id": [0, 0],
+            "product_id": [1, 2],
+            "dt": [d(2024, 7, 11)] * 2,
+            "horizon": [1, 1],
+            "forecast": [3.0, 4.0],
+            "q90": [5.0, 6.0],
+            "sigma": [1.0, 1.0],
+        }
+    )
+    out = zero_stale(fc, stale)
+    assert out["forecast"].to_list() == [3.0, 0.0] and out["sigma"].to_list() == [1.0, 0.0]
+    assert out["q90"].to_list() == [5.0, 0.0]

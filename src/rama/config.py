@@ -164,6 +164,7 @@ SCHEMA: dict[str, dict[str, tuple[Check, str]]] = {
             lambda v: _int_list(0)(v) and len(v) == 2 and v[1] <= 24,
             "[first, last] hours with 0 <= first < last <= 24 (window first..last-1)",
         ),
+        "stale_after_days": (_int(0, 3650), "an integer in 0..3650 (days; 0 = off)"),
     },
     "optimize": {
         "backend": (_choice("highs", "pulp"), '"highs" or "pulp"'),

@@ -89,6 +89,17 @@ def forecast(
                 f"official rows (no stockout 6-22) are low-demand days: latent demand there is "
                 f"{sel:+.1%} vs the same series' window mean"
             )
+        n_stale = int(res.summary.get("stale_series", 0))
+        if n_stale:
+            ex = ", ".join(
+                f"store {e['store_id']} product {e['product_id']} (last {e['last_day']})"
+                for e in res.summary["stale_series_examples"]
+            )
+            console.print(
+                f"[yellow]warning:[/] {n_stale:,} series have no data in the last "
+                f"forecast.stale_after_days days and are forecast 0 (e.g. {ex})",
+                highlight=False,
+            )
         sec = res.seconds
         console.print(
             f"{res.series:,} series x {res.horizon_days} days "

@@ -61,6 +61,15 @@ def quantile_name(tau: float) -> str:
     return f"q{round(tau * 100, 6):g}"
 
 
+def small_data_size(configured: int, n_rows: int) -> int:
+    """``configured`` rows, or ``n_rows // 20`` (at least 1) when that is smaller.
+
+    >>> small_data_size(200, 1_000_000), small_data_size(200, 49)
+    (200, 2)
+    """
+    return max(1, min(configured, n_rows // 20))
+
+
 class DemandForecaster:
     """Global LightGBM demand forecaster with conformal quantiles (units/day).
 
@@ -389,7 +398,12 @@ class DemandForecaster:
             "objective": self.objective,
             "learning_rate": self.learning_rate,
             "num_leaves": self.num_leaves,
-            "min_data_in_leaf": self.min_data_in_leaf,
+            # a history too small for the leaf size (the real 100-row sample has 49 training
+            # rows) would give one leaf: every series the same constant. The leaf, and
+            # LightGBM's category group size, shrink to a twentieth of the rows then; at any
+            # ordinary size (>= 20 x min_data_in_leaf rows) they are as configured.
+            "min_data_in_leaf": small_data_size(self.min_data_in_leaf, len(y)),
+            "min_data_per_group": small_data_size(100, len(y)),
             "feature_fraction": 0.8,
             "bagging_fraction": 0.7,
             "bagging_freq": 1,

@@ -113,6 +113,8 @@ def run_forecast(run_dir: Path, cfg: Config, *, reuse_model: bool = False) -> Fo
     future = fc.complete_future(known, source=f"{data_dir} (eval)")
     n_assumed = future.height - (known.height if known is not None else 0)
     forecast = fc.predict(future)
+    stale = stale_series(rec, int(fcfg["stale_after_days"]))
+    forecast = zero_stale(forecast, stale)
     totals = fc.horizon_totals(forecast)
     timings["predict"] = time.perf_counter() - t
 
@@ -133,6 +135,13 @@ def run_forecast(run_dir: Path, cfg: Config, *, reuse_model: bool = False) -> Fo
         "target": fc.target_,
         "train_rows": fc.n_train_rows_,
         "short_series": fc.short_series_,
+        "stale_series": stale.height,
+        "stale_series_examples": stale.head(5).to_dicts(),
+        "stale_rule": (
+            f"a series with no row in the last forecast.stale_after_days = "
+            f"{int(fcfg['stale_after_days'])} days of the data is forecast 0 (taken as "
+            f"discontinued; 0 = off)"
+        ),
         "daily_error_correlation": fc.calibration_.rho,
         "interval": f"{qlo}-{qhi}",
         "reused_model": reuse_model,
@@ -178,6 +187,29 @@ def run_forecast(run_dir: Path, cfg: Config, *, reuse_model: bool = False) -> Fo
         seconds=MappingProxyType(timings),
         summary=MappingProxyType(summary),
     )
+
+
+def stale_series(history: pl.DataFrame, stale_after_days: int) -> pl.DataFrame:
+    """Series whose last row is more than ``stale_after_days`` days before the history's last
+    day (``store_id, product_id, last_day``); none when ``stale_after_days`` is 0."""
+    last = history.group_by(list(KEYS)).agg(pl.col("dt").max().alias("last_day"))
+    if stale_after_days <= 0 or last.height == 0:
+        return last.head(0)
+    end = history["dt"].max()
+    cut = pl.lit(end) - pl.duration(days=stale_after_days)
+    return last.filter(pl.col("last_day") < cut).sort(list(KEYS))
+
+
+def zero_stale(forecast: pl.DataFrame, stale: pl.DataFrame) -> pl.DataFrame:
+    """``forecast`` with every number of the ``stale`` series set to 0 (units)."""
+    if stale.height == 0:
+        return forecast
+    flag = stale.select(*KEYS, pl.lit(True).alias("_stale"))
+    values = [c for c in forecast.columns if c not in (*KEYS, "dt", "horizon")]
+    out = forecast.join(flag, on=list(KEYS), how="left", maintain_order="left")
+    return out.with_columns(
+        pl.when(pl.col("_stale")).then(0.0).otherwise(pl.col(c)).alias(c) for c in values
+    ).drop("_stale")
 
 
 def _load_truth(data_dir: Path) -> pl.DataFrame | None:

@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-PUBLISHED = {  # /work/shared/data/README.md
+PUBLISHED = {  # the published statistics (tests/data/README.md, docs/synthetic.md)
     "mean": 0.999,
     "std": 1.407,
     "median": 0.7,

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from rama.cli import app
 
+pytestmark = pytest.mark.slow  # one shared prepare + forecast, then several optimize runs
 runner = CliRunner()
 FAST = ["--set", "stochastic.points=5", "--set", "evaluate.samples=40"]
 

@@ -394,7 +394,7 @@ def test_stage_reports_the_cost_of_rounding(tmp_path: Path) -> None:
 
 
 def test_config_key_plan_lot_size() -> None:
-    assert load_config(None)["plan"]["lot_size"] == 0.0  # continuous by default
+    assert load_config(None)["plan"]["lot_size"] == 0.1  # the data's 0.1-unit grid
     assert load_config(None, ["plan.lot_size=1"])["plan"]["lot_size"] == 1
     with pytest.raises(ConfigError, match=r"plan\.lot_size"):
         load_config(None, ["plan.lot_size=-1"])
@@ -406,6 +406,7 @@ def test_rama_optimize_reads_plan_lot_size(tmp_path: Path) -> None:
     cfg = load_config(None, ["plan.lot_size=1"])
     res = optimize_folder(tmp_path / "problem", tmp_path / "plan", cfg, threads=1)
     assert res.summary["lot_size"] == 1.0 and "rounding_cost" in res.summary
-    base = optimize_folder(tmp_path / "problem", tmp_path / "plan0", load_config(None), threads=1)
+    cont = load_config(None, ["plan.lot_size=0"])
+    base = optimize_folder(tmp_path / "problem", tmp_path / "plan0", cont, threads=1)
     assert "lot_size" not in base.summary
     assert res.summary["continuous_objective"] == pytest.approx(base.objective, rel=1e-9)

@@ -180,6 +180,19 @@ def uniform_cover_inventory(
     return np.asarray(np.round(d * rng.uniform(min_cover, max_cover, d.size), 1))
 
 
+def _spread(
+    mean: npt.ArrayLike, std: npt.ArrayLike, k: int, distribution: str
+) -> tuple[FloatArray, npt.NDArray[np.bool_], FloatArray, FloatArray]:
+    """``k`` copies of each pair's mean (cut at 0), which pairs spread (``std > 0`` and
+    ``mean > 0``), and their mean and std as columns."""
+    if distribution not in ("gamma", "normal"):
+        raise ValueError(f"distribution must be 'gamma' or 'normal', got {distribution!r}")
+    m = np.maximum(np.asarray(mean, dtype=np.float64), 0.0)
+    s = np.maximum(np.asarray(std, dtype=np.float64), 0.0)
+    ok = (s > 0) & (m > 0)
+    return np.repeat(m[:, None], k, axis=1), ok, m[ok, None], s[ok, None]
+
+
 def demand_points(
     mean: npt.ArrayLike, std: npt.ArrayLike, k: int, distribution: str = "gamma"
 ) -> FloatArray:
@@ -191,14 +204,10 @@ def demand_points(
     >>> demand_points([2.0], [0.0], 3)
     array([[2., 2., 2.]])
     """
-    m = np.maximum(np.asarray(mean, dtype=np.float64), 0.0)
-    s = np.maximum(np.asarray(std, dtype=np.float64), 0.0)
     q = (np.arange(1, k + 1) - 0.5) / k
-    out = np.repeat(m[:, None], k, axis=1)
-    ok = (s > 0) & (m > 0)
-    if not ok.any():
+    out, ok, mo, so = _spread(mean, std, k, distribution)
+    if mo.size == 0:
         return out
-    mo, so = m[ok, None], s[ok, None]
     if distribution == "gamma":
         shape = (mo / so) ** 2
         out[ok] = special.gammaincinv(shape, q[None, :]) * (so**2 / mo)
@@ -231,14 +240,10 @@ def demand_samples(
     >>> round(float(d.mean()), 1), round(float(d.std()), 1)
     (5.0, 2.0)
     """
-    m = np.maximum(np.asarray(mean, dtype=np.float64), 0.0)
-    s = np.maximum(np.asarray(std, dtype=np.float64), 0.0)
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 2]))
-    out = np.repeat(m[:, None], n_samples, axis=1)
-    ok = (s > 0) & (m > 0)
-    if not ok.any():
+    out, ok, mo, so = _spread(mean, std, n_samples, distribution)
+    if mo.size == 0:
         return out
-    mo, so = m[ok, None], s[ok, None]
     if distribution == "gamma":
         shape = (mo / so) ** 2
         scale = so**2 / mo

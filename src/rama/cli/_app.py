@@ -44,6 +44,16 @@ SetOpt = Annotated[
         help="Override one key, e.g. --set costs.stockout_penalty_per_unit=4.0 (repeatable).",
     ),
 ]
+RejectedInventoryOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--inventory",
+        help="Not taken here: the inventory is part of the problem; pass it to "
+        "`rama optimize --run RUN --inventory F`, and this stage scores that problem.",
+        dir_okay=False,
+        hidden=True,
+    ),
+]
 SeedOpt = Annotated[int | None, typer.Option("--seed", help="Random seed (run.seed).")]
 
 

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from rama.cli._app import (
     ConfigOpt,
+    RejectedInventoryOpt,
     SetOpt,
     build_run_config,
     command,
@@ -34,16 +35,7 @@ def evaluate_cmd(
         Path,
         typer.Option("--run", help="Run folder with prepared/ and forecast/.", file_okay=False),
     ],
-    inventory: Annotated[
-        Path | None,
-        typer.Option(
-            "--inventory",
-            help="Not taken here: the inventory is part of the problem; pass it to "
-            "`rama optimize --run RUN --inventory F`, and this stage scores that problem.",
-            dir_okay=False,
-            hidden=True,
-        ),
-    ] = None,
+    inventory: RejectedInventoryOpt = None,
     truth: Annotated[
         str | None,
         typer.Option(

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from rama.cli._app import (
     ConfigOpt,
+    RejectedInventoryOpt,
     SetOpt,
     build_run_config,
     command,
@@ -49,16 +50,7 @@ def scenarios_cmd(
     only: Annotated[
         list[str] | None, typer.Option("--only", help="Run only this scenario (repeatable).")
     ] = None,
-    inventory: Annotated[
-        Path | None,
-        typer.Option(
-            "--inventory",
-            help="Not taken here: the inventory is part of the problem; pass it to "
-            "`rama optimize --run RUN --inventory F`, and this stage scores that problem.",
-            dir_okay=False,
-            hidden=True,
-        ),
-    ] = None,
+    inventory: RejectedInventoryOpt = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:

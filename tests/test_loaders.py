@@ -398,3 +398,75 @@ def test_compatible_types_are_cast(fresh_frame: pl.DataFrame) -> None:
         pl.col("holiday_flag").cast(pl.Int64),
     )
     assert validate_freshretail(df, "memory").equals(fresh_frame)
+
+
+# ----------------------------------------------------------------------------- locating files
+
+
+def test_csv_export_folder_and_shards_are_found(
+    tmp_path: Path, fresh_sample_csv: Path, fresh_frame: pl.DataFrame
+) -> None:
+    from rama.data import freshretail_files
+
+    export = tmp_path / "export" / "freshretailnet"
+    export.mkdir(parents=True)
+    (export / "train.csv").write_bytes(fresh_sample_csv.read_bytes())
+    assert has_split(tmp_path / "export", "train")
+    assert not has_split(tmp_path / "export", "eval")
+    assert load_freshretail(tmp_path / "export").equals(fresh_frame)
+    # Hugging Face shards: one or several files of a split, read as one table
+    shards = tmp_path / "hf" / "data"
+    shards.mkdir(parents=True)
+    half = fresh_frame.height // 2
+    published(fresh_frame.head(half)).write_parquet(shards / "train-00000-of-00002.parquet")
+    published(fresh_frame.slice(half)).write_parquet(shards / "train-00001-of-00002.parquet")
+    assert [p.name for p in freshretail_files(tmp_path / "hf", "train")] == [
+        "train-00000-of-00002.parquet",
+        "train-00001-of-00002.parquet",
+    ]
+    assert has_split(tmp_path / "hf", "train")  # so `rama run` generates nothing over it
+    assert load_freshretail(tmp_path / "hf").equals(fresh_frame)
+
+
+def test_a_single_file_is_the_train_split_only(fresh_sample_csv: Path) -> None:
+    assert has_split(fresh_sample_csv, "train")
+    assert not has_split(fresh_sample_csv, "eval")  # never the eval split as well
+
+
+def test_datasets_are_told_apart_by_their_header(
+    tmp_path: Path, fresh_sample_csv: Path, logistics_sample_csv: Path
+) -> None:
+    from rama.data import logistics_file
+
+    data = tmp_path / "D"
+    data.mkdir()
+    (data / "train.csv").write_bytes(fresh_sample_csv.read_bytes())
+    # only FreshRetailNet here: the logistics locator takes neither file
+    (data / "extra.csv").write_bytes(fresh_sample_csv.read_bytes())
+    assert logistics_file(data) is None
+    with pytest.raises(DataValidationError) as info:
+        load_logistics(data)
+    msg = str(info.value)
+    assert info.value.reason == "not_found"
+    for place in (f"logistics/{LOGISTICS_FILE}", LOGISTICS_FILE, "logistics/*.csv", "*.csv"):
+        assert str(data / place) in msg, place
+    with pytest.raises(DataValidationError, match="is a FreshRetailNet file") as info:
+        load_logistics(data / "train.csv")
+    assert info.value.reason == "invalid"
+    # a logistics CSV under any name is found by its header
+    (data / "my_supply_chain.csv").write_bytes(logistics_sample_csv.read_bytes())
+    assert logistics_file(data) == data / "my_supply_chain.csv"
+    assert load_logistics(data).equals(load_logistics(logistics_sample_csv))
+
+
+def test_logistics_saved_under_a_split_name_is_not_freshretailnet(
+    tmp_path: Path, logistics_sample_csv: Path
+) -> None:
+    (tmp_path / "train.csv").write_bytes(logistics_sample_csv.read_bytes())
+    assert not has_split(tmp_path, "train")
+    with pytest.raises(DataValidationError) as info:
+        load_freshretail(tmp_path)
+    msg = str(info.value)
+    assert info.value.reason == "not_found"
+    for place in ("data/train.parquet", "freshretailnet/train.csv", "train-*-of-*.parquet"):
+        assert str(tmp_path / place) in msg, place

@@ -65,12 +65,18 @@ def test_user_inventory_file(tmp_path: Path) -> None:
     pb = build_problem(run, load_config(), tmp_path / "inv.csv")
     sp = pb.store_products.sort("store_id", "product_id")
     assert sp["current_inventory"].to_list() == [2.0, 3.0, 4.0, 1.0]
+    # a partial file: the pair it does not list has nothing on hand
+    good.head(3).write_csv(tmp_path / "partial.csv")
+    part = build_problem(run, load_config(), tmp_path / "partial.csv")
+    listed = {(r[0], r[1]): r[2] for r in good.head(3).iter_rows()}
+    for r in part.store_products.iter_rows(named=True):
+        key = (r["store_id"], r["product_id"])
+        assert r["current_inventory"] == listed.get(key, 0.0)
     cases = {
         "negative": (
             good.with_columns(pl.Series("on_hand", [1.0, -2.0, 3.0, 4.0])),
             "finite number >= 0",
         ),
-        "missing": (good.head(3), "missing from the inventory file"),
         "extra": (
             pl.concat([good, pl.DataFrame({"store_id": [4], "product_id": [7], "on_hand": [1.0]})]),
             "not in the forecast",

@@ -5,11 +5,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from rama.config import Config
 from rama.data import has_split
 from rama.errors import StageInputError
+from rama.problem.planner_tables import PlannerInputs
 from rama.results import StageResult
 
 
@@ -40,10 +42,20 @@ def _forecast(data_dir: Path, run_dir: Path, cfg: Config) -> StageResult:
     return run_forecast(run_dir, cfg)
 
 
-def _optimize(data_dir: Path, run_dir: Path, cfg: Config) -> StageResult:
+def _optimize(
+    data_dir: Path, run_dir: Path, cfg: Config, planner: PlannerInputs | None = None
+) -> StageResult:
     from rama.planning import run_plan
 
-    return run_plan(run_dir, cfg)
+    p = planner or PlannerInputs()
+    return run_plan(
+        run_dir,
+        cfg,
+        p.inventory,
+        lane_costs=p.lane_costs,
+        product_costs=p.product_costs,
+        capacities=p.capacities,
+    )
 
 
 def _evaluate(data_dir: Path, run_dir: Path, cfg: Config) -> StageResult:
@@ -64,12 +76,14 @@ def _report(data_dir: Path, run_dir: Path, cfg: Config) -> StageResult:
     return write_report(run_dir)
 
 
-def stages() -> list[tuple[str, Stage]]:
-    """The stages ``rama run`` chains, in order."""
+def stages(planner: PlannerInputs | None = None) -> list[tuple[str, Stage]]:
+    """The stages ``rama run`` chains, in order; ``planner`` (the planner's inventory and
+    tables) goes to the optimize stage, which writes the ``RUN/problem/`` every later stage
+    reads."""
     return [
         ("prepare", _prepare),
         ("forecast", _forecast),
-        ("optimize", _optimize),
+        ("optimize", partial(_optimize, planner=planner)),
         ("evaluate", _evaluate),
         ("scenarios", _scenarios),
         ("report", _report),
@@ -83,9 +97,12 @@ def run_pipeline(
     *,
     scale: float = 1.0,
     on_stage: OnStage | None = None,
+    planner: PlannerInputs | None = None,
 ) -> PipelineResult:
     """Generate ``data_dir`` if it holds no FreshRetailNet train split, then run every stage
-    into ``run_dir``. ``on_stage(name, result, seconds)`` is called after each stage.
+    into ``run_dir``. ``on_stage(name, result, seconds)`` is called after each stage;
+    ``planner`` holds the planner's files (inventory, lane costs, product costs, capacities;
+    docs/data.md), applied by the optimize stage.
 
     The problem is built once, by the optimize stage (``RUN/problem/``); evaluation and the
     scenario sweep read it."""
@@ -103,7 +120,7 @@ def run_pipeline(
         _record(result, "generate", data, time.perf_counter() - t0, on_stage)
     else:
         result = PipelineResult(run_dir, data_dir, generated)
-    for name, stage in stages():
+    for name, stage in stages(planner):
         t0 = time.perf_counter()
         done = stage(data_dir, run_dir, cfg)
         _record(result, name, done, time.perf_counter() - t0, on_stage)

@@ -62,8 +62,38 @@ def optimize_cmd(
         Path | None,
         typer.Option(
             "--inventory",
-            help="With --run: CSV/Parquet store_id,product_id,on_hand (units) for every "
-            "forecast pair, instead of the simulated inventory (config inventory.rule).",
+            help="With --run: CSV/Parquet store_id,product_id,on_hand (units) instead of the "
+            "simulated inventory (config inventory.rule); a forecast pair it does not list "
+            "has 0 on hand (the count is printed and recorded in the manifest).",
+            dir_okay=False,
+        ),
+    ] = None,
+    lane_costs: Annotated[
+        Path | None,
+        typer.Option(
+            "--lane-costs",
+            help="With --run: CSV/Parquet from_store_id,to_store_id,cost (or from_city_id,"
+            "to_city_id,cost; $/unit; optional open = 0 removes a lane): replaces the derived "
+            "cost of the listed lanes (docs/data.md).",
+            dir_okay=False,
+        ),
+    ] = None,
+    product_costs: Annotated[
+        Path | None,
+        typer.Option(
+            "--product-costs",
+            help="With --run: CSV/Parquet product_id plus any of holding_cost, "
+            "stockout_penalty, manufacturing_cost ($/unit for the period), max_production "
+            "(units, inf allowed): replaces the configuration's values for listed products.",
+            dir_okay=False,
+        ),
+    ] = None,
+    capacities: Annotated[
+        Path | None,
+        typer.Option(
+            "--capacities",
+            help="With --run: CSV/Parquet store_id,product_id,max_capacity (units, inf "
+            "allowed): replaces the capacity rule for the listed pairs.",
             dir_okay=False,
         ),
     ] = None,
@@ -121,9 +151,18 @@ def optimize_cmd(
         if problem is not None:
             if out is None:
                 raise StageInputError("rama optimize --problem DIR needs --out OUT")
-            if inventory is not None:
+            given = {
+                "--inventory": inventory,
+                "--lane-costs": lane_costs,
+                "--product-costs": product_costs,
+                "--capacities": capacities,
+            }
+            misplaced = [k for k, v in given.items() if v is not None]
+            if misplaced:
+                verb = "goes" if len(misplaced) == 1 else "go"
                 raise StageInputError(
-                    "--inventory goes with --run; a problem folder holds current_inventory"
+                    f"{', '.join(misplaced)} {verb} with --run; a problem folder already "
+                    "holds current_inventory, transport_costs, products and max_capacity"
                 )
             summary = optimize_folder(problem, out, cfg, **opts)
             _print_summary(summary)
@@ -131,14 +170,60 @@ def optimize_cmd(
         assert run is not None
         from rama.planning import run_plan
 
-        result = run_plan(run, cfg, inventory)
+        result = run_plan(
+            run,
+            cfg,
+            inventory,
+            lane_costs=lane_costs,
+            product_costs=product_costs,
+            capacities=capacities,
+        )
         if write_lp is not None or write_mps is not None:
             from rama.optimize.pulp_backend import build_pulp_model, write_model
             from rama.problem import load_problem
 
             write_model(build_pulp_model(load_problem(run / "problem")), write_lp, write_mps)
+    _print_inputs(run)
     _print_summary(result.recommended)
     _print_comparison(result)
+
+
+def _print_inputs(run: Path) -> None:
+    """The planner's files the problem was built with (the manifest's optimize_inputs)."""
+    from rama.run_manifest import read_manifest
+
+    print_planner_inputs(read_manifest(run).get("optimize_inputs", {}))
+
+
+def print_planner_inputs(inputs: dict[str, Any]) -> None:
+    """One line per planner file used: the inventory (pairs listed / unlisted at 0 on hand)
+    and the optional tables with their row counts."""
+    if inputs.get("inventory_file"):
+        console.print(
+            f"inventory {inputs['inventory_file']}: {inputs.get('pairs_listed')} pairs listed, "
+            f"{inputs.get('pairs_unlisted')} forecast pairs not listed (0 on hand)",
+            highlight=False,
+        )
+    else:
+        console.print("inventory: simulated (config inventory.rule)", highlight=False)
+    for key, what in (
+        ("lane_costs", "lane costs"),
+        ("product_costs", "product costs"),
+        ("capacities", "capacities"),
+    ):
+        if inputs.get(f"{key}_file"):
+            extra = ""
+            if key == "lane_costs":
+                extra = (
+                    f" ({inputs.get('lanes_set')} store lanes set, "
+                    f"{inputs.get('lanes_closed')} removed)"
+                )
+            if key == "capacities" and inputs.get("capacity_must_ship"):
+                extra = f" ({inputs['capacity_must_ship']} pairs must ship stock out)"
+            console.print(
+                f"{what} {inputs[f'{key}_file']}: {inputs.get(f'{key}_rows')} rows{extra}",
+                highlight=False,
+            )
 
 
 def _print_comparison(r: PlanResult) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rama.data.freshretail import (
     freshretail_file,
+    freshretail_files,
     has_split,
     load_freshretail,
     validate_freshretail,
@@ -25,6 +26,7 @@ __all__ = [
     "LOGISTICS_FILE",
     "TableSchema",
     "freshretail_file",
+    "freshretail_files",
     "has_split",
     "load_city_locations",
     "load_freshretail",

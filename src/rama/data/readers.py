@@ -42,3 +42,18 @@ def read_raw(path: Path) -> tuple[pl.DataFrame, bool]:
         reason="unreadable",
         fix="convert the file to Parquet or CSV",
     )
+
+
+def header_columns(path: Path) -> list[str] | None:
+    """The column names of a ``.parquet`` or ``.csv`` file without reading its rows; None
+    when the file cannot be read (or is another type)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            return list(pl.read_parquet_schema(path))
+        if suffix == ".csv":
+            return pl.read_csv(path, n_rows=0, infer_schema=False).columns
+    except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError):
+        return None
+    return None

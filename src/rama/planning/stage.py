@@ -36,9 +36,10 @@ from rama.optimize.plan_io import plan_summary
 from rama.planning.calendar import PlanningWeek, date_plan_folder, lead_days
 from rama.planning.service import expected_service
 from rama.problem import (
+    PlannerInputs,
     Problem,
     StoreRisk,
-    build_problem,
+    build_run_problem,
     on_lot_grid,
     store_risk_from_params,
     write_problem,
@@ -183,17 +184,26 @@ def run_plan(
     cfg: Config,
     inventory_file: Path | None = None,
     *,
+    lane_costs: Path | None = None,
+    product_costs: Path | None = None,
+    capacities: Path | None = None,
     threads: int | None = None,
     backend: str | None = None,
 ) -> PlanResult:
     """Build and write the run's problem, solve every plan strategy, write ``RUN/plans/``
-    and the recommended ``RUN/plan/`` (see the module doc)."""
+    and the recommended ``RUN/plan/`` (see the module doc). The planner's files (inventory,
+    lane costs, product costs, capacities; docs/data.md) replace the derived numbers and are
+    recorded in the manifest's ``optimize_inputs``."""
     layout = RunLayout(run_dir)
     chosen = str(cfg["plan"]["strategy"])
     if chosen not in RECOMMENDABLE:  # pragma: no cover - the config schema checks it
         raise ConfigError(f"plan.strategy = {chosen!r}: expected one of {RECOMMENDABLE}")
     n_threads, solver, tol = _options(cfg, threads, backend)
-    problem = build_problem(layout.root, cfg, inventory_file)
+    problem, built = build_run_problem(
+        layout.root,
+        cfg,
+        PlannerInputs(inventory_file, lane_costs, product_costs, capacities),
+    )
     ssp = pl.read_csv(layout.store_supply_params, infer_schema_length=10000)
     write_problem(problem, layout.problem)
     risk = store_risk_from_params(problem, ssp)
@@ -272,11 +282,7 @@ def run_plan(
         layout.root,
         "optimize",
         cfg,
-        {
-            "inventory_file": inventory_file,
-            "inventory": "file" if inventory_file else "simulated",
-            "strategy": chosen,
-        },
+        {**built.manifest_fields(), "strategy": chosen},
     )
     return PlanResult(
         out_dir=layout.plan,

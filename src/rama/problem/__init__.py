@@ -7,10 +7,11 @@ forecast), :func:`stochastic_problem` (K demand points per pair), :func:`on_lot_
 inputs on a lot grid, for plans in whole units or lots). See docs/optimizer.md.
 """
 
-from rama.problem.build import build_problem, read_inventory
+from rama.problem.build import build_problem, build_run_problem, read_inventory
 from rama.problem.folder import load_problem, read_points, transport_frame, write_problem
 from rama.problem.lots import off_grid_inputs, on_lot_grid
 from rama.problem.model import PAIR_KEYS, TABLES, Problem, align_pairs, make_problem
+from rama.problem.planner_tables import BuildReport, PlannerInputs
 from rama.problem.risk import StoreRisk, read_store_risk, store_risk_from_params, write_store_risk
 from rama.problem.scenario import (
     PlanningInputs,
@@ -26,13 +27,16 @@ from rama.problem.variants import with_penalty, without_routes
 __all__ = [
     "PAIR_KEYS",
     "TABLES",
+    "BuildReport",
     "CityCosts",
+    "PlannerInputs",
     "PlanningInputs",
     "Problem",
     "StoreRisk",
     "TransportCosts",
     "align_pairs",
     "build_problem",
+    "build_run_problem",
     "inputs_from_problem",
     "inputs_from_risk",
     "load_inputs",

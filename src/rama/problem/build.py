@@ -7,7 +7,8 @@ Per store-product pair (units over the planning horizon of H = run.horizon_days 
             risk.stretch_lead_time, when store_supply_params has the delay columns)
     max_capacity = max(capacity.multiplier x (demand + safety_stock), capacity.minimum_units)
     current_inventory = demand x U(min_cover, max_cover), rounded to 0.1 (seed run.seed),
-                        or the user's inventory file (store_id, product_id, on_hand)
+                        or the user's inventory file (store_id, product_id, on_hand;
+                        a pair it does not list has 0 on hand)
 
 The forecast's ``demand_std`` is the std of the horizon total; dividing by sqrt(H) turns it
 into a daily std (days assumed independent), which the lead time in days then scales.
@@ -16,6 +17,10 @@ manufacturing_cost, max_production = max_production_multiplier x network horizon
 Per store: distribution_cost and city_id from ``store_supply_params.csv``. Transport: the
 city form ``city_transport_costs.csv`` (a store pair costs its cities' cost) when present,
 else the long ``transport_cost_matrix.parquet``.
+
+The planner's own tables (:mod:`rama.problem.planner_tables`: lane costs, product costs,
+capacities) replace these derived numbers where they list a value; :func:`build_run_problem`
+applies them and reports what they changed (:class:`BuildReport`).
 """
 
 from __future__ import annotations
@@ -28,7 +33,17 @@ import polars as pl
 from rama.config import Config
 from rama.errors import DataValidationError
 from rama.io import require_file
-from rama.problem.model import Problem, align_pairs, make_problem
+from rama.problem.model import Problem, _transport_from_table, make_problem
+from rama.problem.planner_tables import (
+    INVENTORY,
+    BuildReport,
+    PlannerInputs,
+    apply_capacities,
+    apply_lane_costs,
+    apply_product_costs,
+    inventory_on_hand,
+    read_lane_costs,
+)
 from rama.problem.transport import TransportCosts, scale_transport
 from rama.rules import (
     delay_premium_factor,
@@ -40,20 +55,18 @@ from rama.rules import (
 )
 from rama.schema import TableSchema, id_column, nonneg, number, require_columns, validate
 
+__all__ = [
+    "CITY_COSTS",
+    "HORIZON_DEMAND",
+    "INVENTORY",
+    "STORE_SUPPLY",
+    "build_problem",
+    "build_run_problem",
+    "read_inventory",
+]
+
 FLOAT32_FROM_STORES = 5000  # dense transport matrices this large are kept as float32
 
-
-INVENTORY = TableSchema(
-    "inventory",
-    (
-        id_column("store_id"),
-        id_column("product_id"),
-        nonneg("on_hand", "units", fix="on_hand must be a finite number >= 0 (units on hand)"),
-    ),
-    id_columns=("store_id", "product_id"),
-    allow_extra_columns=True,
-)
-"""The user's inventory file: units on hand per store-product pair of the forecast."""
 
 HORIZON_DEMAND = TableSchema(
     "horizon_demand",
@@ -122,29 +135,10 @@ def _read(path: Path) -> pl.DataFrame:
 
 
 def read_inventory(path: Path, pairs: pl.DataFrame) -> np.ndarray:
-    """On-hand units per pair of ``pairs`` (store_id, product_id) from a user file."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataValidationError(
-            str(path), "inventory file not found", reason="not_found", fix="check --inventory"
-        )
-    src = str(path)
-    inv = validate(_read(path), INVENTORY, src)
-    joined = align_pairs(
-        inv,
-        pairs,
-        src,
-        value="on_hand",
-        extra=(
-            "store-product pairs not in the forecast",
-            "remove these rows (the plan covers the forecast's pairs only)",
-        ),
-        missing=(
-            "forecast pairs missing from the inventory file",
-            "add a row for every pair (on_hand 0 if none)",
-        ),
-    )
-    return joined["on_hand"].to_numpy()
+    """On-hand units per pair of ``pairs`` (store_id, product_id) from a user file; a pair
+    the file does not list has 0 (see :func:`rama.problem.planner_tables.inventory_on_hand`,
+    which also returns how many pairs the file lists)."""
+    return inventory_on_hand(path, pairs)[0]
 
 
 def _transport(prepared: Path, stores: pl.DataFrame) -> pl.DataFrame | TransportCosts:
@@ -183,6 +177,16 @@ def _transport(prepared: Path, stores: pl.DataFrame) -> pl.DataFrame | Transport
 
 def build_problem(run_dir: Path, cfg: Config, inventory_file: Path | None = None) -> Problem:
     """The run's problem (docs/optimizer.md): forecast + prepared tables + config."""
+    return build_run_problem(run_dir, cfg, PlannerInputs(inventory=inventory_file))[0]
+
+
+def build_run_problem(
+    run_dir: Path, cfg: Config, inputs: PlannerInputs | None = None
+) -> tuple[Problem, BuildReport]:
+    """The run's problem with the planner's files applied over the derived numbers
+    (docs/data.md, "Bring your own data"), and the report of what they changed."""
+    inputs = inputs or PlannerInputs()
+    inventory_file = inputs.inventory
     run_dir = Path(run_dir)
     hd_path = require_file(
         run_dir / "forecast" / "horizon_demand.parquet", "optimize", "run `rama forecast` first"
@@ -227,8 +231,9 @@ def build_problem(run_dir: Path, cfg: Config, inventory_file: Path | None = None
         ),
     )
     cap = storage_capacity(demand, ss, cfg["capacity"])
+    listed: int | None = None
     if inventory_file is not None:
-        inv = read_inventory(inventory_file, pairs.select("store_id", "product_id"))
+        inv, listed = inventory_on_hand(inventory_file, pairs.select("store_id", "product_id"))
     else:
         icfg = cfg["inventory"]
         inv = uniform_cover_inventory(
@@ -239,6 +244,10 @@ def build_problem(run_dir: Path, cfg: Config, inventory_file: Path | None = None
         pl.Series("safety_stock", ss),
         pl.Series("max_capacity", cap),
     )
+    report: dict[str, int | None] = {}
+    if inputs.capacities is not None:
+        store_products, rows, must_ship = apply_capacities(store_products, inputs.capacities)
+        report.update(capacities_rows=rows, capacity_must_ship=must_ship)
     network = (
         store_products.group_by("product_id")
         .agg(pl.col("demand").sum().alias("network_demand"))
@@ -252,25 +261,45 @@ def build_problem(run_dir: Path, cfg: Config, inventory_file: Path | None = None
             "max_production", max_production(network["network_demand"].to_numpy(), cfg["costs"])
         ),
     )
+    if inputs.product_costs is not None:
+        products, report["product_costs_rows"] = apply_product_costs(products, inputs.product_costs)
     src = f"{hd_path} (+ {inventory_file or 'simulated inventory'})"
     transport = _transport(run_dir / "prepared", stores)
     premium = float(cfg["risk"]["delay_transport_premium"])
+    store_ids = stores["store_id"].to_numpy().astype(np.int64)
+    if isinstance(transport, pl.DataFrame) and (
+        inputs.lane_costs is not None or (has_risk and premium > 0)
+    ):
+        long_file = str(run_dir / "prepared" / "transport_cost_matrix.parquet")
+        transport = _transport_from_table(transport, store_ids, long_file, False)
+    if inputs.lane_costs is not None:
+        assert isinstance(transport, TransportCosts)
+        lanes = read_lane_costs(inputs.lane_costs, stores)
+        transport = apply_lane_costs(transport, lanes)
+        report.update(
+            lane_costs_rows=lanes.rows,
+            lanes_set=int(lanes.open.sum()),
+            lanes_closed=int((~lanes.open).sum()),
+        )
     if has_risk and premium > 0:
-        if isinstance(transport, pl.DataFrame):
-            transport = make_problem(
-                store_products.head(0),
-                products.head(0),
-                stores.select("store_id", "distribution_cost"),
-                transport,
-                validate=False,
-            ).transport
+        assert isinstance(transport, TransportCosts)
         factor = delay_premium_factor(stores[risk_cols[0]].cast(pl.Float64).to_numpy(), premium)
         transport = scale_transport(transport, factor)
-    return make_problem(
+    sources = {"store_products": src, "stores": str(ssp_path)}
+    if inputs.product_costs is not None:
+        sources["products"] = f"products (+ {inputs.product_costs})"
+    problem = make_problem(
         store_products,
         products,
         stores.select("store_id", "distribution_cost", "city_id"),
         transport,
-        sources={"store_products": src, "stores": str(ssp_path)},
+        sources=sources,
         source=str(run_dir),
+    )
+    return problem, BuildReport(
+        inputs,
+        problem.n_pairs,
+        pairs_listed=listed,
+        pairs_unlisted=None if listed is None else problem.n_pairs - listed,
+        **report,
     )

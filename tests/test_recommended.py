@@ -54,7 +54,11 @@ def test_default_recommendation_is_the_stochastic_plan_and_survives_scenarios(
     plan = _summary(run / "plan")
     assert plan["strategy"] == "stochastic"
     why = plan["recommended"]
-    assert why["chosen_by"] == "plan.strategy" and "40 independent draws" in why["comparison_on"]
+    assert why["chosen_by"] == "plan.strategy = 'auto'" and why["fill_rate_target"] is None
+    assert (
+        why["config"]["plan"]["strategy"] == "auto" and why["config"]["stochastic"]["points"] == 5
+    )
+    assert "40 independent draws" in why["comparison_on"]
     comp = why["comparison"]
     assert set(comp) == {"do_nothing", "centralized_lp", "stochastic"}
     # doing nothing stocks out most: every plan fills at least as much on the same draws
@@ -176,3 +180,24 @@ def test_whole_unit_plans_through_the_stage(forecast_run: Path, tmp_path: Path) 
         lots["lot_grid_objective"] - lots["continuous_objective"]
     )
     assert lots["continuous_expected_total"] > 0 and lots["lot_grid_expected_total"] > 0
+
+
+def test_a_fill_rate_target_makes_the_fill_rate_variant_the_recommendation(
+    forecast_run: Path, tmp_path: Path
+) -> None:
+    run = _copy(forecast_run, tmp_path)
+    more = ["--set", "plan.fill_rate_target=0.97", "--set", "stochastic.fill_rate_tolerance=0.005"]
+    res = runner.invoke(app, ["optimize", "--run", str(run), *FAST, *more])
+    assert res.exit_code == 0, res.output
+    plan = _summary(run / "plan")
+    why = plan["recommended"]
+    assert plan["strategy"] == "stochastic_fill_rate" and why["fill_rate_target"] == 0.97
+    assert "plan.fill_rate_target = 0.97" in why["chosen_by"]
+    # the LP's expected fill rate on its own points meets the target within the tolerance
+    assert plan["fill_rate"] >= 0.97 - 0.005
+    assert set(why["comparison"]) == {
+        "do_nothing",
+        "centralized_lp",
+        "stochastic",
+        "stochastic_fill_rate",
+    }

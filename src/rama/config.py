@@ -173,8 +173,14 @@ SCHEMA: dict[str, dict[str, tuple[Check, str]]] = {
     },
     "plan": {
         "strategy": (
-            _choice("centralized_lp", "decentralized_lp", "stochastic", "stochastic_fill_rate"),
-            '"centralized_lp", "decentralized_lp", "stochastic" or "stochastic_fill_rate"',
+            _choice(
+                "auto", "centralized_lp", "decentralized_lp", "stochastic", "stochastic_fill_rate"
+            ),
+            '"auto", "centralized_lp", "decentralized_lp", "stochastic" or "stochastic_fill_rate"',
+        ),
+        "fill_rate_target": (
+            _num(0.0, 1.0),
+            "a number in [0, 1] (0 = no fill-rate target for the recommended plan)",
         ),
         "lot_size": (_num(0.0, 1e6), "a number in [0, 1e6] (units; 0 = continuous plan)"),
     },

@@ -75,6 +75,22 @@ class PlanResult:
         return min(plans, key=lambda s: self.comparison[s]["expected_total"])
 
 
+def recommended_strategy(cfg: Config) -> tuple[str, dict[str, Any]]:
+    """The strategy of ``RUN/plan/`` and the stochastic settings it is solved with:
+    ``plan.strategy = "auto"`` is the stochastic plan, or its fill-rate variant when
+    ``plan.fill_rate_target > 0`` (which then replaces ``stochastic.fill_rate_target``)."""
+    stochastic = dict(cfg["stochastic"])
+    name = str(cfg["plan"]["strategy"])
+    target = float(cfg["plan"]["fill_rate_target"])
+    if target > 0:
+        stochastic["fill_rate_target"] = target
+    if name == "auto":
+        name = "stochastic_fill_rate" if target > 0 else "stochastic"
+    if name not in RECOMMENDABLE:  # pragma: no cover - the config schema checks it
+        raise ConfigError(f"plan.strategy = {name!r}: expected one of {RECOMMENDABLE}")
+    return name, stochastic
+
+
 def _options(cfg: Config, threads: int | None, backend: str | None) -> tuple[int, str, float]:
     opt = cfg["optimize"]
     return (
@@ -195,9 +211,7 @@ def run_plan(
     lane costs, product costs, capacities; docs/data.md) replace the derived numbers and are
     recorded in the manifest's ``optimize_inputs``."""
     layout = RunLayout(run_dir)
-    chosen = str(cfg["plan"]["strategy"])
-    if chosen not in RECOMMENDABLE:  # pragma: no cover - the config schema checks it
-        raise ConfigError(f"plan.strategy = {chosen!r}: expected one of {RECOMMENDABLE}")
+    chosen, stochastic = recommended_strategy(cfg)
     n_threads, solver, tol = _options(cfg, threads, backend)
     problem, built = build_run_problem(
         layout.root,
@@ -211,7 +225,7 @@ def run_plan(
     week = PlanningWeek.from_forecast(layout.forecast)
 
     lot = float(cfg["plan"]["lot_size"])
-    ctx = StrategyContext(dict(cfg["stochastic"]), n_threads, solver, lot)
+    ctx = StrategyContext(stochastic, n_threads, solver, lot)
     names = list(dict.fromkeys([*PLAN_STRATEGIES, chosen]))
     # with a lot, strategies plan on the lot grid (rama.problem.lots); every plan is still
     # scored on the problem as written, with the stock really on hand
@@ -239,9 +253,12 @@ def run_plan(
         (n for n in comparison if n != "do_nothing"),
         key=lambda n: comparison[n]["expected_total"],
     )
+    chosen_by = f"plan.strategy = {cfg['plan']['strategy']!r}"
+    if float(cfg["plan"]["fill_rate_target"]) > 0:
+        chosen_by += f", plan.fill_rate_target = {cfg['plan']['fill_rate_target']}"
     lots: dict[str, Any] = {"lot_size": lot}
     if lot > 0:  # the cost of rounding: the chosen strategy's continuous plan beside it
-        cont_ctx = StrategyContext(dict(cfg["stochastic"]), n_threads, solver)
+        cont_ctx = StrategyContext(stochastic, n_threads, solver)
         cont = STRATEGY_FUNCTIONS[chosen](problem, cont_ctx)
         cont_plan, lot_plan = cont.plan, decisions[chosen].plan
         assert cont_plan is not None and lot_plan is not None
@@ -260,7 +277,10 @@ def run_plan(
     why = {
         "strategy": chosen,
         "lots": lots,
-        "chosen_by": "plan.strategy",
+        "chosen_by": chosen_by,
+        "fill_rate_target": stochastic["fill_rate_target"]
+        if chosen == "stochastic_fill_rate"
+        else None,
         "cheapest_expected": cheapest,
         "is_cheapest_expected": cheapest == chosen,
         "comparison_on": (
@@ -269,6 +289,7 @@ def run_plan(
         ),
         "comparison": comparison,
         "config_overrides": overrides,
+        "config": {section: dict(table) for section, table in cfg.values.items()},
     }
     with atomic_dir(layout.plan) as tmp:
         shutil.copytree(layout.plans / chosen, tmp, dirs_exist_ok=True)

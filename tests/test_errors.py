@@ -18,6 +18,7 @@ from rama.errors import (
     PlanCheckError,
     RamaError,
     StageInputError,
+    WorkerError,
 )
 from rama.schema import TableSchema, id_column, nonneg, validate
 
@@ -34,6 +35,12 @@ def _all_subclasses(cls: type) -> set[type]:
 def _instances() -> dict[type[RamaError], RamaError]:
     return {
         RamaError: RamaError("something went wrong"),
+        WorkerError: WorkerError(
+            "optimize: a solver worker process died (killed by SIGKILL)",
+            stage="optimize",
+            count=3,
+            fix="free memory",
+        ),
         ConfigError: ConfigError("forecast.lags: every lag must be >= the horizon", fix="raise"),
         DataValidationError: DataValidationError(
             "inv.csv",

@@ -120,3 +120,18 @@ class StageInputError(RamaError):
     """A pipeline stage is missing the output of an earlier stage."""
 
     reason = "missing_stage_input"
+
+
+class WorkerError(RamaError):
+    """A worker process of a parallel stage died (the OOM killer, a segfault) and the retry in
+    a fresh pool lost one too; ``stage`` names the stage (``"optimize"``, ``"scenarios"``) and
+    ``count`` how many tasks were left unfinished."""
+
+    reason = "worker_died"
+
+    def __init__(
+        self, message: str, *, stage: str, count: int | None = None, fix: str | None = None
+    ) -> None:
+        self.stage = stage
+        self.count = count
+        super().__init__(message, fix=fix)

@@ -8,23 +8,55 @@ positions per task. The parent keeps no state between solves.
 A forked child must never call polars (its thread pool does not survive ``fork`` and the
 call deadlocks), so every cached array the workers read is computed in the parent before the
 fork (:func:`materialize`; tests/test_optimize_fork.py).
+
+Dead workers (:func:`run_in_pool`, also used by the scenario sweep): the pool is a
+:class:`concurrent.futures.ProcessPoolExecutor`, which notices at once when a worker process
+dies (the OOM killer, a segfault) and fails the unfinished tasks with ``BrokenProcessPool``
+instead of waiting forever. The finished results are kept and the unfinished tasks run once
+more in a fresh pool (a transient kill); if that pool breaks too, :class:`WorkerError`
+(reason ``"worker_died"``) names the stage, the exit status and the fix.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import signal
+import warnings
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import cached_property
+from multiprocessing.context import BaseContext
+from typing import Any, TypeVar
 
 import numpy as np
 
+from rama.errors import WorkerError
 from rama.optimize.blocks import make_blocks
 from rama.optimize.colgen import solve_block
 from rama.optimize.highs_backend import BlockResult
 from rama.optimize.lp_model import production_may_bind
 from rama.optimize.warm import WarmStart
 from rama.problem.model import Problem
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+KILL_ENV = "RAMA_TEST_KILL_WORKER"
+"""Test-only (tests/test_workers.py): ``STAGE:K`` makes the workers of the first ``K`` pools
+of ``STAGE`` (``optimize`` or ``scenarios``) kill themselves with SIGKILL on a task."""
+
+
+def kill_hook_for_tests(stage: str, attempt: int) -> None:
+    """Test-only: SIGKILL this worker when :data:`KILL_ENV` asks for it (pool ``attempt``,
+    0-based, below ``K``). Does nothing when the variable is unset."""
+    spec = os.environ.get(KILL_ENV)
+    if spec:
+        name, _, k = spec.partition(":")
+        if name == stage and attempt < int(k or 1):
+            os.kill(os.getpid(), signal.SIGKILL)
 
 
 @dataclass(frozen=True)
@@ -52,14 +84,17 @@ class _Worker:
     """A worker process's job: set once, in the child only, by the pool's initializer."""
 
     job: _Job | None = None
+    attempt: int = 0  # which pool of the solve (0, or 1 on the retry)
 
 
-def _start_worker(job: _Job) -> None:
+def _start_worker(job: _Job, attempt: int = 0) -> None:
     _Worker.job = job
+    _Worker.attempt = attempt
 
 
 def _solve_in_worker(block: np.ndarray) -> BlockResult:
     assert _Worker.job is not None, "worker started without its job"
+    kill_hook_for_tests("optimize", _Worker.attempt)
     return _Worker.job.solve(block)
 
 
@@ -80,6 +115,113 @@ def materialize(obj: object) -> None:
             getattr(obj, name)
 
 
+def _exit_status(codes: list[int | None]) -> str:
+    """How the dead workers ended ("killed by SIGKILL", "exit code 1"), from their exit codes
+    (once one has died, the pool terminates the others with SIGTERM: shown only if alone)."""
+    ended = {c for c in codes if c}
+    shown = sorted(ended - {-signal.SIGTERM}) or sorted(ended)
+    if not shown:
+        return "exit status unknown"
+    out = []
+    for c in shown:
+        try:
+            out.append(f"killed by {signal.Signals(-c).name}" if c < 0 else f"exit code {c}")
+        except ValueError:
+            out.append(f"killed by signal {-c}")
+    return ", ".join(out)
+
+
+def _run_once(
+    fn: Callable[[T], R],
+    tasks: Sequence[T],
+    todo: list[int],
+    results: dict[int, R],
+    workers: int,
+    context: BaseContext,
+    initializer: Callable[..., object],
+    initargs: tuple[Any, ...],
+) -> str | None:
+    """Run ``tasks[k]`` for ``k`` in ``todo`` in one pool, storing results in ``results``.
+    None when every task finished; how the workers died when the pool broke."""
+    ex = ProcessPoolExecutor(
+        min(workers, len(todo)), mp_context=context, initializer=initializer, initargs=initargs
+    )
+    procs: list[Any] = []
+    try:
+        futures: list[tuple[int, Future[R]]] = [(k, ex.submit(fn, tasks[k])) for k in todo]
+        wait([f for _, f in futures], return_when=FIRST_EXCEPTION)
+        procs = list((getattr(ex, "_processes", None) or {}).values())
+        broken = False
+        for k, f in futures:
+            if not f.done():
+                continue
+            err = f.exception()
+            if err is None:
+                results[k] = f.result()
+            elif isinstance(err, BrokenProcessPool):
+                broken = True
+            else:
+                raise err  # a task's own error (same as a serial run): stop the pool
+        if not broken:
+            return None
+        ex.shutdown(wait=True, cancel_futures=True)
+        return _exit_status([p.exitcode for p in procs])
+    except BaseException:
+        # an error, or Ctrl-C: stop the workers now rather than finish the running tasks
+        for p in procs or list((getattr(ex, "_processes", None) or {}).values()):
+            p.terminate()
+        raise
+    finally:
+        ex.shutdown(wait=True, cancel_futures=True)
+
+
+def run_in_pool(
+    fn: Callable[[T], R],
+    tasks: Sequence[T],
+    workers: int,
+    context: BaseContext,
+    initializer: Callable[..., object],
+    initargs: Callable[[int], tuple[Any, ...]],
+    *,
+    stage: str,
+    worker: str,
+    doing: str,
+    noun: str,
+    fix: str,
+) -> list[R]:
+    """``fn`` of every task in a pool of ``workers`` processes; results in task order.
+
+    ``initargs(attempt)`` gives the initializer's arguments for pool ``attempt`` (0, then 1
+    on the retry). A worker that dies breaks the pool: the tasks without a result run once
+    more in a fresh pool (with a :class:`RuntimeWarning`), and if that pool breaks too,
+    :class:`WorkerError` says ``"{stage}: {worker} died (...) while {doing} N {noun}; ..."``.
+    """
+    results: dict[int, R] = {}
+    deaths: list[str] = []
+    for attempt in range(2):
+        todo = [k for k in range(len(tasks)) if k not in results]
+        died = _run_once(fn, tasks, todo, results, workers, context, initializer, initargs(attempt))
+        if died is None:
+            return [results[k] for k in range(len(tasks))]
+        deaths.append(died)
+        left = len(tasks) - len(results)
+        if attempt == 0:
+            warnings.warn(
+                f"{stage}: {worker} died ({died}); retrying the {left} unfinished {noun} "
+                f"(of {len(tasks)}) once in a new pool",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+    raise WorkerError(
+        f"{stage}: {worker} died ({deaths[0]}) while {doing} {len(tasks)} {noun}; it was "
+        f"retried once in a new pool and a worker died again ({deaths[1]}) with {left} "
+        "still unfinished",
+        stage=stage,
+        count=left,
+        fix=fix,
+    )
+
+
 def solve_blocks(
     problem: Problem,
     threads: int = 0,
@@ -88,7 +230,10 @@ def solve_blocks(
     record_basis: bool = False,
 ) -> list[BlockResult]:
     """Solve every block (:func:`rama.optimize.blocks.make_blocks`), in parallel worker
-    processes when ``threads`` allows (in completion order)."""
+    processes when ``threads`` allows; results in block order, as a serial solve's.
+
+    A dead worker's unfinished blocks are retried once in a new pool; a second death raises
+    :class:`WorkerError` (module doc)."""
     job = _Job(problem, production_may_bind(problem), hubs, warm_start, record_basis)
     blocks = make_blocks(problem, warm=warm_start is not None or record_basis)
     workers = min(n_workers(threads), len(blocks))
@@ -96,6 +241,16 @@ def solve_blocks(
         return [job.solve(b) for b in blocks]
     materialize(problem)
     materialize(problem.transport)
-    ctx = mp.get_context("fork")
-    with ctx.Pool(workers, initializer=_start_worker, initargs=(job,)) as pool:
-        return list(pool.imap_unordered(_solve_in_worker, blocks, chunksize=1))
+    return run_in_pool(
+        _solve_in_worker,
+        blocks,
+        workers,
+        mp.get_context("fork"),  # the job is inherited with the process, never pickled
+        _start_worker,
+        lambda attempt: (job, attempt),
+        stage="optimize",
+        worker="a solver worker process",
+        doing="solving",
+        noun="blocks",
+        fix="lower optimize.threads (--threads), free memory, or run with --threads 1",
+    )

@@ -14,7 +14,10 @@ shock and the base) form one group, solved once and scored on each scenario's de
 Parallelism: ``workers = 0`` runs scenarios one at a time and lets each solve use the
 optimizer's process pool (``optimize.threads``); ``workers = n`` starts ``n`` scenario processes
 whose solves are single-threaded (pools are never nested). Workers are spawned (the
-inputs are pickled once per worker): polars' thread pool does not survive a fork.
+inputs are pickled once per worker): polars' thread pool does not survive a fork. A worker
+that dies (the OOM killer, a segfault) is noticed at once: its unfinished groups run once
+more in a fresh pool, and a second death raises :class:`rama.errors.WorkerError`
+(:func:`rama.optimize.pool.run_in_pool`).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Any
 
 from rama.evaluate.compare import ScoringDemand, Solved, compare_strategies
 from rama.optimize import write_plan
+from rama.optimize.pool import kill_hook_for_tests, run_in_pool
 from rama.problem import PlanningInputs, scenario_problem
 from rama.scenario_spec import Scenario
 from rama.strategies import STRATEGY_FUNCTIONS, Decision, StrategyContext
@@ -131,6 +135,7 @@ def _init(state: dict[str, Any]) -> None:
 
 
 def _worker(group: list[Scenario]) -> list[dict[str, Any]]:
+    kill_hook_for_tests("scenarios", _SHARED["attempt"])
     return evaluate_group(
         _SHARED["inputs"],
         group,
@@ -172,11 +177,20 @@ def run_all(
             "ctx": ctx,
             "plans_dir": plans_dir,
         }
-        # spawn, not fork: polars' thread pool does not survive a fork (the children deadlock)
-        with mp.get_context("spawn").Pool(
-            min(workers, len(groups)), initializer=_init, initargs=(state,)
-        ) as pool:
-            parts += pool.map(_worker, groups, chunksize=1)
+        parts += run_in_pool(
+            _worker,
+            groups,
+            min(workers, len(groups)),
+            # spawn, not fork: polars' thread pool does not survive a fork (children deadlock)
+            mp.get_context("spawn"),
+            _init,
+            lambda attempt: ({**state, "attempt": attempt},),
+            stage="scenarios",
+            worker="a scenario worker process",
+            doing="running",
+            noun="scenario groups",
+            fix="lower scenarios.workers (--workers), free memory, or run with --workers 0",
+        )
     order = {sc.name: k for k, sc in enumerate(scenarios)}
     rows = [r for part in parts for r in part]
     return sorted(rows, key=lambda r: order[r["scenario"]])

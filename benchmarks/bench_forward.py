@@ -6,8 +6,9 @@
 2. **the recommended plan against the deterministic LP**: ``rama run`` on the same data with
    its eval split: each plan's expected cost on the forecast draws and its realized cost on
    the latent truth (``RUN/evaluation/``);
-3. **the lot grid against the continuous optimum**: ``rama optimize --run`` on a copy of that
-   run with ``plan.lot_size = 1``: the cost of rounding in $ and %, and both solve times.
+3. **whole units**: ``rama optimize --run`` on a copy of that run with ``plan.lot_size = 1``,
+   against that run's plans (the default lot, 0.1) and the continuous optimum the stage
+   reports: the cost of rounding in $ and %, and the solve times.
 
     .venv/bin/python benchmarks/bench_forward.py [--data data/bench_full] [--scale 1.0]
 
@@ -168,14 +169,16 @@ def main() -> None:
             ("deterministic LP", lp_cont, lp_lot),
         ):
             diff = g["objective"] - c["objective"]
+            base = f"lot {c.get('lot_size', 0)}" if c.get("lot_size") else "continuous"
             print(
-                f"   {label:26s} continuous ${c['objective']:,.2f} ({c['solve_seconds']:.2f} s)"
+                f"   {label:26s} {base} ${c['objective']:,.2f} ({c['solve_seconds']:.2f} s)"
                 f"  lot grid ${g['objective']:,.2f} ({g['solve_seconds']:.2f} s)  rounding "
                 f"{diff:+,.2f} ({diff / c['objective']:+.2%})"
             )
         print(
-            f"   on the forecast draws: continuous ${lots['continuous_expected_total']:,.0f}, "
-            f"lot grid ${lots['lot_grid_expected_total']:,.0f}"
+            f"   continuous optimum ${lots['continuous_objective']:,.2f}; on the forecast draws: "
+            f"continuous ${lots['continuous_expected_total']:,.0f}, "
+            f"lot 1 ${lots['lot_grid_expected_total']:,.0f}"
         )
 
 

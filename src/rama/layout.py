@@ -125,17 +125,6 @@ class RunLayout:
     def scenario_table(self) -> Path:
         return self.scenarios / "scenarios.csv"
 
-    def stage_dir(self, stage: str) -> Path:
-        """The folder (or file, for ``report``) a stage writes, by stage name."""
-        return {
-            "prepare": self.prepared,
-            "forecast": self.forecast,
-            "optimize": self.plan,
-            "evaluate": self.evaluation,
-            "scenarios": self.scenarios,
-            "report": self.report,
-        }[stage]
-
 
 def truth_file(data_dir: Path) -> Path:
     """``DATA/truth/latent_demand.parquet``."""

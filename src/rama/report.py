@@ -77,6 +77,16 @@ def _data_section(run: Path) -> list[str]:
 
 def _forecast_section(run: Path) -> list[str]:
     body: list[str] = []
+    fs = _json(RunLayout(run).forecast / "forecast_summary.json")
+    if fs is not None:
+        body += [
+            f"Planning week {fs.get('first_day')} .. {fs.get('last_day')}; "
+            f"{_fmt(fs.get('assumed_covariate_rows', 0))} forecast rows use assumed future "
+            "covariates (no eval split for them: docs/forecast.md); "
+            f"{_fmt(fs.get('stale_series', 0))} stale series forecast 0 "
+            "(no data in forecast.stale_after_days).",
+            "",
+        ]
     metrics = _csv(RunLayout(run).forecast_metrics)
     if metrics is not None:
         body += ["Backtest (train on the train days, forecast the 7 eval days):", ""]

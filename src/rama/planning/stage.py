@@ -91,45 +91,15 @@ def recommended_strategy(cfg: Config) -> tuple[str, dict[str, Any]]:
     return name, stochastic
 
 
-def _options(cfg: Config, threads: int | None, backend: str | None) -> tuple[int, str, float]:
+def _options(cfg: Config, threads: int | None, backend: str | None) -> tuple[int, str]:
     opt = cfg["optimize"]
     return (
         int(opt["threads"]) if threads is None else threads,
         str(opt["backend"]) if backend is None else backend,
-        float(opt["check_tolerance"]),
     )
 
 
-def _written(
-    dec: Decision, out_dir: Path, final_dir: Path, tol: float, extra: dict[str, Any]
-) -> OptimizeResult:
-    """Write ``dec``'s plan into ``out_dir`` (atomically), re-read and check it; its summary
-    names ``final_dir``, where the folder is moved."""
-    plan = dec.plan
-    assert plan is not None, f"{dec.strategy} has no LP plan"
-    write_plan(plan, out_dir)
-    worst = check_plan(plan.problem, out_dir, tol)
-    summary = plan_summary(plan)
-    summary.update(
-        {
-            "strategy": dec.strategy,
-            "check": "passed",
-            "check_tolerance": tol,
-            "check_worst_violation": max(
-                (v for k, v in worst.items() if k != "objective"), default=0.0
-            ),
-            "total_seconds": plan.solve_seconds,
-            "out_dir": str(final_dir),
-            **extra,
-        }
-    )
-    (out_dir / "summary.json").write_text(
-        json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8"
-    )
-    return OptimizeResult.from_summary(final_dir, summary)
-
-
-def _finish(
+def _write_checked(
     dec: Decision,
     folder: Path,
     final_dir: Path,
@@ -138,10 +108,16 @@ def _finish(
     week: PlanningWeek,
     risk: StoreRisk,
     cfg: Config,
+    extra: dict[str, Any],
 ) -> OptimizeResult:
-    """Date the written plan (:mod:`rama.planning.calendar`), replace its service figures by
-    what it expects under the forecast draws (:mod:`rama.planning.service`), check it again
-    and record both in ``summary.json``."""
+    """Write ``dec``'s plan into ``folder``, date it (:mod:`rama.planning.calendar`), replace
+    its service figures by what it expects under the forecast draws
+    (:mod:`rama.planning.service`), re-read and check the final files once, and record it
+    all in ``summary.json`` (which names ``final_dir``, where the folder is moved)."""
+    plan = dec.plan
+    assert plan is not None, f"{dec.strategy} has no LP plan"
+    tol = float(cfg["optimize"]["check_tolerance"])
+    write_plan(plan, folder)
     counts = date_plan_folder(folder, problem, week, lead_days(risk, cfg))
     service = expected_service(
         dec,
@@ -154,11 +130,16 @@ def _finish(
         pl.lit(week.first_day).alias("week_first_day"),
         pl.lit(week.last_day).alias("week_last_day"),
     ).write_csv(folder / "service_level.csv")
-    assert dec.plan is not None
-    check_plan(dec.plan.problem, folder, float(cfg["optimize"]["check_tolerance"]))
-    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    worst = check_plan(plan.problem, folder, tol)
     net = service.row(0, named=True)
+    summary = plan_summary(plan)
     summary.update(
+        strategy=dec.strategy,
+        check="passed",
+        check_tolerance=tol,
+        check_worst_violation=max((v for k, v in worst.items() if k != "objective"), default=0.0),
+        total_seconds=plan.solve_seconds,
+        out_dir=str(final_dir),
         planning_week=week.as_dict(),
         dates=(
             "moves ship on the week's first day and arrive after the receiving store's "
@@ -169,6 +150,7 @@ def _finish(
         expected_cycle_service_level=net["cycle_service_level"],
         fill_rate_target=net["fill_rate_target"],
         cycle_service_level_target=net["cycle_service_level_target"],
+        **extra,
     )
     (folder / "summary.json").write_text(
         json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8"
@@ -212,7 +194,7 @@ def run_plan(
     recorded in the manifest's ``optimize_inputs``."""
     layout = RunLayout(run_dir)
     chosen, stochastic = recommended_strategy(cfg)
-    n_threads, solver, tol = _options(cfg, threads, backend)
+    n_threads, solver = _options(cfg, threads, backend)
     problem, built = build_run_problem(
         layout.root,
         cfg,
@@ -245,9 +227,8 @@ def run_plan(
     with atomic_dir(layout.plans) as tmp:
         for name, dec in decisions.items():
             extra = {"expected_under_forecast": comparison[name]}
-            _written(dec, tmp / name, layout.plans / name, tol, extra)
-            plans[name] = _finish(
-                dec, tmp / name, layout.plans / name, problem, samples, week, risk, cfg
+            plans[name] = _write_checked(
+                dec, tmp / name, layout.plans / name, problem, samples, week, risk, cfg, extra
             )
     cheapest = min(
         (n for n in comparison if n != "do_nothing"),

@@ -33,6 +33,7 @@ import polars as pl
 from rama.config import Config
 from rama.errors import DataValidationError
 from rama.io import require_file
+from rama.layout import RunLayout
 from rama.problem.model import Problem, _transport_from_table, make_problem
 from rama.problem.planner_tables import (
     INVENTORY,
@@ -141,12 +142,10 @@ def read_inventory(path: Path, pairs: pl.DataFrame) -> np.ndarray:
     return inventory_on_hand(path, pairs)[0]
 
 
-def _transport(prepared: Path, stores: pl.DataFrame) -> pl.DataFrame | TransportCosts:
-    city_file = prepared / "city_transport_costs.csv"
+def _transport(layout: RunLayout, stores: pl.DataFrame) -> pl.DataFrame | TransportCosts:
+    city_file = layout.city_transport_costs
     if not city_file.is_file():
-        path = require_file(
-            prepared / "transport_cost_matrix.parquet", "optimize", "run `rama prepare` first"
-        )
+        path = require_file(layout.transport_cost_matrix, "optimize", "run `rama prepare` first")
         return pl.read_parquet(path).select("from_store_id", "to_store_id", "cost")
     cc = _require_columns(_read(city_file), CITY_COSTS, str(city_file))
     city_ids = np.unique(cc["from_city_id"].to_numpy())
@@ -187,13 +186,9 @@ def build_run_problem(
     (docs/data.md, "Bring your own data"), and the report of what they changed."""
     inputs = inputs or PlannerInputs()
     inventory_file = inputs.inventory
-    run_dir = Path(run_dir)
-    hd_path = require_file(
-        run_dir / "forecast" / "horizon_demand.parquet", "optimize", "run `rama forecast` first"
-    )
-    ssp_path = require_file(
-        run_dir / "prepared" / "store_supply_params.csv", "optimize", "run `rama prepare` first"
-    )
+    layout = RunLayout(run_dir)
+    hd_path = require_file(layout.horizon_demand, "optimize", "run `rama forecast` first")
+    ssp_path = require_file(layout.store_supply_params, "optimize", "run `rama prepare` first")
     hd = _require_columns(pl.read_parquet(hd_path), HORIZON_DEMAND, str(hd_path))
     ssp = _require_columns(_read(ssp_path), STORE_SUPPLY, str(ssp_path))
     need = ["store_id", "city_id", "lead_time_days_mean", "distribution_cost"]
@@ -264,13 +259,13 @@ def build_run_problem(
     if inputs.product_costs is not None:
         products, report["product_costs_rows"] = apply_product_costs(products, inputs.product_costs)
     src = f"{hd_path} (+ {inventory_file or 'simulated inventory'})"
-    transport = _transport(run_dir / "prepared", stores)
+    transport = _transport(layout, stores)
     premium = float(cfg["risk"]["delay_transport_premium"])
     store_ids = stores["store_id"].to_numpy().astype(np.int64)
     if isinstance(transport, pl.DataFrame) and (
         inputs.lane_costs is not None or (has_risk and premium > 0)
     ):
-        long_file = str(run_dir / "prepared" / "transport_cost_matrix.parquet")
+        long_file = str(layout.transport_cost_matrix)
         transport = _transport_from_table(transport, store_ids, long_file, False)
     if inputs.lane_costs is not None:
         assert isinstance(transport, TransportCosts)

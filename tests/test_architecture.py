@@ -36,6 +36,8 @@ LEAVES = frozenset(
         "rama.config",
         "rama.io",
         "rama.layout",
+        "rama.progress",
+        "rama.run_state",
         "rama.results",
         "rama.run_manifest",
         "rama.rules",

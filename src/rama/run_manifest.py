@@ -78,3 +78,23 @@ def record_stage(
             k: (str(Path(v).resolve()) if isinstance(v, Path) else v) for k, v in inputs.items()
         }
     return update_manifest(run_dir, stage=stage, **fields)
+
+
+STAGE_ORDER: tuple[str, ...] = ("prepare", "forecast", "optimize", "evaluate", "scenarios")
+"""The stages whose outputs a run folder holds, upstream first (the report reads them all)."""
+
+CURRENT, STALE, NOT_RUN = "current", "stale", "not run"
+
+
+def stage_states(run_dir: Path) -> dict[str, str]:
+    """Each stage of :data:`STAGE_ORDER` -> ``"current"`` (its outputs were made from the
+    run's present inputs), ``"stale"`` (an input or an earlier stage changed after it ran;
+    do not show its outputs as current) or ``"not run"``. A run folder without a manifest
+    has every stage ``"not run"``."""
+    path = manifest_path(run_dir)
+    data = read_manifest(run_dir) if path.is_file() else {}
+    done = set(data.get("stages", []))
+    stale = set(data.get("stale", []))
+    return {
+        s: (STALE if s in stale else CURRENT) if s in done else NOT_RUN for s in STAGE_ORDER
+    }

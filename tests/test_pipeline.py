@@ -25,6 +25,7 @@ def test_rama_run_end_to_end(tmp_path: Path) -> None:
             str(run),
             "--scale",
             "0.01",
+            "--generate",
             "--seed",
             "3",
             "--set",
@@ -88,7 +89,7 @@ def test_rama_run_reports_bad_config_key(tmp_path: Path) -> None:
 
 def _tiny_run(tmp_path: Path) -> Path:
     data, run = tmp_path / "data", tmp_path / "run"
-    args = ["run", "--data", str(data), "--out", str(run), "--scale", "0.01"]
+    args = ["run", "--data", str(data), "--out", str(run), "--scale", "0.01", "--generate"]
     args += ["--scenario-sets", "base", "--set", "forecast.num_boost_round=30"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output

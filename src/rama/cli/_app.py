@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import json
+import logging
+import sys
+import time
+import tomllib
+import traceback
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from rama import __version__
 from rama.config import Config, load_config
 from rama.errors import RamaError, StageInputError
 
@@ -19,14 +27,33 @@ app = typer.Typer(
     help=(
         "Risk-Aware Material Allocation: plan transfers, manufacturing and allocation for a "
         "whole retail network. Stages: generate -> prepare -> forecast -> optimize -> "
-        "scenarios -> report; `rama run` chains them."
+        "evaluate -> scenarios -> report; `rama run` chains them, reusing every stage whose "
+        "inputs did not change.\n\nExamples:\n\n  rama run\n\n  rama run --data DATA --out "
+        "runs/week49 --set costs.stockout_penalty_per_unit=4\n\n  rama report --run "
+        "runs/week49"
     ),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
-console = Console()
-err_console = Console(stderr=True)
+
+
+@dataclass
+class Output:
+    """How this invocation talks: ``quiet`` (errors only), ``json`` (the final summary as
+    JSON on stdout, nothing else there) and ``debug`` (tracebacks)."""
+
+    quiet: bool = False
+    json: bool = False
+    debug: bool = False
+
+
+OUTPUT = Output()
+_WIDE = None if sys.stdout.isatty() else 10_000  # piped: never cut a table at 80 columns
+console = Console(width=_WIDE)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 10_000)
+log = logging.getLogger("rama")
 
 ConfigOpt = Annotated[
     Path | None,
@@ -66,14 +93,42 @@ def build_config(config: Path | None, sets: list[str] | None, **flags: Any) -> C
     return cfg
 
 
+def _file_keys(path: Path) -> dict[str, Any]:
+    """The ``{"section.key": value}`` pairs written in a config file (after
+    :func:`load_config` has validated it)."""
+    data = tomllib.loads(Path(path).read_bytes().decode("utf-8-sig", errors="replace"))
+    return {
+        f"{section}.{key}": value
+        for section, table in data.items()
+        if isinstance(table, dict)
+        for key, value in table.items()
+    }
+
+
 def build_run_config(
     run: Path, config: Path | None, sets: list[str] | None, **flags: Any
 ) -> Config:
-    """Like :func:`build_config`, but a stage of an existing run starts from the run's own
-    ``RUN/config.toml`` (written by prepare) when no ``--config`` is given."""
-    if config is None and (Path(run) / "config.toml").is_file():
-        config = Path(run) / "config.toml"
-    return build_config(config, sets, **flags)
+    """The run's own ``RUN/config.toml`` (the defaults for a new run) <- ``--config`` file
+    <- ``--set`` pairs <- explicit flags: every override layers over what the run already
+    used, and the command writes the result back to ``RUN/config.toml``."""
+    run_cfg = Path(run) / "config.toml"
+    base = load_config(run_cfg) if run_cfg.is_file() else load_config()
+    if config is not None:
+        load_config(config)  # validates the file alone, with its own messages
+        base = base.with_overrides(_file_keys(config), str(config))
+    if sets:
+        load_config(None, sets)  # validates the pairs alone, with their own messages
+        base = base.with_overrides(_set_keys(sets), "--set")
+    explicit = {k: v for k, v in flags.items() if v is not None}
+    if explicit:
+        base = base.with_overrides(explicit, "command-line flag")
+    return base
+
+
+def _set_keys(sets: list[str]) -> dict[str, Any]:
+    from rama.config import parse_set_value
+
+    return {k.strip(): parse_set_value(v.strip()) for k, v in (x.split("=", 1) for x in sets)}
 
 
 def reject_inventory(inventory: Path | None, stage: str) -> None:
@@ -88,18 +143,162 @@ def reject_inventory(inventory: Path | None, stage: str) -> None:
 
 
 @contextmanager
-def friendly_errors() -> Iterator[None]:
-    """Turn a RamaError into a red message and exit code 2 (no traceback)."""
+def friendly_errors(stage: str | None = None, run: Path | None = None) -> Iterator[None]:
+    """A RamaError becomes one red line and exit code 2; any other exception one line naming
+    the stage and where the traceback went (``RUN/rama.log``), exit code 3. ``--debug``
+    prints the traceback too."""
     try:
         yield
     except RamaError as exc:
+        log.error("%s failed: %s: %s", stage or "rama", type(exc).__name__, exc)
         # soft wrap: one line per message (paths and phrases stay whole in logs and pipes)
         err_console.print(
             f"[bold red]error:[/] {type(exc).__name__}: {escape(str(exc))}",
             highlight=False,
             soft_wrap=True,
         )
+        if OUTPUT.debug:
+            err_console.print(escape(traceback.format_exc()), highlight=False, soft_wrap=True)
         raise typer.Exit(code=2) from exc
+    except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        where = f"rama {stage}" if stage else "rama"
+        log.error("%s: unexpected %s\n%s", where, type(exc).__name__, traceback.format_exc())
+        logged = Path(run) / LOG_FILE if run is not None and Path(run).is_dir() else None
+        hint = f"the traceback is in {logged}" if logged else "rerun with --debug for details"
+        err_console.print(
+            f"[bold red]error:[/] {escape(where)} stopped on an unexpected "
+            f"{type(exc).__name__}: {escape(str(exc))} ({escape(hint)}; please report it)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        if OUTPUT.debug:
+            err_console.print(escape(traceback.format_exc()), highlight=False, soft_wrap=True)
+        raise typer.Exit(code=3) from exc
+
+
+LOG_FILE = "rama.log"
+
+
+@contextmanager
+def run_log(run: Path, command_name: str, cfg: Config | None = None) -> Iterator[None]:
+    """Append what this command does to ``RUN/rama.log``: the command line, its config
+    overrides, warnings, the outcome and the wall time."""
+    from rama.run_state import RUN_STAMP
+
+    run = Path(run)
+    handler: logging.Handler | None = None
+    if (run / RUN_STAMP).is_file() or (run / "manifest.json").is_file():  # rama's folder only
+        handler = logging.FileHandler(run / LOG_FILE, encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        for name in ("rama", "py.warnings"):
+            logging.getLogger(name).addHandler(handler)
+        log.setLevel(logging.INFO)
+        logging.captureWarnings(True)
+    t0 = time.perf_counter()
+    argv = " ".join(sys.argv[1:]) if Path(sys.argv[0]).name in ("rama", "__main__.py") else ""
+    log.info("rama %s (%s) %s", command_name, __version__, argv)
+    if cfg is not None:
+        log.info("%s config overrides: %s", command_name, json.dumps(cfg.overrides()))
+    try:
+        yield
+        log.info("%s done in %.1f s", command_name, time.perf_counter() - t0)
+    finally:
+        if handler is not None:
+            for name in ("rama", "py.warnings"):
+                logging.getLogger(name).removeHandler(handler)
+            handler.close()
+            logging.captureWarnings(False)
+
+
+def run_stage(
+    run: Path,
+    stage: str,
+    cfg: Config,
+    work: Callable[[], Any],
+    *,
+    new_run: bool = False,
+    planner: Any = None,
+    args: Mapping[str, Any] | None = None,
+    inputs: Mapping[str, Path | None] | None = None,
+) -> Any:
+    """Run one stage command's ``work`` in ``run`` the guarded way (:mod:`rama.pipeline`):
+    the folder claimed and locked, ``cfg`` written to ``RUN/config.toml``, the stage recorded
+    with its fingerprints, the later stages made stale when its outputs changed, and the
+    command logged to ``RUN/rama.log``. Says which stages are stale afterwards."""
+    from rama.pipeline import execute_stage, open_run, run_data_dir, stage_inputs
+
+    run = Path(run)
+    if not new_run and not (run / "manifest.json").is_file():
+        raise StageInputError(
+            f"--run {run}: no rama run there (manifest.json missing)",
+            reason="not_found",
+            fix=f"run `rama prepare --data DATA --out {run}` or `rama run --out {run}` first",
+        )
+    data_dir = inputs.get("--data") if inputs else None
+    with (
+        open_run(run, cfg, inputs, "--out" if new_run else "--run") as cleaned,
+        run_log(run, stage, cfg),
+    ):
+        if cleaned:
+            log.info("removed leftovers of killed stages: %s", ", ".join(cleaned))
+        ins = stage_inputs(stage, data_dir or run_data_dir(run), planner, args)
+        result, _, made_stale = execute_stage(run, stage, work, cfg, ins)
+    note_stale(run, stage, made_stale)
+    return result
+
+
+def note_stale(run: Path, stage: str, made_stale: list[str]) -> None:
+    """Tell the planner which stages are stale now: those after ``stage`` whose outputs
+    were removed, and those before it that no longer match the run's configuration."""
+    from rama.run_manifest import STAGE_ORDER, stage_states
+
+    if made_stale:
+        log.info("stale after %s: %s", stage, ", ".join(made_stale))
+        console.print(
+            f"[yellow]note:[/] {', '.join(made_stale)} "
+            f"{'is' if len(made_stale) == 1 else 'are'} now stale (made from the old "
+            f"{stage} outputs) and their outputs were removed; `rama run --out "
+            f"{escape(str(run))}` refreshes them",
+            highlight=False,
+        )
+    if stage not in STAGE_ORDER:
+        return
+    states = stage_states(run)
+    before = [s for s in STAGE_ORDER[: STAGE_ORDER.index(stage)] if states[s] != "current"]
+    if before:
+        console.print(
+            f"[yellow]warning:[/] {', '.join(before)} "
+            f"{'does' if len(before) == 1 else 'do'} not match the run's present configuration "
+            f"or inputs (see RUN/config.toml); this {stage} used their recorded outputs; "
+            f"`rama run --out {escape(str(run))}` brings every stage up to date",
+            highlight=False,
+        )
+
+
+def to_json(value: Any) -> Any:
+    """A stage result (frozen dataclass) as JSON values: paths as strings, tables by their
+    row count."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_json(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "height") and hasattr(value, "columns"):
+        return {"rows": int(value.height), "columns": list(value.columns)}
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+def emit(summary: Mapping[str, Any]) -> None:
+    """With ``--json``, print ``summary`` as JSON on stdout."""
+    if OUTPUT.json:
+        sys.stdout.write(json.dumps(to_json(summary), indent=2, default=str) + "\n")
 
 
 def command(name: str, help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -118,6 +317,27 @@ def show_config(
         console.print(cfg.to_toml(), highlight=False, markup=False)
 
 
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"rama {__version__}\n")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print errors only (for scripts).")
+    ] = False,
+    json_out: Annotated[
+        bool,
+        typer.Option("--json", help="Print the command's final summary as JSON on stdout."),
+    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Print tracebacks with errors.")] = False,
+) -> None:
     """Risk-Aware Material Allocation."""
+    OUTPUT.quiet, OUTPUT.json, OUTPUT.debug = quiet, json_out, debug
+    console.quiet = quiet or json_out

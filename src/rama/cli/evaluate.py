@@ -15,8 +15,10 @@ from rama.cli._app import (
     build_run_config,
     command,
     console,
+    emit,
     friendly_errors,
     reject_inventory,
+    run_stage,
 )
 
 HELP = (
@@ -51,10 +53,10 @@ def evaluate_cmd(
     """Run the evaluation stage."""
     from rama.evaluate import run_evaluation
 
-    with friendly_errors():
+    with friendly_errors("evaluate", run):
         reject_inventory(inventory, "evaluate")
         cfg = build_run_config(run, config, set_, **{"evaluate.truth": truth})
-        s = run_evaluation(run, cfg, threads=threads)
+        s = run_stage(run, "evaluate", cfg, lambda: run_evaluation(run, cfg, threads=threads))
     table = Table(title=f"evaluation {s.out_dir}", show_header=True)
     live = s.realized_demand_units is None
     cols = ["strategy", "expected $", "forecast $", "forecast fill", "forecast cycle service"]
@@ -83,3 +85,4 @@ def evaluate_cmd(
         f"forecast distribution per pair; realized demand: {s.source}",
         highlight=False,
     )
+    emit({"stage": "evaluate", "result": s})

@@ -29,8 +29,8 @@ def generate(
         Path,
         typer.Option(
             "--out",
-            help="Output DATA folder (created; replaced if it only holds a "
-            "previous generated dataset).",
+            help="Output DATA folder: new, empty, or one rama generated (replaced); a folder "
+            "holding other files is refused.",
             file_okay=False,
         ),
     ],

@@ -16,7 +16,9 @@ from rama.cli._app import (
     build_run_config,
     command,
     console,
+    emit,
     friendly_errors,
+    run_stage,
 )
 from rama.errors import StageInputError
 from rama.rules import COST_COMPONENTS
@@ -133,7 +135,7 @@ def optimize_cmd(
     """Run the optimize stage."""
     from rama.optimize.stage import optimize_folder
 
-    with friendly_errors():
+    with friendly_errors("optimize", run):
         flags = {
             "run.seed": seed,
             "optimize.backend": backend,
@@ -164,19 +166,33 @@ def optimize_cmd(
                     f"{', '.join(misplaced)} {verb} with --run; a problem folder already "
                     "holds current_inventory, transport_costs, products and max_capacity"
                 )
+            from rama.run_state import claim_dir, refuse_overlap, stamp
+
+            refuse_overlap(out, {"--problem": problem})
+            claim_dir(out, "--out")
             summary = optimize_folder(problem, out, cfg, **opts)
+            stamp(out)  # the plan folder was replaced whole: mark it rama's again
             _print_summary(summary)
+            emit({"stage": "optimize", "result": summary})
             return
         assert run is not None
         from rama.planning import run_plan
+        from rama.problem import PlannerInputs
 
-        result = run_plan(
+        planner = PlannerInputs(inventory, lane_costs, product_costs, capacities)
+        result = run_stage(
             run,
+            "optimize",
             cfg,
-            inventory,
-            lane_costs=lane_costs,
-            product_costs=product_costs,
-            capacities=capacities,
+            lambda: run_plan(
+                run,
+                cfg,
+                inventory,
+                lane_costs=lane_costs,
+                product_costs=product_costs,
+                capacities=capacities,
+            ),
+            planner=planner,
         )
         if write_lp is not None or write_mps is not None:
             from rama.optimize.pulp_backend import build_pulp_model, write_model
@@ -186,6 +202,7 @@ def optimize_cmd(
     _print_inputs(run)
     _print_summary(result.recommended)
     _print_comparison(result)
+    emit({"stage": "optimize", "result": result})
 
 
 def _print_inputs(run: Path) -> None:

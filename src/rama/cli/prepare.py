@@ -12,10 +12,12 @@ from rama.cli._app import (
     ConfigOpt,
     SeedOpt,
     SetOpt,
-    build_config,
+    build_run_config,
     command,
     console,
+    emit,
     friendly_errors,
+    run_stage,
 )
 
 HELP = (
@@ -38,7 +40,12 @@ def prepare_cmd(
         ),
     ],
     out: Annotated[
-        Path, typer.Option("--out", help="Run folder to write (prepared/ is replaced).")
+        Path,
+        typer.Option(
+            "--out",
+            help="Run folder to write: new, empty or made by rama (prepared/ is replaced; "
+            "later stages made from other data become stale).",
+        ),
     ],
     *,
     city_locations: Annotated[
@@ -58,9 +65,17 @@ def prepare_cmd(
     """Run the prepare stage."""
     from rama.prepare import prepare
 
-    with friendly_errors():
-        cfg = build_config(config, set_, **{"run.seed": seed})
-        result = prepare(data, out, cfg, city_locations=city_locations)
+    with friendly_errors("prepare", out):
+        cfg = build_run_config(out, config, set_, **{"run.seed": seed})
+        result = run_stage(
+            out,
+            "prepare",
+            cfg,
+            lambda: prepare(data, out, cfg, city_locations=city_locations),
+            new_run=True,
+            inputs={"--data": data, "--city-locations": city_locations},
+            args={"city_locations": str(city_locations) if city_locations else None},
+        )
     table = Table(title=f"prepared {result.out_dir}", show_header=True)
     table.add_column("table")
     table.add_column("rows", justify="right")
@@ -79,3 +94,4 @@ def prepare_cmd(
         f"done in {result.seconds['total']:.1f} s",
         highlight=False,
     )
+    emit({"stage": "prepare", "result": result})

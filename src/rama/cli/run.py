@@ -2,38 +2,52 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from rama.cli._app import (
     ConfigOpt,
     SeedOpt,
     SetOpt,
-    build_config,
+    build_run_config,
     command,
     console,
+    emit,
     friendly_errors,
+    log,
+    note_stale,
+    run_log,
 )
 
 if TYPE_CHECKING:
+    from rama.config import Config
+    from rama.problem import PlannerInputs
     from rama.results import StageResult
 
 
 @command(
     "run",
-    "Run the whole pipeline: generate the synthetic default when DATA holds no data, then "
-    "prepare, forecast, optimize, evaluate, scenarios and report into RUN.",
+    "Run the whole pipeline into RUN: prepare, forecast, optimize, evaluate, scenarios and "
+    "report. On an existing run folder, every stage whose inputs (config keys it reads, input "
+    "files, earlier outputs) did not change is reused, so one changed cost reruns only "
+    "optimize and what follows. The synthetic default is generated into data/synthetic when "
+    "it is missing (elsewhere only with --generate).\n\nExamples:\n\n  rama run\n\n  rama "
+    "run --data DATA --out runs/week49 --inventory stock.csv\n\n  rama run --out "
+    "runs/week49 --set costs.stockout_penalty_per_unit=4",
 )
 def run(
     data: Annotated[
         Path,
         typer.Option(
             "--data",
-            help="Data root (freshretailnet/data/train.parquet, logistics/...). When it holds "
-            "no train split, the synthetic default is generated into it first.",
+            help="Data root (freshretailnet/data/train.parquet or a train-*-of-*.parquet "
+            "shard, logistics/...). The default folder is generated when it holds no data; "
+            "another folder without a train split is an error unless --generate is given.",
         ),
     ] = Path("data/synthetic"),
     out: Annotated[Path, typer.Option("--out", help="Run folder for every stage's outputs.")] = (
@@ -85,37 +99,142 @@ def run(
             dir_okay=False,
         ),
     ] = None,
+    generate: Annotated[
+        bool,
+        typer.Option(
+            "--generate",
+            help="Generate a synthetic network into --data when it holds no train split "
+            "(only a new, empty or rama-generated folder).",
+        ),
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Rerun every stage, even those still current.")
+    ] = False,
     seed: SeedOpt = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
     """Parse options and call :func:`rama.pipeline.run_pipeline`."""
     from rama.errors import DataValidationError
-    from rama.pipeline import run_pipeline
+    from rama.pipeline import check_data, run_pipeline
     from rama.problem import PlannerInputs
+    from rama.run_state import claim_dir, refuse_overlap
 
     def progress(name: str, result: StageResult, seconds: float) -> None:
-        console.print(f"[green]done[/] {name:<10} {seconds:7.1f} s")
+        why = f" ({escape(reasons[name])})" if name in reasons else ""
+        log.info("stage %s done in %.1f s%s", name, seconds, why)
+        console.print(f"[green]done[/]   {name:<10} {seconds:7.1f} s{why}", highlight=False)
 
-    with friendly_errors():
+    def reused(name: str) -> None:
+        log.info("stage %s reused (inputs unchanged)", name)
+        console.print(f"[cyan]reused[/] {name:<10}       - (inputs unchanged)", highlight=False)
+
+    reasons: dict[str, str] = {}
+    with friendly_errors("run", out):
         sets = None
         if scenario_sets is not None:
             sets = [x.strip() for x in scenario_sets.split(",") if x.strip()]
-        cfg = build_config(config, set_, **{"run.seed": seed, "scenarios.sets": sets})
-        console.print(f"rama run: data {data}, run {out}")
+        cfg = build_run_config(out, config, set_, **{"run.seed": seed, "scenarios.sets": sets})
+        console.print(f"rama run: data {escape(str(data))}, run {escape(str(out))}")
         planner = PlannerInputs(inventory, lane_costs, product_costs, capacities)
         for path in (p for p in planner.files().values() if p is not None):
             if not path.is_file():  # before any stage runs, not after the forecast
                 raise DataValidationError(
                     str(path), "file not found", reason="not_found", fix="check the path"
                 )
-        result = run_pipeline(data, out, cfg, scale=scale, on_stage=progress, planner=planner)
-    table = Table(title="outputs", show_header=True)
+        _explain(out, cfg, data, planner, force, reasons)
+        check_data(data, generate=generate)  # a typo writes nothing, not even the run folder
+        refuse_overlap(out, {"--data": data, **planner.files()})
+        claim_dir(out, "--out")
+        with run_log(out, "run", cfg):
+            result = run_pipeline(
+                data,
+                out,
+                cfg,
+                scale=scale,
+                on_stage=progress,
+                planner=planner,
+                generate=generate,
+                force=force,
+                on_reuse=reused,
+            )
+    table = Table(title="stages", show_header=True)
     table.add_column("stage")
     table.add_column("seconds", justify="right")
     table.add_column("where")
+    for name in result.reused:
+        table.add_row(name, "reused", "-")
     for name, seconds in result.seconds.items():
         where = str(result.stages[name].out_dir)
-        table.add_row(name, f"{seconds:.1f}", where)
+        table.add_row(name, f"{seconds:.1f}", escape(where))
     console.print(table)
-    console.print(f"All outputs are in [bold]{result.run_dir.resolve()}[/]")
+    if result.cleaned:
+        console.print(f"removed leftovers of killed stages: {', '.join(result.cleaned)}")
+    note_stale(out, "report", [])
+    _headline(out)
+    console.print(f"All outputs are in [bold]{escape(str(result.run_dir.resolve()))}[/]")
+    emit(
+        {
+            "run_dir": result.run_dir.resolve(),
+            "data_dir": result.data_dir,
+            "generated": result.generated,
+            "ran": list(result.seconds),
+            "reused": result.reused,
+            "seconds": result.seconds,
+            "plan": _plan_summary(out),
+        }
+    )
+
+
+def _explain(
+    out: Path, cfg: Config, data: Path, planner: PlannerInputs, force: bool, into: dict[str, str]
+) -> None:
+    """Fill ``into`` with why each stage will rerun (shown beside its time)."""
+    if force or not (out / "manifest.json").is_file():
+        return
+    from rama.pipeline import stage_inputs
+    from rama.run_manifest import STAGE_ORDER, why_not_current
+
+    for name in STAGE_ORDER:
+        reason = why_not_current(out, name, cfg.values, stage_inputs(name, data, planner))
+        if reason is not None:
+            into[name] = reason
+
+
+def _plan_summary(out: Path) -> dict[str, Any] | None:
+    """The recommended plan's headline figures (``RUN/plan/summary.json``), or None."""
+    path = out / "plan" / "summary.json"
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    keys = (
+        "strategy",
+        "objective",
+        "costs",
+        "fill_rate",
+        "units_transferred",
+        "units_manufactured",
+        "number_of_transfers",
+    )
+    return {k: data.get(k) for k in keys if k in data} if isinstance(data, dict) else None
+
+
+def _headline(out: Path) -> None:
+    """The recommended plan in one panel: what to do and what it costs."""
+    s = _plan_summary(out)
+    if not s:
+        return
+    costs = s.get("costs") or {}
+    parts = ", ".join(f"{k} ${float(v):,.0f}" for k, v in costs.items())
+    console.print(
+        f"[bold]plan[/] ({escape(str(s.get('strategy', '-')))}): "
+        f"{float(s.get('units_transferred') or 0):,.1f} units in "
+        f"{int(s.get('number_of_transfers') or 0):,} transfers, "
+        f"{float(s.get('units_manufactured') or 0):,.1f} units manufactured; "
+        f"total ${float(s.get('objective') or 0):,.0f} ({parts}); "
+        f"fill rate {float(s.get('fill_rate') or 0):.1%}",
+        highlight=False,
+    )

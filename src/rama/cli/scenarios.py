@@ -16,8 +16,10 @@ from rama.cli._app import (
     build_run_config,
     command,
     console,
+    emit,
     friendly_errors,
     reject_inventory,
+    run_stage,
 )
 
 HELP = (
@@ -57,10 +59,22 @@ def scenarios_cmd(
     """Run the scenario stage."""
     from rama.scenarios import run_scenarios
 
-    with friendly_errors():
+    with friendly_errors("scenarios", run):
         reject_inventory(inventory, "scenarios")
         cfg = build_run_config(run, config, set_)
-        s = run_scenarios(run, cfg, write_plans=write_plans, workers=workers, only=only)
+        s = run_stage(
+            run,
+            "scenarios",
+            cfg,
+            lambda: run_scenarios(
+                run,
+                cfg,
+                write_plans=write_plans,
+                workers=workers,
+                only=only,
+            ),
+            args={k: v for k, v in {"write_plans": write_plans, "only": only}.items() if v},
+        )
     t: pl.DataFrame = s.table
     live = t["realized_total"].null_count() == t.height
     figure = "forecast_total" if live else "realized_total"
@@ -79,3 +93,4 @@ def scenarios_cmd(
         f"{s.rows} rows in {s.seconds:.1f} s; realized demand: {s.source}",
         highlight=False,
     )
+    emit({"stage": "scenarios", "result": s})

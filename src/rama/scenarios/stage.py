@@ -11,6 +11,7 @@ seconds, ``plans_from``: the scenario whose plans were reused), ``summary.json``
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from rama.evaluate import ScoringDemand, realized_demand
 from rama.io import atomic_dir, require_file
 from rama.layout import RunLayout
 from rama.problem import load_inputs
-from rama.run_manifest import record_stage
+from rama.run_manifest import record_stage, stage_key
 from rama.scenario_spec import scenario_list
 from rama.scenarios.runner import plan_groups, run_all
 from rama.strategies import StrategyContext
@@ -58,10 +59,17 @@ def run_scenarios(
     workers: int | None = None,
     only: list[str] | None = None,
     truth: str | None = None,
+    key: str | None = None,
 ) -> ScenariosResult:
-    """Run ``[scenarios]`` (optionally ``only`` some names); write ``RUN/scenarios/``."""
+    """Run ``[scenarios]`` (optionally ``only`` some names); write ``RUN/scenarios/``.
+
+    ``key`` identifies what the rows are computed from (default: the stage's inputs digest,
+    :func:`rama.run_manifest.stage_key`); it is written as ``computed_under``. With ``only``,
+    the rows of the other scenarios already in the table are kept (and their plan folders),
+    with ``stale`` true where they were computed under another key."""
     t0 = time.perf_counter()
     layout = RunLayout(run_dir)
+    key = key or stage_key(layout.root, "scenarios", cfg.values)
     scfg = cfg["scenarios"]
     scenarios = scenario_list(scfg)
     if only:
@@ -92,13 +100,22 @@ def run_scenarios(
             tmp / "plans" if write_plans else None,
             bool(scfg["warm_start"]),
         )
-        table = pl.DataFrame(rows, infer_schema_length=None)
+        table = pl.DataFrame(rows, infer_schema_length=None).with_columns(
+            pl.lit(key, dtype=pl.String).alias("computed_under")
+        )
+        if only:
+            table = _merge_kept(table, layout, {s.name for s in scenarios}, tmp)
+        table = table.with_columns(
+            stale=pl.col("computed_under").ne_missing(pl.lit(key, dtype=pl.String))
+        )
         table.write_parquet(tmp / "scenarios.parquet")
         table.write_csv(tmp / "scenarios.csv")
         summary: dict[str, Any] = {
             **note,
             "forecast_samples": int(cfg["evaluate"]["samples"]),
-            "scenarios": [s.name for s in scenarios],
+            "scenarios": list(dict.fromkeys(table["scenario"].to_list())),
+            "computed": [s.name for s in scenarios],
+            "stale_rows": int(table["stale"].sum()),
             "strategies": list(scfg["strategies"]),
             "rows": table.height,
             "plan_sets_solved": len(plan_groups(scenarios)),
@@ -119,4 +136,29 @@ def run_scenarios(
         source=str(summary["source"]),
         seconds=float(summary["seconds"]),
         summary=MappingProxyType(summary),
+    )
+
+
+def _merge_kept(
+    table: pl.DataFrame, layout: RunLayout, computed: set[str], tmp: Path
+) -> pl.DataFrame:
+    """``table`` (the scenarios just computed) with the earlier table's rows of every other
+    scenario appended, and their plan folders copied into ``tmp``."""
+    old_path = layout.scenarios / "scenarios.parquet"
+    if not old_path.is_file():
+        return table
+    old = pl.read_parquet(old_path).drop("stale", strict=False)
+    kept = old.filter(~pl.col("scenario").is_in(sorted(computed)))
+    if "computed_under" not in kept.columns:
+        kept = kept.with_columns(pl.lit(None, dtype=pl.String).alias("computed_under"))
+    old_plans = layout.scenarios / "plans"
+    for name in kept["scenario"].unique().to_list():
+        src = old_plans / str(name)
+        if src.is_dir():
+            shutil.copytree(src, tmp / "plans" / str(name))
+    merged = pl.concat([kept, table], how="diagonal_relaxed")
+    names = [*old["scenario"].to_list(), *table["scenario"].to_list()]
+    rank = {n: i for i, n in enumerate(dict.fromkeys(names))}  # the earlier table's order
+    return merged.sort(
+        pl.col("scenario").replace_strict(rank, return_dtype=pl.Int64), maintain_order=True
     )

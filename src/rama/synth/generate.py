@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 from rama.errors import ConfigError
 from rama.io import atomic_dir
 from rama.layout import TRUTH_FILE, truth_file
+from rama.run_state import DATA_STAMP, is_stamped, stamp
 from rama.synth.calendar import Calendar, Weather, make_calendar, make_weather
 from rama.synth.demand import DemandModel, SeriesParams, series_params, simulate_chunk
 from rama.synth.fresh import FRESH_SCHEMA, TRUTH_SCHEMA, fresh_table, truth_table
@@ -31,7 +32,6 @@ MAX_SCALE = 20.0  # 1,000,000 series: ~100M rows, a few GB of Parquet
 CHUNK_SERIES = 4000  # series simulated at once (bounds memory to a few hundred MB)
 BYTES_PER_ROW = 20  # Parquet size estimate (zstd; ~9 measured), for the free-space check
 MAX_DAYS = 366
-OUTPUT_ENTRIES = frozenset({"freshretailnet", "logistics", "truth"})
 
 TRUTH_README = """# truth/latent_demand.parquet (synthetic data only)
 
@@ -65,13 +65,14 @@ def _validate(out_dir: Path, scale: float, seed: int, n_train_days: int, n_eval_
         )
     if out_dir.exists() and not out_dir.is_dir():
         raise ConfigError(f"generate: --out {out_dir} exists and is not a folder; pick a folder")
-    if out_dir.is_dir():
-        foreign = sorted(p.name for p in out_dir.iterdir() if p.name not in OUTPUT_ENTRIES)
+    if out_dir.is_dir() and not is_stamped(out_dir, DATA_STAMP):
+        foreign = sorted(p.name for p in out_dir.iterdir())
         if foreign:
             raise ConfigError(
-                f"generate: --out {out_dir} already holds {', '.join(foreign[:5])}, which a "
-                f"generated dataset would replace; pick an empty or new folder (a folder "
-                f"holding only freshretailnet/, logistics/, truth/ is regenerated in place)"
+                f"generate: --out {out_dir} already holds {', '.join(foreign[:5])}, which rama "
+                f"did not generate (no {DATA_STAMP} stamp) and a generated dataset would "
+                f"replace; pick an empty or new folder (a folder rama generated is regenerated "
+                f"in place)"
             )
     counts = scale_counts(scale)
     need = counts.pairs * (n_train_days + n_eval_days) * BYTES_PER_ROW * 2 + 20_000_000
@@ -159,6 +160,7 @@ def generate_datasets(
         data_dir.mkdir(parents=True)
         (tmp / TRUTH_FILE.parent).mkdir()
         (tmp / "logistics").mkdir()
+        stamp(tmp, DATA_STAMP, "generated data")
         _write_fresh(
             tmp,
             layout=layout,

@@ -34,6 +34,7 @@ LEAVES = frozenset(
     {
         "rama.errors",
         "rama.config",
+        "rama.config_reference",
         "rama.io",
         "rama.layout",
         "rama.progress",

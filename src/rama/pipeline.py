@@ -26,6 +26,7 @@ from rama.errors import StageInputError
 from rama.io import write_text
 from rama.layout import RunLayout, truth_file
 from rama.problem.planner_tables import PlannerInputs
+from rama.progress import step
 from rama.results import StageResult
 from rama.run_manifest import (
     StageInputs,
@@ -285,9 +286,10 @@ def run_pipeline(
     check_data(data_dir, generate=generate)  # before anything is written
     with open_run(run_dir, cfg, inputs) as cleaned:
         t0 = time.perf_counter()
-        data_dir, generated = resolve_data(
-            data_dir, generate=generate, scale=scale, seed=int(cfg["run"]["seed"])
-        )
+        with step("generate: synthetic network"):
+            data_dir, generated = resolve_data(
+                data_dir, generate=generate, scale=scale, seed=int(cfg["run"]["seed"])
+            )
         result = PipelineResult(run_dir, data_dir, generated is not None, cleaned=cleaned)
         if generated is not None:
             _record(result, "generate", generated, time.perf_counter() - t0, on_stage)
@@ -300,9 +302,10 @@ def run_pipeline(
                     on_reuse(name)
                 continue
             result.reasons[name] = reason
-            done, seconds, made_stale = execute_stage(
-                run_dir, name, partial(stage, data_dir, run_dir, cfg), cfg, ins
-            )
+            with step(f"{name}"):
+                done, seconds, made_stale = execute_stage(
+                    run_dir, name, partial(stage, data_dir, run_dir, cfg), cfg, ins
+                )
             result.stale.extend(s for s in made_stale if s not in result.stale)
             _record(result, name, done, seconds, on_stage)
     return result

@@ -135,9 +135,8 @@ class StageInputs:
 
 
 def _upstream(records: Mapping[str, Mapping[str, Any]], stage: str) -> dict[str, Any]:
-    """The output digests of every stage before ``stage``, as recorded."""
-    before = STAGE_NAMES[: STAGE_NAMES.index(stage)]
-    return {s: records.get(s, {}).get("outputs") for s in before}
+    """The output digests of the stages ``stage`` reads, as recorded."""
+    return {s: records.get(s, {}).get("outputs") for s in spec(stage).reads}
 
 
 def stage_key(run_dir: Path, stage: str, values: Mapping[str, Mapping[str, Any]]) -> str:
@@ -279,7 +278,7 @@ def _propagate(run_dir: Path, records: dict[str, dict[str, Any]]) -> list[str]:
         if rec is None or rec.get("status") != DONE:
             continue
         if rec.get("upstream") != _upstream(records, s) or any(
-            records.get(u, {}).get("status") != DONE for u in STAGE_NAMES[: STAGE_NAMES.index(s)]
+            records.get(u, {}).get("status") != DONE for u in spec(s).reads
         ):
             _remove_outputs(run_dir, s)
             rec.update(status=OUTDATED, outputs=None)
@@ -301,13 +300,11 @@ def stage_states(run_dir: Path) -> dict[str, str]:
     records = _records(data)
     values = _run_values(run_dir)
     states: dict[str, str] = {}
-    upstream_ok = True
     for s in STAGE_ORDER:
         if s not in records:
             states[s] = NOT_RUN
-            upstream_ok = False
             continue
+        upstream_ok = all(states.get(u) == CURRENT for u in spec(s).reads)
         ok = upstream_ok and why_not_current(run_dir, s, values) is None
         states[s] = CURRENT if ok else STALE
-        upstream_ok = upstream_ok and ok
     return states

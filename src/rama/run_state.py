@@ -46,13 +46,14 @@ _LEFTOVER = re.compile(r"^\..+\.(?:[A-Za-z0-9_]{8}\.tmp|old)$")
 @dataclass(frozen=True)
 class StageSpec:
     """One stage of a run: ``sections`` of the configuration it reads (``ignored``: keys that
-    cannot change its outputs, e.g. thread counts) and ``outputs``, its files and folders
-    relative to the run folder."""
+    cannot change its outputs, e.g. thread counts), ``outputs``, its files and folders
+    relative to the run folder, and ``reads``, the earlier stages whose outputs it reads."""
 
     name: str
     sections: tuple[str, ...]
     outputs: tuple[str, ...]
     ignored: tuple[str, ...] = ()
+    reads: tuple[str, ...] = ()
 
 
 _PLAN_SECTIONS = (
@@ -75,28 +76,35 @@ STAGES: tuple[StageSpec, ...] = (
         ("prepared",),
         ("run.horizon_days",),
     ),
-    StageSpec("forecast", ("run", "forecast"), ("forecast",)),
+    StageSpec(
+        "forecast", ("run", "forecast"), ("forecast",), ("forecast.num_threads",), ("prepare",)
+    ),
     StageSpec(
         "optimize",
         _PLAN_SECTIONS,
         ("problem", "plans", "plan"),
         ("optimize.threads",),
+        ("prepare", "forecast"),
     ),
     StageSpec(
         "evaluate",
         (*_PLAN_SECTIONS, "forecast"),
         ("evaluation",),
         ("optimize.threads",),
+        ("prepare", "forecast", "optimize"),
     ),
     StageSpec(
         "scenarios",
         (*_PLAN_SECTIONS, "forecast", "scenarios"),
         ("scenarios",),
         ("optimize.threads", "scenarios.workers"),
+        ("prepare", "forecast", "optimize"),
     ),
 )
-"""The stages whose outputs a run holds, upstream first. Each depends on every stage before
-it (through their output digests). The report is rebuilt whenever it is asked for.
+"""The stages whose outputs a run holds, upstream first. Each depends on the stages it
+``reads`` (through their output digests): the forecast on prepare (the data it was made
+from), the plan on both, evaluation and the scenario sweep on the plan's problem (not on each
+other). The report is rebuilt whenever it is asked for.
 
 prepare's EDA compares transfer costs with the configured costs for information only, so
 ``costs`` is not among its inputs: a cost change reruns optimize and what follows, never
@@ -114,8 +122,12 @@ def spec(stage: str) -> StageSpec:
 
 
 def downstream(stage: str) -> tuple[str, ...]:
-    """The stages after ``stage``, in order."""
-    return STAGE_NAMES[STAGE_NAMES.index(stage) + 1 :]
+    """The stages that read ``stage``'s outputs, directly or through another, in order."""
+    reached = {stage}
+    for s in STAGES:
+        if reached & set(s.reads):
+            reached.add(s.name)
+    return tuple(s for s in STAGE_NAMES if s in reached and s != stage)
 
 
 # ---------------------------------------------------------------- ownership

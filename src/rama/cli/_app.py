@@ -54,6 +54,8 @@ _WIDE = None if sys.stdout.isatty() else 10_000  # piped: never cut a table at 8
 console = Console(width=_WIDE)
 err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 10_000)
 log = logging.getLogger("rama")
+log.propagate = False  # the log goes to RUN/rama.log only; the console has its own messages
+log.addHandler(logging.NullHandler())
 
 ConfigOpt = Annotated[
     Path | None,
@@ -150,7 +152,6 @@ def friendly_errors(stage: str | None = None, run: Path | None = None) -> Iterat
     try:
         yield
     except RamaError as exc:
-        log.error("%s failed: %s: %s", stage or "rama", type(exc).__name__, exc)
         # soft wrap: one line per message (paths and phrases stay whole in logs and pipes)
         err_console.print(
             f"[bold red]error:[/] {type(exc).__name__}: {escape(str(exc))}",
@@ -164,7 +165,6 @@ def friendly_errors(stage: str | None = None, run: Path | None = None) -> Iterat
         raise
     except Exception as exc:
         where = f"rama {stage}" if stage else "rama"
-        log.error("%s: unexpected %s\n%s", where, type(exc).__name__, traceback.format_exc())
         logged = Path(run) / LOG_FILE if run is not None and Path(run).is_dir() else None
         hint = f"the traceback is in {logged}" if logged else "rerun with --debug for details"
         err_console.print(
@@ -204,6 +204,17 @@ def run_log(run: Path, command_name: str, cfg: Config | None = None) -> Iterator
     try:
         yield
         log.info("%s done in %.1f s", command_name, time.perf_counter() - t0)
+    except RamaError as exc:
+        log.error("%s failed: %s: %s", command_name, type(exc).__name__, exc)
+        raise
+    except Exception as exc:
+        log.error(
+            "%s stopped on an unexpected %s\n%s",
+            command_name,
+            type(exc).__name__,
+            traceback.format_exc(),
+        )
+        raise
     finally:
         if handler is not None:
             for name in ("rama", "py.warnings"):
@@ -306,15 +317,80 @@ def command(name: str, help_text: str) -> Callable[[Callable[..., Any]], Callabl
     return app.command(name=name, help=help_text)
 
 
-@app.command("config", help="Print the documented default configuration (TOML).")
+@app.command(
+    "config",
+    help="Print the documented default configuration (TOML, with its comments), or the "
+    "effective one with --config/--set/--run, or the reference table with --reference.\n\n"
+    "Examples:\n\n  rama config > my.toml\n\n  rama config --run runs/default\n\n"
+    "  rama config --reference > docs/config.md",
+)
 def show_config(
     config: ConfigOpt = None,
     set_: SetOpt = None,
+    run: Annotated[
+        Path | None,
+        typer.Option("--run", help="Show a run's configuration (RUN/config.toml) instead."),
+    ] = None,
+    reference: Annotated[
+        bool,
+        typer.Option("--reference", help="Print the config reference page (markdown)."),
+    ] = False,
 ) -> None:
-    """Print the effective configuration."""
-    with friendly_errors():
-        cfg = build_config(config, set_)
-        console.print(cfg.to_toml(), highlight=False, markup=False)
+    """Print the documented defaults, the effective configuration or the reference."""
+    from rama.config import default_config_text
+
+    with friendly_errors("config"):
+        if reference:
+            from rama.config_reference import reference_markdown
+
+            sys.stdout.write(reference_markdown())
+            return
+        if run is None and config is None and not set_:
+            sys.stdout.write(default_config_text())
+            return
+        cfg = build_run_config(run, config, set_) if run is not None else build_config(config, set_)
+        sys.stdout.write(cfg.to_toml())
+
+
+class RichProgress:
+    """The :mod:`rama.progress` reporter of a terminal: one Rich bar (or spinner, when the
+    total is unknown) per running step, with the step's name and elapsed time."""
+
+    def __init__(self) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.bars = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+        )
+        self.open = 0
+
+    def start(self, name: str, total: float | None) -> int:
+        if self.open == 0:
+            self.bars.start()
+        self.open += 1
+        return int(self.bars.add_task(escape(name), total=total))
+
+    def advance(self, task: int, amount: float) -> None:
+        self.bars.advance(task, amount)  # type: ignore[arg-type]
+
+    def finish(self, task: int) -> None:
+        self.bars.remove_task(task)  # type: ignore[arg-type]
+        self.open -= 1
+        if self.open == 0:
+            self.bars.stop()
 
 
 def _version(value: bool) -> None:
@@ -341,3 +417,7 @@ def _root(
     """Risk-Aware Material Allocation."""
     OUTPUT.quiet, OUTPUT.json, OUTPUT.debug = quiet, json_out, debug
     console.quiet = quiet or json_out
+    if err_console.is_terminal and not (quiet or json_out):
+        from rama.progress import set_reporter
+
+        set_reporter(RichProgress())

@@ -159,3 +159,28 @@ def test_each_stage_reads_only_the_config_sections_it_declares(small_run: Path) 
         assert cfg.seen, stage
         extra = cfg.seen - set(spec(stage).sections) - informational.get(stage, set())
         assert not extra, (stage, extra)
+
+
+def test_warnings_a_planner_wants_before_acting(tmp_path: Path) -> None:
+    from rama.cli.run import plan_warnings
+
+    run = tmp_path / "run"
+    (run / "forecast").mkdir(parents=True)
+    (run / "plan").mkdir()
+    rows = "method,target,rows,n_rows,wape,wpe,mae,coverage\n"
+    rows += "model,sale_amount,official,10,0.40,0,1,0.8\n"
+    rows += "seasonal_naive,sale_amount,official,10,0.35,0,1,\n"
+    rows += "moving_average_28,sale_amount,official,10,0.45,0,1,\n"
+    rows += "seasonal_naive,latent_demand,official,10,0.10,0,1,\n"  # another target: ignored
+    (run / "forecast" / "forecast_metrics.csv").write_text(rows)
+    rec = {"strategy": "stochastic_fill_rate", "is_cheapest_expected": False}
+    rec |= {"cheapest_expected": "stochastic", "chosen_by": "plan.fill_rate_target"}
+    (run / "plan" / "summary.json").write_text(json.dumps({"recommended": rec}))
+    got = plan_warnings(run)
+    assert len(got) == 2
+    assert "worse than the seasonal_naive baseline (0.350)" in got[0]
+    assert "not the cheapest expected (stochastic)" in got[1]
+    (run / "forecast" / "forecast_metrics.csv").write_text(rows.replace("0.35", "0.55"))
+    rec["is_cheapest_expected"] = True
+    (run / "plan" / "summary.json").write_text(json.dumps({"recommended": rec}))
+    assert plan_warnings(run) == []

@@ -171,6 +171,9 @@ def run(
     if result.cleaned:
         console.print(f"removed leftovers of killed stages: {', '.join(result.cleaned)}")
     note_stale(out, "report", [])
+    for warning in plan_warnings(out):
+        console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+        log.warning("%s", warning)
     _headline(out)
     console.print(f"All outputs are in [bold]{escape(str(result.run_dir.resolve()))}[/]")
     emit(
@@ -238,3 +241,44 @@ def _headline(out: Path) -> None:
         f"fill rate {float(s.get('fill_rate') or 0):.1%}",
         highlight=False,
     )
+
+
+def plan_warnings(out: Path) -> list[str]:
+    """What a planner should know before acting: a forecast model that is not better than a
+    baseline on the backtest, a recommended plan that is not the cheapest expected."""
+    warnings: list[str] = []
+    metrics = out / "forecast" / "forecast_metrics.csv"
+    if metrics.is_file():
+        import polars as pl
+
+        m = pl.read_csv(metrics, infer_schema_length=10000)
+        if {"method", "rows", "wape", "target"} <= set(m.columns):
+            models = m.filter(pl.col("method") == "model")
+            target = models["target"][0] if models.height else None
+            official = m.filter((pl.col("rows") == "official") & (pl.col("target") == target))
+            official = official.group_by("method").agg(pl.col("wape").first())
+            wape = dict(official.iter_rows())
+            model = wape.pop("model", None)
+            beaten = {
+                k: v for k, v in wape.items() if v is not None and model is not None and v < model
+            }
+            if beaten:
+                best = min(beaten, key=lambda k: beaten[k])
+                warnings.append(
+                    f"the forecast model (backtest WAPE {model:.3f} on official rows) is worse "
+                    f"than the {best} baseline ({beaten[best]:.3f}); check the data or the "
+                    f"forecast settings before acting on the plan"
+                )
+    summary = out / "plan" / "summary.json"
+    if summary.is_file():
+        try:
+            rec = json.loads(summary.read_text(encoding="utf-8")).get("recommended", {})
+        except (OSError, ValueError):
+            rec = {}
+        if rec and rec.get("is_cheapest_expected") is False:
+            warnings.append(
+                f"the recommended plan ({rec.get('strategy')}) is not the cheapest expected "
+                f"({rec.get('cheapest_expected')}): it was chosen by {rec.get('chosen_by')}; "
+                f"set plan.strategy to change it"
+            )
+    return warnings

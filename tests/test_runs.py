@@ -418,3 +418,35 @@ def test_a_run_killed_during_a_stage_resumes_to_the_same_results(
                 assert g.equals(w), (rel, col)
     hidden = [p.name for p in run.iterdir() if p.name.endswith((".tmp", ".old"))]
     assert hidden == []
+
+
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        ("devnull", "cannot be written (Not a directory)"),
+        ("file", "is a file, not a folder"),
+        ("cwd", "already holds files rama did not write"),
+        ("loop", "is a broken symlink or a symlink loop"),
+        ("missing_run", "no rama run there (manifest.json missing)"),
+    ],
+)
+def test_bad_output_and_run_paths_are_clear_errors(
+    where: str, message: str, tmp_path: Path, data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_text("x")
+    if where == "devnull":
+        res = rama("prepare", "--data", data, "--out", "/dev/null/run")
+    elif where == "file":
+        res = rama("prepare", "--data", data, "--out", tmp_path / "notes.txt")
+    elif where == "cwd":
+        res = rama("prepare", "--data", data, "--out", ".")
+    elif where == "loop":
+        (tmp_path / "l").symlink_to(tmp_path / "l")
+        res = rama("run", "--data", tmp_path / "l", "--out", tmp_path / "r")
+    else:
+        res = rama("evaluate", "--run", tmp_path / "nowhere")
+    assert res.exit_code == 2, res.output
+    assert message in res.output.replace("\n", "")
+    assert "Traceback" not in res.output
+    assert (tmp_path / "notes.txt").read_text() == "x"

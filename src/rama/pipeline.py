@@ -11,6 +11,7 @@ one are made stale (their outputs removed) instead of being shown as current.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -232,7 +233,13 @@ def check_data(data_dir: Path, *, generate: bool) -> bool:
         )
     if has_split(data_dir, "train"):
         return False
-    is_default = data_dir.resolve() == DEFAULT_DATA.resolve()
+    is_default = os.path.realpath(data_dir) == os.path.realpath(DEFAULT_DATA)
+    if data_dir.is_symlink() and not data_dir.exists():
+        raise StageInputError(
+            f"--data {data_dir} is a broken symlink or a symlink loop",
+            reason="not_found",
+            fix="point --data at the data folder itself",
+        )
     if not (generate or is_default):
         where = "does not exist" if not data_dir.exists() else "holds no FreshRetailNet train split"
         shown = ", ".join(str(Path(p).relative_to(data_dir)) for p in looked_for(data_dir, "train"))

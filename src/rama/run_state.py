@@ -211,11 +211,11 @@ def claim_dir(folder: Path, what: str, stamp_name: str = RUN_STAMP, kind: str = 
 def refuse_overlap(out: Path, inputs: Mapping[str, Path | None], what: str = "--out") -> None:
     """Refuse an output folder equal to or inside an input folder or file (its outputs would
     replace the inputs)."""
-    o = Path(out).resolve()
+    o = Path(os.path.realpath(out))  # realpath: no RuntimeError on a symlink loop
     for name, path in inputs.items():
         if path is None:
             continue
-        i = Path(path).resolve()
+        i = Path(os.path.realpath(path))
         if o == i or i in o.parents:
             raise StageInputError(
                 f"{what} {out} overlaps the input {name} {path}; writing there would replace "

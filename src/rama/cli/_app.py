@@ -84,6 +84,10 @@ RejectedInventoryOpt = Annotated[
     ),
 ]
 SeedOpt = Annotated[int | None, typer.Option("--seed", help="Random seed (run.seed).")]
+ThreadsOpt = Annotated[
+    int | None,
+    typer.Option("--threads", help="Solver worker processes (optimize.threads; 0 = all cores)."),
+]
 
 
 def build_config(config: Path | None, sets: list[str] | None, **flags: Any) -> Config:

@@ -11,6 +11,7 @@ from rich.table import Table
 from rama.cli._app import (
     ConfigOpt,
     RejectedInventoryOpt,
+    SeedOpt,
     SetOpt,
     build_run_config,
     command,
@@ -47,6 +48,7 @@ def evaluate_cmd(
     threads: Annotated[
         int | None, typer.Option("--threads", help="Solver worker processes (0 = all cores).")
     ] = None,
+    seed: SeedOpt = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
@@ -55,7 +57,7 @@ def evaluate_cmd(
 
     with friendly_errors("evaluate", run):
         reject_inventory(inventory, "evaluate")
-        cfg = build_run_config(run, config, set_, **{"evaluate.truth": truth})
+        cfg = build_run_config(run, config, set_, **{"evaluate.truth": truth, "run.seed": seed})
         s = run_stage(run, "evaluate", cfg, lambda: run_evaluation(run, cfg, threads=threads))
     table = Table(title=f"evaluation {s.out_dir}", show_header=True)
     live = s.realized_demand_units is None

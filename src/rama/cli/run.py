@@ -110,6 +110,14 @@ def run(
     force: Annotated[
         bool, typer.Option("--force", help="Rerun every stage, even those still current.")
     ] = False,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            "--threads",
+            help="Threads and worker processes of every stage (forecast.num_threads, "
+            "optimize.threads; 0 = all cores).",
+        ),
+    ] = None,
     seed: SeedOpt = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
@@ -134,7 +142,13 @@ def run(
         sets = None
         if scenario_sets is not None:
             sets = [x.strip() for x in scenario_sets.split(",") if x.strip()]
-        cfg = build_run_config(out, config, set_, **{"run.seed": seed, "scenarios.sets": sets})
+        flags = {
+            "run.seed": seed,
+            "scenarios.sets": sets,
+            "optimize.threads": threads,
+            "forecast.num_threads": threads,
+        }
+        cfg = build_run_config(out, config, set_, **flags)
         console.print(f"rama run: data {escape(str(data))}, run {escape(str(out))}")
         planner = PlannerInputs(inventory, lane_costs, product_costs, capacities)
         for path in (p for p in planner.files().values() if p is not None):

@@ -12,7 +12,9 @@ from rich.table import Table
 from rama.cli._app import (
     ConfigOpt,
     RejectedInventoryOpt,
+    SeedOpt,
     SetOpt,
+    ThreadsOpt,
     build_run_config,
     command,
     console,
@@ -53,6 +55,8 @@ def scenarios_cmd(
         list[str] | None, typer.Option("--only", help="Run only this scenario (repeatable).")
     ] = None,
     inventory: RejectedInventoryOpt = None,
+    threads: ThreadsOpt = None,
+    seed: SeedOpt = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
@@ -61,7 +65,7 @@ def scenarios_cmd(
 
     with friendly_errors("scenarios", run):
         reject_inventory(inventory, "scenarios")
-        cfg = build_run_config(run, config, set_)
+        cfg = build_run_config(run, config, set_, **{"optimize.threads": threads, "run.seed": seed})
         s = run_stage(
             run,
             "scenarios",

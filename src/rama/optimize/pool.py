@@ -24,7 +24,7 @@ import os
 import signal
 import warnings
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import cached_property
@@ -40,6 +40,7 @@ from rama.optimize.highs_backend import BlockResult
 from rama.optimize.lp_model import production_may_bind
 from rama.optimize.warm import WarmStart
 from rama.problem.model import Problem
+from rama.progress import step
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -140,16 +141,21 @@ def _run_once(
     context: BaseContext,
     initializer: Callable[..., object],
     initargs: tuple[Any, ...],
+    advance: Callable[[float], None],
 ) -> str | None:
-    """Run ``tasks[k]`` for ``k`` in ``todo`` in one pool, storing results in ``results``.
-    None when every task finished; how the workers died when the pool broke."""
+    """Run ``tasks[k]`` for ``k`` in ``todo`` in one pool, storing results in ``results``
+    (``advance(1)`` after each). None when every task finished; how the workers died when
+    the pool broke."""
     ex = ProcessPoolExecutor(
         min(workers, len(todo)), mp_context=context, initializer=initializer, initargs=initargs
     )
     procs: list[Any] = []
     try:
         futures: list[tuple[int, Future[R]]] = [(k, ex.submit(fn, tasks[k])) for k in todo]
-        wait([f for _, f in futures], return_when=FIRST_EXCEPTION)
+        for f in as_completed([f for _, f in futures]):  # until the first failure
+            if f.exception() is not None:
+                break
+            advance(1)
         procs = list((getattr(ex, "_processes", None) or {}).values())
         broken = False
         for k, f in futures:
@@ -200,7 +206,10 @@ def run_in_pool(
     deaths: list[str] = []
     for attempt in range(2):
         todo = [k for k in range(len(tasks)) if k not in results]
-        died = _run_once(fn, tasks, todo, results, workers, context, initializer, initargs(attempt))
+        with step(f"{stage}: {doing} {noun}", total=len(todo)) as advance:
+            died = _run_once(
+                fn, tasks, todo, results, workers, context, initializer, initargs(attempt), advance
+            )
         if died is None:
             return [results[k] for k in range(len(tasks))]
         deaths.append(died)
@@ -238,7 +247,12 @@ def solve_blocks(
     blocks = make_blocks(problem, warm=warm_start is not None or record_basis)
     workers = min(n_workers(threads), len(blocks))
     if workers <= 1 or "fork" not in mp.get_all_start_methods():
-        return [job.solve(b) for b in blocks]
+        out = []
+        with step("optimize: solving blocks", total=len(blocks)) as advance:
+            for b in blocks:
+                out.append(job.solve(b))
+                advance(1)
+        return out
     materialize(problem)
     materialize(problem.transport)
     return run_in_pool(

@@ -30,6 +30,7 @@ from rama.evaluate.compare import ScoringDemand, Solved, compare_strategies
 from rama.optimize import write_plan
 from rama.optimize.pool import kill_hook_for_tests, run_in_pool
 from rama.problem import PlanningInputs, scenario_problem
+from rama.progress import step
 from rama.scenario_spec import Scenario
 from rama.strategies import STRATEGY_FUNCTIONS, Decision, StrategyContext
 
@@ -167,7 +168,10 @@ def run_all(
     if warm_start and backend_records(ctx):
         parts, groups = _reference_solves(inputs, groups, strategies, demand, ctx, plans_dir)
     if workers <= 1 or len(groups) <= 1:
-        parts += [evaluate_group(inputs, g, strategies, demand, ctx, plans_dir) for g in groups]
+        with step("scenarios: scenario groups", total=len(groups)) as advance:
+            for g in groups:
+                parts.append(evaluate_group(inputs, g, strategies, demand, ctx, plans_dir))
+                advance(1)
     else:
         ctx.threads = 1  # single-threaded solves inside scenario workers
         state = {

@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 from rama.errors import ConfigError
 from rama.io import atomic_dir
 from rama.layout import TRUTH_FILE, truth_file
+from rama.progress import step
 from rama.run_state import DATA_STAMP, is_stamped, stamp
 from rama.synth.calendar import Calendar, Weather, make_calendar, make_weather
 from rama.synth.demand import DemandModel, SeriesParams, series_params, simulate_chunk
@@ -237,41 +238,48 @@ def _write_fresh(
     # thread simulates the next chunk; at most one chunk waits in memory.
     pool = ThreadPoolExecutor(max_workers=1)
     pending: Future[None] | None = None
-    try:
-        for i, lo in enumerate(range(0, n_pairs, CHUNK_SERIES)):
-            hi = min(lo + CHUNK_SERIES, n_pairs)
-            city = layout.store_city[layout.pair_store[lo:hi]]
-            res = simulate_chunk(
-                model,
-                params.rows(lo, hi),
-                weekday=weekday,
-                holiday=holiday,
-                temperature=weather.avg_temperature[city],
-                precpt=weather.precpt[city],
-                rng=np.random.default_rng([seed, 3, i]),
-            )
-            jobs = [
-                (w, fresh_table(layout, lo=lo, hi=hi, res=res, cal=cal, weather=weather, days=d))
-                for w, d in ((train_w, train_days), (eval_w, eval_days))
-                if w is not None
-            ]
-            jobs.append((truth_w, truth_table(layout, lo, hi, res, cal)))
-            daily = res.sales.sum(axis=2)  # (n, D) tenths
-            counted = res.status[:, :, 6:22].sum(axis=2)  # stock_hour6_22_cnt
-            for split, days in (("train", train_days), ("eval", eval_days)):
-                censoring.add(split, daily[:, days], counted[:, days], res.latent[:, days])
-            tr = daily[:, train_days]
-            hol = np.broadcast_to(holiday[train_days], tr.shape)
-            stats.add(tr, counted[:, train_days], hol, res.latent[:, train_days])
-            del res
+    with step("generate: simulating series", total=n_pairs) as advance:
+        try:
+            for i, lo in enumerate(range(0, n_pairs, CHUNK_SERIES)):
+                hi = min(lo + CHUNK_SERIES, n_pairs)
+                advance(hi - lo)
+                city = layout.store_city[layout.pair_store[lo:hi]]
+                res = simulate_chunk(
+                    model,
+                    params.rows(lo, hi),
+                    weekday=weekday,
+                    holiday=holiday,
+                    temperature=weather.avg_temperature[city],
+                    precpt=weather.precpt[city],
+                    rng=np.random.default_rng([seed, 3, i]),
+                )
+                jobs = [
+                    (
+                        w,
+                        fresh_table(
+                            layout, lo=lo, hi=hi, res=res, cal=cal, weather=weather, days=d
+                        ),
+                    )
+                    for w, d in ((train_w, train_days), (eval_w, eval_days))
+                    if w is not None
+                ]
+                jobs.append((truth_w, truth_table(layout, lo, hi, res, cal)))
+                daily = res.sales.sum(axis=2)  # (n, D) tenths
+                counted = res.status[:, :, 6:22].sum(axis=2)  # stock_hour6_22_cnt
+                for split, days in (("train", train_days), ("eval", eval_days)):
+                    censoring.add(split, daily[:, days], counted[:, days], res.latent[:, days])
+                tr = daily[:, train_days]
+                hol = np.broadcast_to(holiday[train_days], tr.shape)
+                stats.add(tr, counted[:, train_days], hol, res.latent[:, train_days])
+                del res
+                if pending is not None:
+                    pending.result()
+                pending = pool.submit(_write_all, jobs)
             if pending is not None:
                 pending.result()
-            pending = pool.submit(_write_all, jobs)
-        if pending is not None:
-            pending.result()
-    finally:
-        pool.shutdown(wait=True)
-        train_w.close()
-        if eval_w is not None:
-            eval_w.close()
-        truth_w.close()
+        finally:
+            pool.shutdown(wait=True)
+            train_w.close()
+            if eval_w is not None:
+                eval_w.close()
+            truth_w.close()

@@ -5,8 +5,10 @@ literals, so a file moves in one place.
 
 Run folder (``RUN/``)::
 
+    .rama-run            rama's stamp (rama writes only into folders it made: docs/runs.md)
     config.toml          the configuration the run's stages used (defaults + overrides)
-    manifest.json        what the run was made from and which stages completed
+    manifest.json        what the run was made from, which stages completed, their records
+    rama.log             every command on the folder
     prepared/            rama prepare: demand parameters, city supply, transport costs
     forecast/            rama forecast: horizon demand, daily forecasts, backtest, the model
     problem/             rama optimize --run: the problem tables + store_risk
@@ -14,7 +16,8 @@ Run folder (``RUN/``)::
     plans/<strategy>/    rama optimize: every plan strategy's plan
     evaluation/          rama evaluate
     scenarios/           rama scenarios
-    report.md            rama report
+    report.html          rama report: the self-contained page with the charts
+    report.md            rama report: its short text twin
 
 Data folder (``DATA/``): ``freshretailnet/data/{train,eval}.parquet``, the logistics CSV and,
 for generated data only, ``truth/latent_demand.parquet`` (uncensored demand).
@@ -50,6 +53,14 @@ class RunLayout:
     @property
     def report(self) -> Path:
         return self.root / "report.md"
+
+    @property
+    def report_html(self) -> Path:
+        return self.root / "report.html"
+
+    @property
+    def log(self) -> Path:
+        return self.root / "rama.log"
 
     # stage folders
     @property

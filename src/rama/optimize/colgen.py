@@ -5,7 +5,14 @@ transfer columns (or with the city hub columns of :mod:`rama.optimize.hubs`). Ea
 duals price every route of the block (:mod:`rama.optimize.pricing`), negative reduced-cost
 routes are added and HiGHS re-solves from the previous basis. The loop ends when no route
 prices below ``-PRICE_TOL``: with every other column in the LP HiGHS solved, that is the proof
-of optimality (LP duality).
+of optimality (LP duality). The final duals are then feasible for the full LP's dual, so the
+marginal values read from them (:func:`rama.optimize.highs_backend.marginal_values`) hold for
+the whole model.
+
+A master without routes is infeasible when a store holds more than its capacity plus demand
+and must ship: then the block's phase-1 LP (zero costs, disposal columns) is solved by column
+generation; no disposal means the full LP is feasible, and its routes seed the master
+(:func:`feasible_routes`), otherwise the block is infeasible.
 
 Pricer choice (:func:`make_pricers`): products reaching at most ROUTE_LIST_MAX_REACH stores are
 priced together as one flat route list, larger ones each as dense blocks; a block whose
@@ -95,6 +102,39 @@ def block_layout(model: BlockLP, hub: HubColumns | None) -> bytes:
     return layout_digest(*parts)
 
 
+SEED_EPS = 1e-7  # units: phase-1 disposal above this means the block is infeasible
+
+
+def feasible_routes(
+    problem: Problem,
+    products: np.ndarray,
+    general: np.ndarray,
+    model: BlockLP,
+    present: _Routes,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Routes (local sender, receiver, $/unit) of a feasible plan of the block that are not in
+    the LP yet, or None when the block is infeasible.
+
+    A restricted master without transfer columns is infeasible when a store holds more than
+    its capacity plus demand (C5): it must ship, but no route out of it has entered yet.
+    The block's phase-1 LP (:func:`build_block_lp` with ``phase1``: zero costs, disposal
+    columns), solved by column generation, is always feasible; no disposal at its optimum
+    means the full LP is feasible, and its transfers give the master a feasible point."""
+    p1 = solve_block(problem, products, general, phase1=True, hubs=False)
+    if p1.status != "optimal" or float(p1.disposal.sum()) > SEED_EPS:
+        return None
+    order = np.argsort(model.pairs, kind="stable")
+    local = order[np.searchsorted(model.pairs[order], np.concatenate([p1.t_from, p1.t_to]))]
+    i, j = local[: p1.t_from.size], local[p1.t_from.size :]
+    n = max(model.n, 1)
+    new = ~np.isin(i * n + j, present.i * n + present.j)
+    i, j = np.unique(np.stack([i[new], j[new]]), axis=1)
+    store = problem.pair_store[model.pairs]
+    cost = problem.transport.pairs(store[i], store[j])
+    ok = np.isfinite(cost)
+    return i[ok], j[ok], cost[ok]
+
+
 def solve_block(
     problem: Problem,
     products: np.ndarray,
@@ -144,6 +184,7 @@ def solve_block(
         if cand.i.size:
             routes.add(h, model, cand.i, cand.j, cand.cost)
     rounds, iterations, min_rc = 0, 0, np.inf
+    seeded = False
     while True:
         rounds += 1
         h.run()
@@ -154,6 +195,13 @@ def solve_block(
                 highspy.HighsModelStatus.kInfeasible,
                 highspy.HighsModelStatus.kUnboundedOrInfeasible,
             ):
+                # the restricted master may lack the routes a full store must ship on
+                if not seeded and not phase1 and pricers:
+                    seeded = True
+                    seed = feasible_routes(problem, products, general, model, routes)
+                    if seed is not None:
+                        routes.add(h, model, *seed)
+                        continue
                 return BlockResult(model.pairs, products, "infeasible", pricing_rounds=rounds)
             raise RuntimeError(f"HiGHS stopped with status {h.modelStatusToString(status)}")
         alpha, beta = alpha_beta(model, np.asarray(h.getSolution().row_dual))

@@ -105,6 +105,39 @@ class BlockResult:
     routes_priced: int = 0
     simplex_iterations: int = 0
     seconds: float = 0.0
+    production_value: np.ndarray = field(default_factory=_no_floats)  # per product, $/unit
+    storage_value: np.ndarray = field(default_factory=_no_floats)  # per pair, $/unit
+
+
+VALUE_EPS = 1e-9  # $/unit: smaller marginal values are solver noise
+
+
+def marginal_values(h: highspy.Highs, model: BlockLP) -> tuple[np.ndarray, np.ndarray]:
+    """Per local product and per local pair, what one more unit of production capacity (C4)
+    and of storage capacity (C5) would save ($ per unit, >= 0), from the optimal duals in ``h``.
+
+    HiGHS reports ``reduced cost = cost - A^T y``. C4 is the upper bound ``max_production`` of
+    a general product's ``manufacture`` column: at that bound its reduced cost ``d <= 0`` is the
+    objective's change per unit of the bound, so the saving is ``-d`` (products whose C4
+    provably cannot bind have no such column: 0). C5 is the lower end ``rhs - cap`` of the
+    ranged C1 row: ``+1`` of ``cap`` lowers it by one, so the saving is the row dual ``y``
+    when ``y > 0`` (a negative ``y`` belongs to the upper end, ``ending_inv >= 0``). With every
+    route's reduced cost ``>= 0`` (the end of column generation) these duals are duals of the
+    full LP, so the values hold for the whole model, not only the restricted master.
+    """
+    sol = h.getSolution()
+    k = model.products.size
+    prod_value = np.zeros(k)
+    store_value = np.zeros(model.n)
+    if not sol.dual_valid:
+        return prod_value, store_value
+    y = np.asarray(sol.row_dual)[model.rows.c1]
+    store_value = np.where(y > VALUE_EPS, y, 0.0)
+    kind, ref = model.col_kind, model.col_ref
+    m = kind == MANUFACTURE
+    d = np.asarray(sol.col_dual)[model.cols.base][m]
+    prod_value[ref[m]] = np.where(-d > VALUE_EPS, -d, 0.0)
+    return prod_value, store_value
 
 
 def extract_block(
@@ -131,6 +164,7 @@ def extract_block(
     manufacture = np.bincount(model.pair_product, weights=allocate, minlength=k)
     manufacture[ref[kind == MANUFACTURE]] = base[kind == MANUFACTURE]
     ending = model.rhs - np.asarray(sol.row_value)[model.rows.c1]
+    production_value, storage_value = marginal_values(h, model)
     r_i, r_j, r_cost = routes
     flow = xs[cols.routes]
     pos = flow > 0
@@ -155,6 +189,8 @@ def extract_block(
         routes_in_lp=int(r_i.size),
         hub_columns=hub.n_cols if hub is not None else 0,
         seconds=time.perf_counter() - t0,
+        production_value=production_value,
+        storage_value=storage_value,
     )
 
 
@@ -166,12 +202,16 @@ def collect(
     n = problem.n_pairs
     ending, stockout, allocate = np.zeros(n), np.zeros(n), np.zeros(n)
     manufacture = np.zeros(problem.n_products)
+    production_value, storage_value = np.zeros(problem.n_products), np.zeros(n)
     infeasible = [r.products for r in results if r.status != "optimal"]
     ok = [r for r in results if r.status == "optimal"]
     for r in ok:
         ending[r.pairs], stockout[r.pairs] = r.ending_inventory, r.stockout
         allocate[r.pairs] = r.allocate
         manufacture[r.products] = r.manufacture
+        if r.production_value.size:
+            production_value[r.products] = r.production_value
+            storage_value[r.pairs] = r.storage_value
     cat = np.concatenate
     raw = RawSolution(
         ending_inventory=ending,
@@ -183,6 +223,8 @@ def collect(
         t_qty=cat([r.t_qty for r in ok] or [_no_floats()]),
         t_cost=cat([r.t_cost for r in ok] or [_no_floats()]),
         min_reduced_cost=min((r.min_reduced_cost for r in ok), default=np.inf),
+        production_value=production_value,
+        storage_value=storage_value,
         basis=(
             WarmStart({tuple(r.products.tolist()): r.basis for r in ok if r.basis is not None})
             if record_basis

@@ -47,6 +47,9 @@ class RawSolution:
     min_reduced_cost: float | None = None
     stats: dict[str, Any] = field(default_factory=dict)
     basis: WarmStart | None = None  # final simplex bases, when recorded
+    # marginal values from the LP's duals (HiGHS only; None otherwise), $ saved per unit
+    production_value: np.ndarray | None = None  # per product: +1 unit of max_production
+    storage_value: np.ndarray | None = None  # per pair: +1 unit of max_capacity
 
 
 @dataclass(frozen=True, eq=False)
@@ -71,6 +74,9 @@ class Plan:
     stats: dict[str, Any] = field(default_factory=dict)
     basis: WarmStart | None = None  # the solve's final bases (rama.optimize.warm), if recorded
     lot_size: float = 0.0  # units; > 0: every quantity is a multiple of it (0 = continuous)
+    # $ the optimum would fall by per unit of extra capacity (the LP's duals; None = unknown)
+    production_value: np.ndarray | None = None  # per product: +1 unit of max_production (C4)
+    storage_value: np.ndarray | None = None  # per pair: +1 unit of max_capacity (C5)
 
     def cost_breakdown(self) -> dict[str, float]:
         """Objective components ($) and their total."""
@@ -200,4 +206,6 @@ def polish(
         stats=dict(raw.stats),
         basis=raw.basis,
         lot_size=float(lot),
+        production_value=raw.production_value,
+        storage_value=raw.storage_value,
     )

@@ -9,6 +9,9 @@
   distribution, total)
 - ``service_level.csv``: level (network / city / store / product), id, demand, stockout,
   fill_rate = 1 - stockout / demand (1 when demand is 0); city rows need stores.city_id
+- ``marginal_values.csv``: resource (production / storage), store_id (storage only),
+  product_id, capacity, used (units), marginal_value ($ the optimum falls by per extra unit
+  of capacity: the LP's dual; empty when the backend gives none, e.g. pulp)
 - ``summary.json``: status, objective, fill rate, units, transfers, seconds, backend, proof
 
 Lot plans (``plan.lot_size > 0``, :mod:`rama.problem.lots`): every quantity is an exact lot
@@ -30,7 +33,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from rama.io import atomic_dir
+from rama.io import atomic_dir, read_json
 from rama.optimize.plan import COMPONENTS, Plan
 
 PLAN_FILES = (
@@ -40,8 +43,11 @@ PLAN_FILES = (
     "store_product_plan.csv",
     "cost_breakdown.csv",
     "service_level.csv",
+    "marginal_values.csv",
     "summary.json",
 )
+OPTIONAL_FILES = ("marginal_values.csv",)
+"""Plan files the independent check does not need (plans written before they existed)."""
 
 
 def _fill(demand: pl.Expr, stockout: pl.Expr) -> pl.Expr:
@@ -85,6 +91,46 @@ def service_levels(plan: Plan) -> pl.DataFrame:
         )
     out = pl.concat(parts)
     return out.with_columns(_fill(pl.col("demand"), pl.col("stockout")).alias("fill_rate"))
+
+
+def marginal_values(plan: Plan) -> pl.DataFrame:
+    """What one more unit of capacity would save ($/unit), from the LP's duals: one row per
+    product (``resource = "production"``: +1 unit of ``max_production``, C4) and per
+    store-product pair (``"storage"``: +1 unit of ``max_capacity``, C5), with the capacity
+    and what the plan uses of it (units). ``marginal_value`` is null when the backend
+    reported no duals."""
+    pb = plan.problem
+    ps, pp = pb.pair_store, pb.pair_product
+    n, k = pb.n_pairs, pb.n_products
+    prod_v = plan.production_value if plan.production_value is not None else np.full(k, np.nan)
+    store_v = plan.storage_value if plan.storage_value is not None else np.full(n, np.nan)
+    production = pl.DataFrame(
+        {
+            "resource": ["production"] * k,
+            "store_id": pl.Series([None] * k, dtype=pl.Int64),
+            "product_id": pb.product_ids,
+            "capacity": pb.max_production,
+            "used": plan.manufacture,
+            "marginal_value": prod_v,
+        },
+        schema_overrides={"product_id": pl.Int64},
+    )
+    storage = pl.DataFrame(
+        {
+            "resource": ["storage"] * n,
+            "store_id": pb.store_ids[ps],
+            "product_id": pb.product_ids[pp],
+            "capacity": pb.max_capacity,
+            "used": plan.ending_inventory,
+            "marginal_value": store_v,
+        },
+        schema_overrides={"store_id": pl.Int64, "product_id": pl.Int64},
+    ).sort("store_id", "product_id")
+    out = pl.concat([production, storage])
+    # 9 decimals: units on any lot grid and $ to the nano-cent, without float noise
+    return out.with_columns(
+        pl.col("capacity", "used").round(9), pl.col("marginal_value").fill_nan(None).round(9)
+    )
 
 
 def lot_decimals(lot: float) -> int:
@@ -198,6 +244,7 @@ def _plan_frames(plan: Plan) -> dict[str, pl.DataFrame]:
         "store_product_plan.csv": store_products,
         "cost_breakdown.csv": breakdown,
         "service_level.csv": service_levels(plan),
+        "marginal_values.csv": marginal_values(plan),
     }
 
 
@@ -241,10 +288,12 @@ def read_plan_frames(out_dir: Path) -> tuple[dict[str, pl.DataFrame], dict[str, 
     frames: dict[str, pl.DataFrame] = {}
     for name in PLAN_FILES[:-1]:
         path = out_dir / name
+        if name in OPTIONAL_FILES and not path.is_file():
+            continue
         if not path.is_file():
             from rama.errors import PlanCheckError
 
             raise PlanCheckError(f"{path}: plan file missing; re-run `rama optimize`")
         frames[name] = pl.read_csv(path, infer_schema_length=None)
-    summary = json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))
+    summary = read_json(out_dir / "summary.json", "optimize", "re-run `rama optimize`")
     return frames, summary

@@ -1,0 +1,106 @@
+"""Work beyond one machine: a Dask cluster for the per-product solves and the scenario sweep
+(a shared leaf; ``docs/cluster.md``).
+
+``rama run --dask ADDRESS`` (or ``run.dask``) connects to a Dask scheduler, ``local`` starts a
+:class:`distributed.LocalCluster`. While :func:`use_cluster` holds a client, the optimizer's
+blocks and the scenario groups are Dask tasks instead of local processes: the problem is
+scattered to the workers once, each task carries only its block or group, and a task whose
+worker dies is rerun by the scheduler on another worker (``retries`` plus Dask's own
+``allowed-failures``). Without a cluster nothing here is imported on the hot path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from rama.errors import StageInputError, WorkerError
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+LOCAL = "local"
+CONNECT_TIMEOUT_S = 10
+RETRIES = 2
+"""Times a task is resubmitted after its worker died (the scheduler also reschedules tasks
+of a lost worker by itself, up to ``distributed.scheduler.allowed-failures``)."""
+
+class _Active:
+    client: Any = None
+
+
+def active() -> Any:
+    """The client of the cluster in use, or None (run locally)."""
+    return _Active.client
+
+
+def connect(address: str, n_workers: int = 2) -> tuple[Any, Any]:
+    """A ``(client, cluster)`` for ``address``: ``"local"`` starts a LocalCluster of
+    ``n_workers`` single-threaded worker processes (cluster returned to be closed), else the
+    scheduler at ``address`` (``tcp://host:8786``; cluster None). An unreachable address is a
+    StageInputError naming it."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as exc:  # pragma: no cover - a declared dependency
+        raise StageInputError(
+            "--dask needs the 'distributed' package", fix="pip install 'dask[distributed]'"
+        ) from exc
+    if address == LOCAL:
+        cluster = LocalCluster(
+            n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        return Client(cluster), cluster
+    try:
+        return Client(address, timeout=CONNECT_TIMEOUT_S), None
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise StageInputError(
+            f"--dask {address}: no Dask scheduler answered within {CONNECT_TIMEOUT_S} s "
+            f"({type(exc).__name__}: {exc})",
+            reason="cluster_unreachable",
+            fix="check the scheduler address (tcp://HOST:8786) and that the scheduler runs, "
+            "or use --dask local",
+        ) from exc
+
+
+@contextmanager
+def use_cluster(address: str | None, n_workers: int = 2) -> Iterator[Any]:
+    """Run the heavy work of the block on the cluster at ``address`` (None or "": locally);
+    yields the client (or None)."""
+    if not address:
+        yield None
+        return
+    client, cluster = connect(address, n_workers)
+    previous, _Active.client = _Active.client, client
+    try:
+        yield client
+    finally:
+        _Active.client = previous
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def map_tasks(
+    fn: Callable[[Any, T], R], shared: Any, tasks: Sequence[T], *, stage: str, noun: str
+) -> list[R]:
+    """``fn(shared, task)`` for every task on the active cluster, results in task order.
+    ``shared`` (the problem) is scattered to every worker once. A task that still fails
+    after its retries raises WorkerError naming the stage."""
+    client = _Active.client
+    assert client is not None, "map_tasks needs use_cluster()"
+    from distributed import KilledWorker
+
+    ref = client.scatter(shared, broadcast=True, hash=False)
+    futures = client.map(fn, [ref] * len(tasks), list(tasks), retries=RETRIES, pure=False)
+    try:
+        results: list[R] = client.gather(futures)
+    except KilledWorker as exc:
+        raise WorkerError(
+            f"{stage}: Dask workers died on the same task repeatedly while running "
+            f"{len(tasks)} {noun} ({exc})",
+            stage=stage,
+            count=len(tasks),
+            fix="give the workers more memory, or run without --dask",
+        ) from exc
+    return results

@@ -1,0 +1,99 @@
+"""The solves and the scenario sweep on a Dask LocalCluster (2 worker processes): the same
+answers as the local run, a killed worker's task rerun with the result unchanged, and an
+unreachable scheduler a clear error naming the address."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from rama import cluster
+from rama.config import load_config
+from rama.errors import StageInputError
+from rama.evaluate.compare import ScoringDemand
+from rama.optimize.pool import KILL_ONCE_ENV
+from rama.optimize.solve import solve
+from rama.problem import inputs_from_problem
+from rama.scenario_spec import Scenario
+from rama.scenarios.runner import run_all
+from rama.strategies import StrategyContext
+from rama.testing import city_problem, synthetic_problem
+
+pytest.importorskip("distributed")
+
+
+def _same(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-9 * max(1.0, abs(b))
+
+
+@pytest.mark.slow
+def test_blocks_on_a_cluster_give_the_local_plan(tmp_path: Path) -> None:
+    problem = synthetic_problem(n_stores=30, n_products=24, n_pairs=500, seed=4)
+    local = solve(problem, "highs", threads=1)
+    with cluster.use_cluster("local") as client:
+        assert client is not None and len(client.scheduler_info()["workers"]) == 2
+        remote = solve(problem, "highs", threads=1)
+    assert _same(remote.objective, local.objective)
+    assert remote.stats["blocks"] == local.stats["blocks"] > 1
+    rc = remote.stats.get("min_reduced_cost")
+    assert rc is None or rc >= -1e-7  # the optimality proof holds on the cluster too
+    for name in ("allocate", "stockout", "ending_inventory", "transfer_in"):
+        assert abs(getattr(remote, name) - getattr(local, name)).max() <= 1e-9, name
+
+
+@pytest.mark.slow
+def test_a_worker_killed_during_the_solves_is_retried_and_the_plan_is_unchanged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    problem = synthetic_problem(n_stores=30, n_products=24, n_pairs=500, seed=4)
+    local = solve(problem, "highs", threads=1)
+    marker = tmp_path / "killed"
+    monkeypatch.setenv(KILL_ONCE_ENV, f"optimize:{marker}")  # inherited by the workers
+    with cluster.use_cluster("local"):
+        remote = solve(problem, "highs", threads=1)
+    assert marker.is_file()  # a worker did die on a task
+    assert _same(remote.objective, local.objective)
+
+
+@pytest.mark.slow
+def test_the_scenario_sweep_on_a_cluster_matches_the_local_sweep(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = load_config(overrides={"stochastic.points": 5})
+    problem = city_problem(7, n_stores=20, n_products=4, n_pairs=60)
+    inputs = inputs_from_problem(problem, cfg, np.full(problem.n_pairs, 2.0))
+    scenarios = [
+        Scenario("base"),
+        Scenario("fuel", transport=1.5),
+        Scenario("slow", lead_time=1.3),
+        Scenario("hold", holding_cost=2.0),
+    ]
+    strategies = ["centralized_lp", "decentralized_lp"]
+    demand = ScoringDemand(problem.demand * 1.1, 20, 0)
+
+    def sweep() -> pl.DataFrame:
+        ctx = StrategyContext(dict(cfg["stochastic"]), 1, "highs")
+        rows = run_all(inputs, scenarios, strategies, demand, ctx, 0, None, False)
+        return pl.DataFrame(rows).drop("seconds")
+
+    local = sweep()
+    monkeypatch.setenv(KILL_ONCE_ENV, f"scenarios:{tmp_path / 'killed'}")
+    with cluster.use_cluster("local"):
+        remote = sweep()
+    assert (tmp_path / "killed").is_file()
+    assert remote.columns == local.columns and remote.height == local.height
+    for col in local.columns:
+        if local[col].dtype.is_float():
+            assert ((remote[col] - local[col]).abs().fill_null(0) <= 1e-9).all(), col
+        else:
+            assert remote[col].equals(local[col]), col
+
+
+def test_an_unreachable_scheduler_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT_S", 2)
+    with pytest.raises(StageInputError) as err, cluster.use_cluster("tcp://127.0.0.1:9"):
+        pass
+    assert "tcp://127.0.0.1:9" in str(err.value) and err.value.reason == "cluster_unreachable"

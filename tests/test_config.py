@@ -76,3 +76,27 @@ def test_cli_reports_config_error_without_traceback() -> None:
     assert result.exit_code == 2
     assert "unknown key 'costs.nope'" in result.output
     assert "Traceback" not in result.output
+
+
+def test_data_section_defaults_and_checks() -> None:
+    cfg = load_config()
+    assert cfg["data"]["outlier_ratio"] == 1000.0 and cfg["data"]["outlier_action"] == "cap"
+    assert cfg["evaluate"]["min_actual_share"] == 0.5
+    assert load_config(overrides=["data.outlier_ratio=0"])["data"]["outlier_ratio"] == 0
+    with pytest.raises(ConfigError, match=r"data\.outlier_ratio"):
+        load_config(overrides=["data.outlier_ratio=-5"])
+
+
+def test_config_file_with_utf8_bom_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "rama.toml"
+    path.write_bytes(b"\xef\xbb\xbf[run]\nseed = 7\n")
+    assert load_config(path)["run"]["seed"] == 7
+
+
+def test_non_utf8_config_names_byte_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "rama.toml"
+    path.write_bytes(b"[run]\nseed = 1\n# caf\xe9\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.reason == "unreadable"
+    assert "line 3" in str(info.value) and "UTF-8" in str(info.value)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from rama.evaluate.compare import score_realized
 from rama.optimize import solve
 from rama.strategies import Decision, score
 from rama.testing import tiny_problem
+from rama.testing.builders import random_problem
 
 
 def test_realized_cost_of_a_hand_made_plan() -> None:
@@ -61,3 +65,35 @@ def test_plan_scored_on_its_own_forecast_is_its_objective() -> None:
     r = score(Decision.from_plan("lp", plan), pb, pb.demand)
     assert r["total"] == pytest.approx(plan.objective)
     assert r["fill_rate"] == pytest.approx(plan.fill_rate)
+
+
+# ----------------------------------------------------------------------------- missing actuals
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, database=None)
+@given(st.integers(0, 1000), st.floats(0.0, 1.0))
+def test_excluded_pairs_are_left_out_not_zeroed(seed: int, share_missing: float) -> None:
+    """Differential: with some pairs NaN, the realized figures equal a per-pair computation
+    over the other pairs only; with none NaN they equal ``score`` exactly."""
+    pb = random_problem(seed, 3, False, 0.2)
+    rng = np.random.default_rng(seed)
+    dec = Decision.allocation_only("alloc", rng.uniform(0, 2, pb.n_pairs))
+    actual = rng.uniform(0, 10, pb.n_pairs)
+    assert score_realized(dec, pb, actual) == score(dec, pb, actual) | {
+        "pairs_scored": float(pb.n_pairs)
+    }
+    missing = rng.uniform(size=pb.n_pairs) < share_missing
+    fig = score_realized(dec, pb, np.where(missing, np.nan, actual))
+    keep = ~missing
+    avail = dec.available(pb)
+    short = np.maximum(actual - avail, 0.0)[keep]
+    ending = np.maximum(avail - actual, 0.0)[keep]
+    p = pb.pair_product[keep]
+    assert fig["stockout"] == pytest.approx(float(np.dot(pb.stockout_penalty[p], short)))
+    assert fig["holding"] == pytest.approx(float(np.dot(pb.holding_cost[p], ending)))
+    assert fig["demand_units"] == pytest.approx(float(actual[keep].sum()))
+    assert fig["pairs_scored"] == keep.sum()
+    full = score(dec, pb, actual)
+    assert fig["manufacturing"] == pytest.approx(full["manufacturing"])
+    expected_csl = float((short <= 1e-9).mean()) if keep.any() else 1.0
+    assert fig["cycle_service_level"] == pytest.approx(expected_csl)

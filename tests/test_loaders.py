@@ -470,3 +470,16 @@ def test_logistics_saved_under_a_split_name_is_not_freshretailnet(
     assert info.value.reason == "not_found"
     for place in ("data/train.parquet", "freshretailnet/train.csv", "train-*-of-*.parquet"):
         assert str(tmp_path / place) in msg, place
+
+
+def test_glob_characters_in_a_folder_name_are_a_name(
+    tmp_path: Path, fresh_frame: pl.DataFrame, logistics_sample_csv: Path
+) -> None:
+    """A data folder named like a glob pattern ("[x]*") is read as that folder."""
+    folder = tmp_path / "week [x] *2*"
+    folder.mkdir()
+    published(fresh_frame).write_parquet(folder / "train.parquet")
+    (folder / "logistics.csv").write_bytes(logistics_sample_csv.read_bytes())
+    assert load_freshretail(folder).height == fresh_frame.height
+    assert load_freshretail(folder / "train.parquet").height == fresh_frame.height
+    assert load_logistics(folder).height == 5

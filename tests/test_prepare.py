@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 import tomllib
 from pathlib import Path
@@ -35,6 +36,7 @@ from rama.prepare import (
 from rama.prepare.clustering import LAT, LON, SUPPLY_STATS
 from rama.prepare.demand import DAILY_COLUMNS, is_sorted_by, store_product_daily
 from rama.run_manifest import read_manifest, update_manifest
+from rama.schema import DataWarning
 
 R = 6371.0088
 DEG_KM = R * math.pi / 180  # 111.19508 km per degree of a great circle
@@ -360,6 +362,7 @@ def test_end_to_end_tables(prepared_run: tuple[Path, PrepareResult], tiny_data_d
         "store_supply_params.csv",
         "transport_cost_matrix.parquet",
         "city_transport_costs.csv",
+        "outliers.csv",
         "eda_summary.json",
         "eda_summary.md",
     }
@@ -531,3 +534,82 @@ def test_cli_errors_stay_on_one_line_whatever_the_path_length(tmp_path: Path) ->
     assert res.exit_code == 2
     assert "\n" not in res.output.strip()  # not wrapped at the console width
     assert f"{deep}: no FreshRetailNet train split found" in res.output
+
+
+# ----------------------------------------------------------------------------- bad input
+
+
+def _with_outlier(tiny_data_dir: Path, out: Path, factor: float) -> Path:
+    """A copy of the tiny data with one day of series (0, first product) set to ``factor`` x
+    the median of its positive days."""
+    data = out / "data"
+    shutil.copytree(tiny_data_dir, data)
+    f = data / "freshretailnet" / "data" / "train.parquet"
+    df = pl.read_parquet(f)
+    s0, p0 = df["store_id"][0], df["product_id"][0]
+    series = df.filter((pl.col("store_id") == s0) & (pl.col("product_id") == p0))
+    med = series.filter(pl.col("sale_amount") > 0)["sale_amount"].median()
+    assert isinstance(med, float)
+    bump = pl.when(pl.int_range(pl.len()) == 10).then(med * factor).otherwise("sale_amount")
+    df.with_columns(bump.alias("sale_amount")).write_parquet(f)
+    return data
+
+
+def test_sales_outlier_is_capped_reported_and_keeps_the_plant(
+    prepared_run: tuple[Path, PrepareResult], tiny_data_dir: Path, tmp_path: Path
+) -> None:
+    """A day at 1,000x its series' median: capped (the plant stays where the clean data puts
+    it), listed in outliers.csv and the EDA summary; refused with outlier_action = reject;
+    allowed through only with the check off (and then it moves the demand-weighted plant)."""
+    _, clean = prepared_run
+    data = _with_outlier(tiny_data_dir, tmp_path, 1000.0)
+    with pytest.warns(DataWarning, match="1 outlier value"):
+        capped = prepare(data, tmp_path / "cap", load_config())
+    assert capped.outliers == 1 and capped.outlier_action == "cap"
+    assert capped.outlier_examples[0]["column"] == "sale_amount"
+    table = pl.read_csv(tmp_path / "cap" / "prepared" / "outliers.csv")
+    assert table.height == 1 and table["action"].to_list() == ["cap"]
+    assert table["ratio"][0] == pytest.approx(1000.0)
+    eda = json.loads((tmp_path / "cap" / "prepared" / "eda_summary.json").read_text())
+    assert eda["outliers"]["count"] == 1 and eda["outliers"]["by_column"] == {"sale_amount": 1}
+    assert "## Outliers" in (tmp_path / "cap" / "prepared" / "eda_summary.md").read_text()
+
+    def km(a: tuple[float, float], b: tuple[float, float]) -> float:
+        return float(haversine_km(a[0], a[1], b[0], b[1]))
+
+    off = prepare(data, tmp_path / "off", load_config(overrides=["data.outlier_ratio=0"]))
+    assert km(capped.plant, clean.plant) < 1.0
+    assert km(off.plant, clean.plant) > 3 * max(km(capped.plant, clean.plant), 0.1)
+    with pytest.raises(DataValidationError) as info:
+        prepare(data, tmp_path / "rej", load_config(overrides=['data.outlier_action="reject"']))
+    assert info.value.reason == "outlier" and info.value.column == "sale_amount"
+    assert "at least 1000x" in str(info.value) and info.value.count == 1
+
+
+def test_eda_markdown_escapes_names_and_folders(
+    tmp_path: Path, fresh_sample_csv: Path, logistics_sample_csv: Path
+) -> None:
+    """Risk-class values and the data folder's name are data: escaped for Markdown/HTML."""
+    data = tmp_path / "d_[x](javascript:alert(1))_|*`"
+    data.mkdir()
+    shutil.copy(fresh_sample_csv, data / "train.csv")
+    logi = pl.read_csv(logistics_sample_csv, infer_schema=False)
+    names = ["<script>alert(1)</script>", "[x](javascript:alert(1))", "a|b", "*bold*", "`c`"]
+    logi = logi.with_columns(pl.Series("risk_classification", names))
+    logi.write_csv(data / "logistics.csv")
+    prepare(data, tmp_path / "run", load_config())
+    md = (tmp_path / "run" / "prepared" / "eda_summary.md").read_text()
+    assert "<script>" not in md and "&lt;script&gt;alert(1)&lt;/script&gt;" in md
+    assert not re.search(r"(?<!\\)\]\(", md)  # no unescaped "](": no link can open
+    assert "\\[x\\](javascript:alert(1))" in md
+    assert "a\\|b" in md and "\\*bold\\*" in md and "\\`c\\`" in md
+    assert "d\\_\\[x\\](javascript" in md
+
+
+def test_escape_md_neutralises_markup() -> None:
+    from rama.prepare.report import escape_md
+
+    assert escape_md("<b>&</b>") == "&lt;b&gt;&amp;&lt;/b&gt;"
+    assert escape_md("a_b*c`d|e[f]g\\h#i~j") == "a\\_b\\*c\\`d\\|e\\[f\\]g\\\\h\\#i\\~j"
+    assert escape_md("two\nlines") == "two lines"
+    assert escape_md(38) == "38"

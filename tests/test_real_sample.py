@@ -102,3 +102,20 @@ def test_product_in_one_store_only(tmp_path: Path, tiny_data_dir: Path) -> None:
     rama_run(data, tmp_path / "R")
     sp = pl.read_parquet(tmp_path / "R" / "problem" / "store_products.parquet")
     assert sp.filter(pl.col("product_id") == lone)["store_id"].to_list() == [store]
+
+
+def test_rama_prepare_on_the_single_store_sample(
+    tmp_path: Path, fresh_sample_csv: Path, logistics_sample_csv: Path
+) -> None:
+    """`rama prepare` on the repository's real sample (one store, one city, two products,
+    five logistics rows): no traceback, one city, no store-to-store route, no outlier."""
+    data, run = tmp_path / "D", tmp_path / "R"
+    data.mkdir()
+    shutil.copy(fresh_sample_csv, data / "train.csv")
+    shutil.copy(logistics_sample_csv, data / "logistics.csv")
+    result = CliRunner().invoke(app, ["prepare", "--data", str(data), "--out", str(run)])
+    assert result.exit_code == 0, result.output
+    cities = pl.read_csv(run / "prepared" / "city_supply_params.csv")
+    assert cities.height == 1
+    assert pl.read_parquet(run / "prepared" / "transport_cost_matrix.parquet").height == 0
+    assert pl.read_csv(run / "prepared" / "outliers.csv").height == 0

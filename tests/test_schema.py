@@ -17,6 +17,7 @@ from rama.problem.build import INVENTORY
 from rama.problem.model import SCHEMAS
 from rama.schema import (
     REASONS,
+    Column,
     Dependency,
     RowRule,
     TableSchema,
@@ -432,3 +433,45 @@ def test_coerce_one_column() -> None:
     )
     out = coerce(df.head(1), date_column("dt"), SRC)
     assert out.schema["dt"] == pl.Date and out.schema["x"] == pl.Int64
+
+
+# ----------------------------------------------------------------------------- issue 11
+
+
+def test_blank_text_cell_is_a_null_not_a_parse_error() -> None:
+    """A quoted empty field ("") or spaces read as text is a missing value (reason null)."""
+    schema = TableSchema("t", (id_column("store_id"), nonneg("on_hand", "units")))
+    with pytest.raises(DataValidationError) as info:
+        validate(pl.DataFrame({"store_id": ["1", "2"], "on_hand": ["3", "  "]}), schema, "t.csv")
+    assert info.value.reason == "null" and info.value.count == 1
+    assert info.value.examples[0]["line"] == 3
+    nullable = TableSchema(
+        "t", (id_column("store_id"), Column("cost", pl.Float64(), nullable=True))
+    )
+    out = validate(pl.DataFrame({"store_id": ["1"], "cost": [""]}), nullable, "t.csv")
+    assert out["cost"].to_list() == [None]
+
+
+def test_ids_are_non_negative() -> None:
+    schema = TableSchema("t", (id_column("store_id"),))
+    with pytest.raises(DataValidationError) as info:
+        validate(pl.DataFrame({"store_id": [3, -1, -2]}), schema, "t")
+    assert (info.value.reason, info.value.count) == ("negative", 2)
+    assert "ids: whole numbers >= 0" in str(info.value)
+
+
+def test_check_magnitudes_names_rows_and_allows_inf() -> None:
+    from rama.schema import MAX_MAGNITUDE, check_magnitudes
+
+    df = pl.DataFrame({"store_id": [1, 2, 3], "q": [1.0, float("inf"), 2e15]})
+    with pytest.raises(DataValidationError) as info:
+        check_magnitudes(df, ["q"], "t.parquet", id_columns=["store_id"])
+    err = info.value
+    assert (err.reason, err.column, err.count) == ("out_of_range", "q", 1)
+    assert err.examples[0]["store_id"] == 3
+    check_magnitudes(df.head(2), ["q"], "t.parquet")  # inf is 'unlimited', not a magnitude
+    check_magnitudes(df.with_columns(q=pl.lit(MAX_MAGNITUDE)), ["q"], "t")
+
+
+def test_outlier_reason_is_listed() -> None:
+    assert "outlier" in REASONS

@@ -96,22 +96,203 @@ def write_text(text: str, target: Path) -> Path:
     return _write(target, lambda p: p.write_text(text, encoding="utf-8"))
 
 
+# ----------------------------------------------------------------------------- reading
+
+SNIFF_BYTES = 65536  # bytes of a CSV's head checked for a byte-order mark and the delimiter
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32 (little-endian)"),
+    (b"\x00\x00\xfe\xff", "UTF-32 (big-endian)"),
+    (b"\xff\xfe", "UTF-16 (little-endian)"),
+    (b"\xfe\xff", "UTF-16 (big-endian)"),
+)
+_DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+
+
+def readable_file(path: Path, what: str = "file", fix: str | None = None) -> Path:
+    """``path`` if it is an existing, readable regular file; else a DataValidationError
+    (``not_found`` for a missing path, a dangling symlink or a symlink loop; ``unreadable``
+    for a folder or a file without read permission)."""
+    path = Path(path)
+    advice = fix or "check the path"
+    try:
+        path.stat()
+    except OSError as exc:
+        loop = getattr(exc, "errno", None) == 40 or "loop" in str(exc).lower()
+        if path.is_symlink():
+            why = "a symlink loop" if loop else "a symlink whose target does not exist"
+            raise DataValidationError(
+                str(path),
+                f"{what} is {why} ({exc.strerror or exc})",
+                reason="not_found",
+                fix=f"point the link at the real file, or pass the real file; {advice}",
+            ) from exc
+        raise DataValidationError(
+            str(path), f"{what} not found", reason="not_found", fix=advice
+        ) from exc
+    if path.is_dir():
+        raise DataValidationError(
+            str(path),
+            f"is a folder; expected a {what}",
+            reason="unreadable",
+            fix=f"pass the file inside the folder; {advice}",
+        )
+    if not os.access(path, os.R_OK):
+        raise DataValidationError(
+            str(path),
+            f"{what} is not readable (permission denied)",
+            reason="unreadable",
+            fix="grant read permission (chmod u+r) or copy the file",
+        )
+    return path
+
+
+def _csv_head_problem(head: bytes) -> tuple[str, str] | None:
+    """(problem, fix) when a CSV's first bytes show a UTF-16/32 file or another delimiter."""
+    for bom, name in _BOMS:
+        if head.startswith(bom):
+            return (
+                f"is {name} text (byte-order mark {bom.hex(' ')}); expected UTF-8 CSV",
+                "save the file as UTF-8 CSV (e.g. 'CSV UTF-8' in a spreadsheet, or "
+                "`iconv -f UTF-16 -t UTF-8`)",
+            )
+    if b"\x00" in head[:4096]:
+        return (
+            "holds NUL bytes in its header: it looks like UTF-16 text without a byte-order "
+            "mark or a binary file; expected UTF-8 CSV",
+            "save the file as UTF-8 CSV",
+        )
+    first = head.split(b"\n", 1)[0].decode("utf-8", errors="replace")
+    if "," not in first:
+        for sep, name in _DELIMITERS.items():
+            if sep in first:
+                shown = first[:80]
+                return (
+                    f"is delimited by {name} ({sep!r}), not commas: header {shown!r}",
+                    "save the file with comma delimiters (e.g. 'CSV UTF-8 (comma delimited)' "
+                    "in a spreadsheet)",
+                )
+    return None
+
+
+def _first_bad_utf8(path: Path) -> str | None:
+    """Where a file first breaks UTF-8 ('byte N, line L: b'..'), read in blocks; None if valid."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset, lines = 0, 1
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                at = offset + exc.start
+                line = lines + block[: exc.start].count(b"\n")
+                return f"byte {at}, line {line}: {block[exc.start : exc.start + 4]!r}"
+            offset += len(block)
+            lines += block.count(b"\n")
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return f"byte {offset}: the file ends inside a character"
+    return None
+
+
+def read_csv_text(path: Path, what: str = "CSV file", fix: str | None = None) -> pl.DataFrame:
+    """A CSV file with every column as text (the schemas convert), or a DataValidationError
+    naming the file: UTF-16/32 (byte-order mark) or non-UTF-8 bytes (byte and line), another
+    delimiter than ``,`` (``;``, tab, ``|``), a zero-byte file (``empty``), a broken file.
+    A header-only file gives a frame with the header's columns and no rows."""
+    path = readable_file(path, what, fix)
+    src = str(path)
+    with open(path, "rb") as fh:
+        head = fh.read(SNIFF_BYTES)
+    if not head.strip():
+        raise DataValidationError(
+            src,
+            f"is empty (expected a header row and data rows of a {what})",
+            reason="empty",
+            fix=fix or "write the header and the rows, or point to the right file",
+        )
+    issue = _csv_head_problem(head)
+    if issue is not None:
+        raise DataValidationError(src, issue[0], reason="unreadable", fix=issue[1])
+    try:
+        return pl.read_csv(path, infer_schema=False, glob=False)
+    except BaseException as exc:  # polars errors, and its panics on malformed input
+        if isinstance(exc, KeyboardInterrupt | SystemExit | MemoryError):
+            raise
+        bad = _first_bad_utf8(path)
+        if bad is not None:
+            raise DataValidationError(
+                src,
+                f"is not UTF-8 text ({bad})",
+                reason="unreadable",
+                fix="save the file as UTF-8 CSV (e.g. 'CSV UTF-8' in a spreadsheet)",
+            ) from exc
+        raise DataValidationError(
+            src,
+            f"could not be parsed as CSV ({type(exc).__name__}: {str(exc).splitlines()[0]})",
+            reason="unreadable",
+            fix="check that the file is a complete CSV file with one header row and the "
+            "same number of fields on every line",
+        ) from exc
+
+
+def read_parquet_file(
+    path: Path, what: str = "Parquet file", fix: str | None = None
+) -> pl.DataFrame:
+    """A Parquet file, or a DataValidationError (``unreadable``: truncated or not Parquet)."""
+    path = readable_file(path, what, fix)
+    try:
+        return pl.read_parquet(path, glob=False)  # a [ or * in a folder name is no pattern
+    except BaseException as exc:  # a corrupt page can make polars panic (not an Exception)
+        if isinstance(exc, KeyboardInterrupt | SystemExit | MemoryError):
+            raise
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        raise DataValidationError(
+            str(path),
+            f"could not be read as Parquet ({type(exc).__name__}: {first}); the file is "
+            "truncated, corrupted or not Parquet",
+            reason="unreadable",
+            fix=fix or "re-write the file (re-run the stage that wrote it) or re-download it",
+        ) from exc
+
+
+def read_json(path: Path, stage: str, hint: str) -> Any:
+    """A JSON file rama wrote, or a StageInputError saying which stage to re-run when it is
+    missing, truncated, not UTF-8 or not JSON (``hint``: e.g. "run `rama forecast` again")."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise StageInputError(f"{stage}: {path} not found; {hint}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StageInputError(f"{stage}: {path} cannot be read ({exc}); {hint}") from exc
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise StageInputError(
+            f"{stage}: {path} is not valid JSON (line {exc.lineno}, column {exc.colno}: "
+            f"{exc.msg}; truncated by an interrupted write?); {hint}",
+            reason="unreadable",
+        ) from exc
+
+
 def read_table(folder: Path, name: str) -> pl.DataFrame:
-    """Read ``folder/name.parquet`` or ``folder/name.csv`` (Parquet preferred)."""
+    """Read ``folder/name.parquet`` or ``folder/name.csv`` (Parquet preferred).
+
+    A CSV is read as text (the table's schema converts it; a header-only file is an empty
+    table); a truncated or broken file is a DataValidationError (``unreadable``)."""
     folder = Path(folder)
     pq, csv = folder / f"{name}.parquet", folder / f"{name}.csv"
-    if pq.is_file():
-        return pl.read_parquet(pq)
-    if csv.is_file():
-        try:
-            return pl.read_csv(csv, infer_schema_length=10000)
-        except pl.exceptions.PolarsError as exc:
-            raise DataValidationError(
-                str(csv), f"could not be parsed as CSV ({exc})", fix="check the file format"
-            ) from exc
+    if pq.is_file() or pq.is_symlink():
+        return read_parquet_file(pq, f"{name} table", "re-write the problem folder")
+    if csv.is_file() or csv.is_symlink():
+        return read_csv_text(csv, f"{name} table")
     raise DataValidationError(
         str(folder),
         f"missing table {name!r}: expected {name}.parquet or {name}.csv",
+        reason="not_found",
         fix=f"add the {name} table to the folder",
     )
 

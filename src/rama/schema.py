@@ -58,9 +58,11 @@ __all__ = [
     "REASONS",
     "Column",
     "DataValidationError",
+    "DataWarning",
     "Dependency",
     "RowRule",
     "TableSchema",
+    "check_magnitudes",
     "check_missing",
     "check_unique",
     "coerce",
@@ -98,6 +100,7 @@ REASONS: dict[str, str] = {
     "size_mismatch": "an array's shape does not match the tables",
     "not_found": "a file or folder does not exist",
     "unreadable": "a file cannot be read or parsed",
+    "outlier": "values far outside the column's own distribution (data.outlier_ratio)",
     "invalid": "any other invalid input",
 }
 """Every ``reason`` code a :class:`~rama.errors.DataValidationError` may carry, with its meaning."""
@@ -110,6 +113,11 @@ _ROW = "__rama_row"
 
 
 # ----------------------------------------------------------------------------- declarations
+
+
+class DataWarning(UserWarning):
+    """Input data rama accepted but changed or defaulted (e.g. outliers capped by
+    ``data.outlier_action = "cap"``); the message names the file, column, count and rows."""
 
 
 @dataclass(frozen=True)
@@ -134,8 +142,14 @@ class Column:
 
 
 def id_column(name: str, *, required: bool = True) -> Column:
-    """An integer id (Int64); whole floats and integer text are accepted and cast."""
-    return Column(name, pl.Int64(), required=required)
+    """An integer id >= 0 (Int64); whole floats and integer text are accepted and cast."""
+    return Column(
+        name,
+        pl.Int64(),
+        required=required,
+        nonneg=True,
+        fix=f"{name} values are ids: whole numbers >= 0",
+    )
 
 
 def integer(name: str, dtype: pl.DataType | None = None, *, required: bool = True) -> Column:
@@ -502,9 +516,10 @@ def _converter(
     if target == pl.String():
         return (c.cast(pl.String), pl.lit(False)) if is_text else None
     if target.is_numeric():
-        if is_text:
-            conv = c.str.strip_chars().cast(target, strict=False)
-            return conv, conv.is_null() & not_null
+        if is_text:  # a blank cell ("" or spaces, e.g. a quoted empty field) is a null
+            text = c.cast(pl.String).str.strip_chars()
+            conv = text.cast(target, strict=False)
+            return conv, conv.is_null() & not_null & (text != "")
         if not (src.is_numeric() or src == pl.Boolean()):
             return None
         conv = c.cast(target, strict=False)
@@ -759,6 +774,42 @@ def check_unique(
             show=[],
             csv=csv,
         )
+
+
+MAX_MAGNITUDE = 1e15
+"""Largest finite quantity or cost a planning table may hold (units or $/unit): HiGHS takes
+numbers >= 1e20 as infinite and loses precision long before, so a larger value is a data
+error (``inf`` stays allowed where a column documents it as "unlimited")."""
+
+
+def check_magnitudes(
+    df: pl.DataFrame,
+    columns: Sequence[str],
+    source: str,
+    *,
+    id_columns: Sequence[str] = (),
+    limit: float = MAX_MAGNITUDE,
+) -> None:
+    """Raise (reason ``out_of_range``) on the first of ``columns`` (numeric, present) holding a
+    finite value with ``|value| > limit``."""
+    cols = [c for c in columns if c in df.columns and df.schema[c].is_numeric()]
+    if not cols or df.height == 0:
+        return
+    bad = {c: pl.col(c).is_finite() & (pl.col(c).abs() > limit) for c in cols}
+    counts = df.select(*[e.sum().alias(c) for c, e in bad.items()]).row(0, named=True)
+    for col in cols:
+        if counts[col]:
+            raise fail(
+                df,
+                bad[col],
+                source,
+                f"values above {limit:g} in magnitude; expected realistic quantities and costs "
+                "(the solver takes numbers near 1e20 as infinite)",
+                reason="out_of_range",
+                column=col,
+                fix=f"correct {col} in these rows (use inf where the column allows 'unlimited')",
+                id_columns=id_columns,
+            )
 
 
 def known_positions(

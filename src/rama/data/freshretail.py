@@ -74,6 +74,9 @@ def freshretail_files(path: Path, split: str = "train") -> list[Path]:
         return []
     for folder in folders(path):
         for pattern in patterns(split):
+            exact = folder / pattern
+            if "*" not in pattern and exact.is_symlink() and not exact.exists():
+                return [exact]  # a broken symlink (a loop, no target): reading it says so
             found = sorted(p for p in folder.glob(pattern) if p.is_file() and not _foreign(p))
             if found:
                 return found

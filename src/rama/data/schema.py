@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from rama.schema import Dependency, RowRule, TableSchema
+from rama.schema import Column, Dependency, RowRule, TableSchema, id_column
 
 HOURS = 24
 """Length of the hourly list columns (hours 0..23)."""
@@ -57,28 +57,42 @@ FRESHRETAIL_ID_COLUMNS = (
 HIERARCHY_COLUMNS = FRESHRETAIL_ID_COLUMNS[2:6]
 FRESHRETAIL_LIST_COLUMNS = ("hours_sale", "hours_stock_status")
 
+
+def _finite(name: str, unit: str = "", *, nonneg: bool = False) -> Column:
+    """A Float64 column that must be finite (NaN and +-inf are rejected)."""
+    return Column(name, pl.Float64(), finite=True, nonneg=nonneg, unit=unit)
+
+
 FRESHRETAIL = TableSchema(
     name="FreshRetailNet-50K",
-    fields={
-        **{c: pl.Int64() for c in FRESHRETAIL_ID_COLUMNS},
-        "dt": pl.Date(),
-        "sale_amount": pl.Float64(),
-        "hours_sale": pl.List(pl.Float64()),
-        "stock_hour6_22_cnt": pl.Int32(),
-        "hours_stock_status": pl.List(pl.Int32()),
-        "discount": pl.Float64(),
-        "holiday_flag": pl.Int32(),
-        "activity_flag": pl.Int32(),
-        "precpt": pl.Float64(),
-        "avg_temperature": pl.Float64(),
-        "avg_humidity": pl.Float64(),
-        "avg_wind_level": pl.Float64(),
-    },
+    fields=(
+        *(id_column(c) for c in FRESHRETAIL_ID_COLUMNS),
+        Column("dt", pl.Date()),
+        _finite("sale_amount", "normalised sales units"),
+        Column("hours_sale", pl.List(pl.Float64())),
+        Column("stock_hour6_22_cnt", pl.Int32()),
+        Column("hours_stock_status", pl.List(pl.Int32())),
+        _finite("discount", "price ratio, 1 = full price"),
+        Column("holiday_flag", pl.Int32()),
+        Column("activity_flag", pl.Int32()),
+        _finite("precpt", "mm"),
+        _finite("avg_temperature", "degrees C"),
+        _finite("avg_humidity", "%"),
+        _finite("avg_wind_level"),
+    ),
     rules=(
         _len_rule("hours_sale"),
         _len_rule("hours_stock_status"),
         _range_rule(
             "sale_amount", 0.0, None, "(normalised sales units)", "sales cannot be negative"
+        ),
+        RowRule(
+            "hours_sale",
+            pl.col("hours_sale").list.eval(pl.element().is_infinite()).list.any(),
+            "finite hourly sales",
+            "hourly sales must be finite numbers",
+            show=pl.col("hours_sale").list.max().alias("hours_sale max"),
+            reason="infinite",
         ),
         RowRule(
             "hours_sale",
@@ -102,6 +116,7 @@ FRESHRETAIL = TableSchema(
             "write 0 (in stock) or 1 (out of stock) for every hour",
             show=pl.col("hours_stock_status").list.max().alias("hours_stock_status max"),
         ),
+        _range_rule("discount", 0.0, None, "(price ratio)", "discounts cannot be negative"),
         _binary_rule("holiday_flag", "1 = holiday"),
         _binary_rule("activity_flag", "1 = promotion"),
     ),
@@ -150,17 +165,17 @@ LOGISTICS_COLUMNS = (  # the published column order
 )
 
 
-def _logistics_dtype(col: str) -> pl.DataType:
+def _logistics_column(col: str) -> Column:
     if col == "timestamp":
-        return pl.Datetime("us")
+        return Column(col, pl.Datetime("us"))
     if col == "risk_classification":
-        return pl.String()
-    return pl.Float64()
+        return Column(col, pl.String())
+    return _finite(col)
 
 
 LOGISTICS = TableSchema(
     name="logistics",
-    fields={c: _logistics_dtype(c) for c in LOGISTICS_COLUMNS},
+    fields=tuple(_logistics_column(c) for c in LOGISTICS_COLUMNS),
     rules=(
         _range_rule("vehicle_gps_latitude", -90, 90, "degrees", "latitudes are in -90..90 degrees"),
         _range_rule(

@@ -25,6 +25,7 @@ import numpy as np
 from rama.problem import Problem
 from rama.rules import demand_samples
 from rama.strategies import STOCHASTIC, STRATEGY_FUNCTIONS, Decision, StrategyContext, score
+from rama.strategies.score import EPS
 
 FIGURES = (
     "holding",
@@ -69,6 +70,31 @@ class Solved:
         return self.samples
 
 
+def score_realized(decision: Decision, problem: Problem, actual: np.ndarray) -> dict[str, float]:
+    """:func:`~rama.strategies.score` on the pairs with a realized demand (``actual`` finite);
+    a NaN pair (no actuals) is excluded, never scored as zero demand.
+
+    Holding and stockout ($), demand, stockout and ending units, fill rate and cycle service
+    level cover the scored pairs; transport, manufacturing and distribution are the whole
+    decision's (they do not depend on the demand). ``pairs_scored`` counts the pairs."""
+    d = np.asarray(actual, dtype=np.float64)
+    known = np.isfinite(d)
+    if known.all():
+        return score(decision, problem, d) | {"pairs_scored": float(d.size)}
+    avail = decision.available(problem)
+    out = score(decision, problem, np.where(known, d, avail))  # excluded pairs: 0 short, 0 left
+    diff = d[known] - avail[known]
+    total_d = float(d[known].sum())
+    short = float(np.maximum(diff, 0.0).sum())
+    out["demand_units"] = total_d
+    out["stockout_units"] = short
+    out["ending_units"] = float(np.maximum(-diff, 0.0).sum())
+    out["fill_rate"] = 1.0 - short / total_d if total_d > 0 else 1.0
+    out["cycle_service_level"] = float((diff <= EPS).mean()) if diff.size else 1.0
+    out["pairs_scored"] = float(known.sum())
+    return out
+
+
 def compare_strategies(
     solved: Solved,
     strategies: list[str],
@@ -91,7 +117,7 @@ def compare_strategies(
             view = ctx.clipped_points(problem) if name in STOCHASTIC else problem.demand
             solved.decisions[name], solved.expected[name] = dec, score(dec, problem, view)
         dec, exp = solved.decisions[name], solved.expected[name]
-        real = score(dec, problem, actual) if actual is not None else None
+        real = score_realized(dec, problem, actual) if actual is not None else None
         sim = score(dec, problem, simulated)
         row: dict[str, Any] = {"strategy": name}
         row.update({f"expected_{k}": exp[k] for k in FIGURES})
@@ -117,7 +143,7 @@ def score_row(
 ) -> dict[str, Any]:
     """The figures of one decision that no strategy function made (a written plan)."""
     exp = score(decision, problem, problem.demand)
-    real = score(decision, problem, actual) if actual is not None else None
+    real = score_realized(decision, problem, actual) if actual is not None else None
     sim = score(decision, problem, simulated)
     row: dict[str, Any] = {"strategy": decision.strategy}
     row.update({f"expected_{k}": exp[k] for k in FIGURES})

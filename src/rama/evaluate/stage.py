@@ -24,19 +24,38 @@ import polars as pl
 from rama.config import Config
 from rama.evaluate.compare import Solved, compare_strategies, score_row
 from rama.evaluate.truth import realized_demand
-from rama.io import atomic_dir, require_file
+from rama.io import atomic_dir, read_csv_text, require_file
 from rama.layout import RunLayout
 from rama.problem import Problem, load_inputs
 from rama.run_manifest import record_stage
 from rama.scenario_spec import Scenario
+from rama.schema import TableSchema, id_column, nonneg, require_columns, validate
 from rama.strategies import Decision, StrategyContext
+
+PLAN_ROWS = TableSchema(
+    "store_product_plan",
+    (
+        id_column("store_id"),
+        id_column("product_id"),
+        nonneg("transfer_in", "units"),
+        nonneg("transfer_out", "units"),
+        nonneg("allocated", "units"),
+    ),
+    id_columns=("store_id", "product_id"),
+    allow_extra_columns=True,
+    keep_dtypes=True,
+)
 
 
 def decision_from_plan_folder(problem: Problem, plan_dir: Path) -> Decision:
     """A written plan (``store_product_plan.csv``, ``transfer_plan.csv``) as a Decision."""
-    sp = pl.read_csv(plan_dir / "store_product_plan.csv")
-    tp = pl.read_csv(plan_dir / "transfer_plan.csv")
+    sp = read_csv_text(plan_dir / "store_product_plan.csv", "plan table")
+    tp = read_csv_text(plan_dir / "transfer_plan.csv", "plan table")
     keys = ["store_id", "product_id"]
+    require_columns(sp, [*keys, "transfer_in", "transfer_out", "allocated"], str(plan_dir))
+    require_columns(tp, ["cost", "quantity"], str(plan_dir))
+    sp = validate(sp, PLAN_ROWS, str(plan_dir / "store_product_plan.csv"))
+    tp = tp.with_columns(pl.col("cost", "quantity").cast(pl.Float64, strict=False))
     joined = (
         problem.store_products.select(keys)
         .with_row_index("pos")
@@ -86,6 +105,14 @@ class EvaluationResult:
     realized_demand_units: float | None  # None: live data, no actuals yet
     forecast_demand_units: float
     summary: Mapping[str, Any]
+    # realized demand coverage (None on live data): pairs scored on realized demand, pairs
+    # excluded (no_actuals + missing_days: never scored as zero demand), the forecast days the
+    # truth lacks entirely; reasons in summary["exclusion_rule"]
+    pairs_scored: int | None = None
+    pairs_excluded: int | None = None
+    pairs_without_actuals: int | None = None
+    pairs_missing_days: int | None = None
+    days_missing: tuple[str, ...] = ()
 
 
 def run_evaluation(
@@ -128,7 +155,7 @@ def run_evaluation(
         **note,
         "forecast_samples": n_samples,
         "forecast_samples_rule": SAMPLES_RULE,
-        "realized_demand_units": None if realized is None else float(np.sum(realized)),
+        "realized_demand_units": None if realized is None else float(np.nansum(realized)),
         "forecast_demand_units": float(inputs.base.demand.sum()),
         "strategies": {
             r["strategy"]: {k: v for k, v in r.items() if k not in ("scenario", "group")}
@@ -151,4 +178,13 @@ def run_evaluation(
         realized_demand_units=summary["realized_demand_units"],
         forecast_demand_units=summary["forecast_demand_units"],
         summary=MappingProxyType(summary),
+        pairs_scored=_opt_int(summary.get("pairs_scored")),
+        pairs_excluded=_opt_int(summary.get("pairs_excluded")),
+        pairs_without_actuals=_opt_int(summary.get("pairs_without_actuals")),
+        pairs_missing_days=_opt_int(summary.get("pairs_missing_days")),
+        days_missing=tuple(str(d) for d in summary.get("days_missing") or ()),
     )
+
+
+def _opt_int(v: Any) -> int | None:
+    return None if v is None else int(v)

@@ -18,7 +18,8 @@ import numpy as np
 import polars as pl
 
 from rama.config import Config
-from rama.errors import StageInputError
+from rama.errors import DataValidationError, StageInputError
+from rama.io import read_parquet_file
 from rama.layout import RunLayout, truth_file
 from rama.problem import PAIR_KEYS as KEYS
 from rama.problem import Problem
@@ -29,22 +30,115 @@ def _window(run_dir: Path) -> list[str]:
     path = RunLayout(run_dir).demand_forecast
     if not path.is_file():
         raise StageInputError(f"evaluate: {path} not found; run `rama forecast` first")
-    days = pl.read_parquet(path, columns=["dt"])["dt"].unique().sort()
-    return [str(d) for d in days.to_list()]
+    frame = read_parquet_file(path, "forecast", "re-run `rama forecast`")
+    if "dt" not in frame.columns:
+        raise StageInputError(
+            f"evaluate: {path} has no dt column (found {frame.columns}); re-run `rama forecast`"
+        )
+    return [str(d) for d in frame["dt"].unique().sort().to_list()]
 
 
-def _align(totals: pl.DataFrame, problem: Problem) -> tuple[np.ndarray, int]:
+EXCLUSION_RULE = (
+    "a pair is scored on realized demand only when the truth has a value for every forecast "
+    "day; a pair with no row (no_actuals) or with missing days (missing_days) is excluded from "
+    "the realized_* holding, stockout, fill-rate and service figures (never scored as zero "
+    "demand) and counted; below evaluate.min_actual_share of the pairs scored, evaluate refuses"
+)
+
+
+TRUTH_COLUMNS = (*KEYS, "dt", "latent_demand")
+
+
+def _read_truth(path: Path) -> pl.DataFrame:
+    """``truth/latent_demand.parquet``: store_id, product_id, dt, latent_demand (checked)."""
+    lat = read_parquet_file(path, "latent truth", "re-generate the data (`rama generate`)")
+    missing = [c for c in TRUTH_COLUMNS if c not in lat.columns]
+    if missing:
+        raise DataValidationError(
+            str(path),
+            f"missing column(s) {missing}; found {lat.columns}",
+            reason="missing_column",
+            column=missing[0],
+            fix="write store_id, product_id, dt, latent_demand (docs/architecture.md)",
+        )
+    lat = lat.select(TRUTH_COLUMNS)
+    bad = lat.filter(pl.col("latent_demand").cast(pl.Float64, strict=False) < 0)
+    if bad.height:
+        raise DataValidationError(
+            str(path),
+            "negative latent demand; expected units >= 0",
+            reason="negative",
+            column="latent_demand",
+            examples=bad.head(5).with_columns(pl.col("dt").cast(pl.String)).to_dicts(),
+            count=bad.height,
+            fix="correct these rows (demand cannot be negative)",
+        )
+    return lat.with_columns(pl.col("latent_demand").cast(pl.Float64, strict=False))
+
+
+def _align(
+    totals: pl.DataFrame, problem: Problem, n_days: int
+) -> tuple[np.ndarray, dict[str, int]]:
+    """Realized demand per pair of ``problem`` (NaN = excluded) and the exclusion counts.
+
+    ``totals`` has one row per pair with data: KEYS, ``actual`` (units) and ``days`` (how many
+    of the ``n_days`` forecast days it covers)."""
     pairs = problem.store_products.select(KEYS).with_row_index("pos")
     joined = pairs.join(totals, on=KEYS, how="left").sort("pos")
-    missing = int(joined["actual"].null_count())
-    return joined["actual"].fill_null(0.0).to_numpy().astype(np.float64), missing
+    absent = joined["days"].is_null()
+    partial = ~absent & (joined["days"] < n_days)
+    actual = joined["actual"].cast(pl.Float64).to_numpy().astype(np.float64)
+    actual[(absent | partial).to_numpy()] = np.nan
+    return actual, {"no_actuals": int(absent.sum()), "missing_days": int(partial.sum())}
+
+
+def _coverage(
+    actual: np.ndarray, excluded: dict[str, int], days: list[str], covered: set[str]
+) -> dict[str, object]:
+    """The note fields saying what was scored and what was excluded, and why."""
+    n = int(actual.size)
+    scored = int(np.isfinite(actual).sum())
+    return {
+        "pairs": n,
+        "pairs_scored": scored,
+        "pairs_excluded": n - scored,
+        "pairs_without_actuals": excluded["no_actuals"],
+        "pairs_missing_days": excluded["missing_days"],
+        "days_expected": len(days),
+        "days_missing": [d for d in days if d not in covered],
+        "exclusion_rule": EXCLUSION_RULE,
+    }
+
+
+def _refuse_if_thin(note: dict[str, object], cfg: Config, where: str) -> None:
+    share = float(cfg["evaluate"]["min_actual_share"])
+    n, scored = int(str(note["pairs"])), int(str(note["pairs_scored"]))
+    if n and scored >= share * n and scored > 0:
+        return
+    missing = note["days_missing"]
+    days = f"; forecast days absent from it: {missing}" if missing else ""
+    raise StageInputError(
+        f"evaluate: the realized demand in {where} covers {scored} of the {n} store-product "
+        f"pairs on every forecast day ({note['pairs_without_actuals']} pairs have no row, "
+        f"{note['pairs_missing_days']} miss days{days}); at least "
+        f"{share:.0%} (evaluate.min_actual_share) are needed to score plans on it",
+        reason="missing_rows",
+        fix="use truth data covering the planning week (an eval split of at least "
+        f"run.horizon_days = {note['days_expected']} days for the run's stores), or "
+        "--truth none to score on the forecast draws only, or lower evaluate.min_actual_share",
+    )
 
 
 def realized_demand(
     run_dir: Path, cfg: Config, problem: Problem, truth: str | None = None
 ) -> tuple[np.ndarray | None, dict[str, object]]:
     """Realized horizon demand per pair of ``problem`` (its order) and a note on its source;
-    ``None`` when the planning week has no actuals (live data, or ``truth = "none"``)."""
+    ``None`` when the planning week has no actuals (live data, or ``truth = "none"``).
+
+    A pair without a value for every forecast day is NaN (excluded from the realized
+    figures, never scored as zero demand) and counted in the note (``pairs_scored``,
+    ``pairs_excluded``, ``pairs_without_actuals``, ``pairs_missing_days``, ``days_missing``);
+    fewer than ``evaluate.min_actual_share`` of the pairs scored is a StageInputError."""
     run_dir = Path(run_dir)
     manifest = read_manifest(run_dir)
     data_dir = Path(str(manifest.get("data_dir", "")))
@@ -55,16 +149,26 @@ def realized_demand(
         mode = "latent" if has_truth else ("sales" if manifest.get("has_eval") else "none")
     days = _window(run_dir)
     if mode == "none":
+        forced = (truth or str(cfg["evaluate"]["truth"])) == "none" and bool(
+            has_truth or manifest.get("has_eval")
+        )
+        why = (
+            "evaluate.truth = none was asked for, so"
+            if forced
+            else f"the data in {data_dir} has no eval split and no latent truth, so the "
+            f"planning week ({days[0] if days else '?'}..{days[-1] if days else '?'}) has "
+            f"not happened;"
+        )
         return None, {
             "truth": "none",
             "source": (
-                f"none: the data in {data_dir} has no eval split and no latent truth, so the "
-                f"planning week ({days[0]}..{days[-1]}) has not happened; plans are scored on "
-                f"draws of the forecast distribution only"
+                f"none: {why} plans are scored on draws of the forecast distribution only"
                 if days
                 else "none"
             ),
             "pairs_without_actuals": None,
+            "pairs_scored": None,
+            "pairs_excluded": None,
         }
     if mode == "latent":
         if not has_truth:
@@ -72,9 +176,12 @@ def realized_demand(
                 f"evaluate: truth = 'latent' but {truth_path} does not exist (real "
                 f"data has no latent demand); use --truth sales"
             )
-        lat = pl.read_parquet(truth_path, columns=[*KEYS, "dt", "latent_demand"])
-        lat = lat.filter(pl.col("dt").cast(pl.String).is_in(days))
-        totals = lat.group_by(KEYS).agg(pl.col("latent_demand").sum().alias("actual"))
+        lat = _read_truth(truth_path)
+        lat = lat.filter(
+            pl.col("dt").cast(pl.String).is_in(days) & pl.col("latent_demand").is_finite()
+        )
+        totals, covered = _totals(lat, "latent_demand")
+        where = str(truth_path)
         source = f"latent demand ({truth_path}, {len(days)} forecast days)"
     else:
         if not manifest.get("has_eval"):
@@ -90,17 +197,35 @@ def realized_demand(
         ev = load_freshretail(data_dir, "eval")
         ev = ev.filter(pl.col("dt").cast(pl.String).is_in(days))
         lo, hi = fc["recovery_hours"]
-        rec = recover_demand(
-            ev,
-            prior_units=float(fc["recovery_prior_units"]),
-            window=(int(lo), int(hi)),
-            source=f"{data_dir} (eval)",
-        )
         col = "recovered_demand" if bool(fc["recover_demand"]) else "sale_amount"
-        totals = rec.group_by(KEYS).agg(pl.col(col).sum().alias("actual"))
+        if ev.height and col == "recovered_demand":
+            rec = recover_demand(
+                ev,
+                prior_units=float(fc["recovery_prior_units"]),
+                window=(int(lo), int(hi)),
+                source=f"{data_dir} (eval)",
+            )
+        else:
+            rec = ev
+        totals, covered = _totals(rec.filter(pl.col(col).is_finite()), col)
+        where = f"the eval split of {data_dir}"
         source = f"eval split sales ({len(days)} days)" + (
             ", recovered demand on stockout days" if col == "recovered_demand" else ""
         )
     totals = totals.with_columns(pl.col(KEYS).cast(pl.Int64), pl.col("actual").cast(pl.Float64))
-    actual, missing = _align(totals, problem)
-    return actual, {"truth": mode, "source": source, "pairs_without_actuals": missing}
+    actual, excluded = _align(totals, problem, len(days))
+    note: dict[str, object] = {"truth": mode, "source": source}
+    note |= _coverage(actual, excluded, days, covered)
+    _refuse_if_thin(note, cfg, where)
+    return actual, note
+
+
+def _totals(frame: pl.DataFrame, col: str) -> tuple[pl.DataFrame, set[str]]:
+    """Per pair: the horizon total of ``col`` and its number of distinct days; and the days
+    the frame covers at all."""
+    day = pl.col("dt").cast(pl.String)
+    totals = frame.group_by(KEYS).agg(
+        pl.col(col).sum().alias("actual"), day.n_unique().alias("days")
+    )
+    covered = set(frame.select(day.unique()).to_series().to_list())
+    return totals, covered

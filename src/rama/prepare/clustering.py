@@ -102,7 +102,15 @@ def map_cities(
     cluster_ids = clusters.get_column("cluster_id").to_numpy()
     if locations is None:
         if len(ids) != len(cluster_ids):
-            raise ValueError(f"{len(ids)} cities but {len(cluster_ids)} clusters")
+            raise DataValidationError(
+                source,
+                f"{len(ids)} cities but {len(cluster_ids)} clusters: the geographic-order "
+                "mapping needs one cluster per city",
+                reason="size_mismatch",
+                column="city_id",
+                fix="pass --city-locations, or use logistics data with at least one GPS point "
+                "per city",
+            )
         return pl.DataFrame(
             {
                 "city_id": ids,

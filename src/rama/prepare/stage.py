@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -14,7 +14,14 @@ import polars as pl
 from rama import __version__
 from rama.config import Config
 from rama.data import has_split, load_city_locations, load_freshretail, load_logistics
+from rama.data.freshretail import freshretail_file
 from rama.data.logistics import logistics_file
+from rama.data.outliers import (
+    OutlierRule,
+    cap_logistics_outliers,
+    cap_sale_outliers,
+    empty_report,
+)
 from rama.errors import StageInputError
 from rama.io import atomic_dir, write_csv, write_json, write_parquet, write_text
 from rama.layout import RunLayout, truth_file
@@ -24,6 +31,7 @@ from rama.prepare.eda import cluster_summary, demand_summary, logistics_summary,
 from rama.prepare.report import render_markdown
 from rama.prepare.stores import store_supply_params
 from rama.prepare.transport import city_transport_costs, store_transport_matrix
+from rama.progress import step
 from rama.run_manifest import manifest_path, read_manifest, update_manifest
 
 
@@ -46,6 +54,9 @@ class PrepareResult:
     plant: tuple[float, float]
     transport_cost: Mapping[str, float]
     seconds: Mapping[str, float]
+    outliers: int = 0  # values >= data.outlier_ratio x their reference median (outliers.csv)
+    outlier_action: str = "cap"  # data.outlier_action: "cap" (replaced) or "reject"
+    outlier_examples: tuple[Mapping[str, Any], ...] = ()  # first rows of outliers.csv
 
 
 @dataclass(frozen=True)
@@ -60,6 +71,7 @@ class Prepared:
     city_costs: pl.DataFrame
     matrix: pl.DataFrame
     plant: tuple[float, float]
+    outliers: pl.DataFrame = field(default_factory=empty_report)
 
     def files(self) -> dict[str, pl.DataFrame]:
         """Output file name -> table."""
@@ -70,6 +82,7 @@ class Prepared:
             "store_supply_params.csv": self.stores,
             "transport_cost_matrix.parquet": self.matrix,
             "city_transport_costs.csv": self.city_costs,
+            "outliers.csv": self.outliers,
         }
 
 
@@ -114,6 +127,16 @@ def eda_summary(p: Prepared, logistics: pl.DataFrame, cfg: Config, data_dir: str
             "longitude": p.plant[1],
         },
         "transport": transport_summary(p.matrix, p.stores, cfg["costs"]),
+        "outliers": {
+            "ratio": float(cfg["data"]["outlier_ratio"]),
+            "action": str(cfg["data"]["outlier_action"]),
+            "count": p.outliers.height,
+            "by_column": {
+                str(k): int(v)
+                for k, v in p.outliers.group_by("column").len().sort("column").iter_rows()
+            },
+            "examples": p.outliers.head(5).to_dicts(),
+        },
     }
 
 
@@ -125,9 +148,15 @@ def prepare(
     t0 = time.perf_counter()
     data_dir, layout = Path(data_dir).resolve(), RunLayout(run_dir)
     run_dir = layout.root
+    rule = OutlierRule.from_config(cfg["data"])
     daily = store_product_daily(load_freshretail(data_dir, "train"))
+    train_source = str(freshretail_file(data_dir, "train") or data_dir)
+    with step("prepare: outlier check"):
+        daily, sale_outliers = cap_sale_outliers(daily, rule, train_source)
     t_demand = time.perf_counter()
     logistics = load_logistics(data_dir)
+    logistics_source = str(logistics_file(data_dir) or data_dir)
+    logistics, logistics_outliers = cap_logistics_outliers(logistics, rule, logistics_source)
     locations = load_city_locations(city_locations) if city_locations is not None else None
     t_load = time.perf_counter()
     p = build_prepared(
@@ -135,9 +164,10 @@ def prepare(
         logistics,
         cfg,
         locations,
-        logistics_source=str(logistics_file(data_dir) or data_dir),
+        logistics_source=logistics_source,
         locations_source=str(city_locations),
     )
+    p = replace(p, outliers=pl.concat([sale_outliers, logistics_outliers]))
     summary = eda_summary(p, logistics, cfg, str(data_dir))
     t_build = time.perf_counter()
     with atomic_dir(layout.prepared) as tmp:
@@ -189,4 +219,7 @@ def prepare(
                 "total": t_end - t0,
             }
         ),
+        outliers=p.outliers.height,
+        outlier_action=rule.action,
+        outlier_examples=tuple(p.outliers.head(5).to_dicts()),
     )

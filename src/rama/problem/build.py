@@ -32,9 +32,9 @@ import polars as pl
 
 from rama.config import Config
 from rama.errors import DataValidationError
-from rama.io import require_file
+from rama.io import read_csv_text, read_parquet_file, require_file
 from rama.layout import RunLayout
-from rama.problem.model import Problem, _transport_from_table, make_problem
+from rama.problem.model import Problem, _transport_from_table, make_problem, validate_table
 from rama.problem.planner_tables import (
     INVENTORY,
     BuildReport,
@@ -54,7 +54,16 @@ from rama.rules import (
     storage_capacity,
     uniform_cover_inventory,
 )
-from rama.schema import TableSchema, id_column, nonneg, number, require_columns, validate
+from rama.schema import (
+    TableSchema,
+    check_magnitudes,
+    check_unique,
+    id_column,
+    nonneg,
+    number,
+    require_columns,
+    validate,
+)
 
 __all__ = [
     "CITY_COSTS",
@@ -66,6 +75,7 @@ __all__ = [
     "read_inventory",
 ]
 
+PAIR_COLUMNS = ("store_id", "product_id")
 FLOAT32_FROM_STORES = 5000  # dense transport matrices this large are kept as float32
 
 
@@ -122,17 +132,10 @@ def _require_columns(df: pl.DataFrame, schema: TableSchema, source: str) -> pl.D
 
 
 def _read(path: Path) -> pl.DataFrame:
+    """A stage output (Parquet or CSV as text); a broken file names the stage to re-run."""
     if path.suffix == ".parquet":
-        return pl.read_parquet(path)
-    try:
-        return pl.read_csv(path, infer_schema_length=10000)
-    except pl.exceptions.PolarsError as exc:
-        raise DataValidationError(
-            str(path),
-            f"could not be parsed as CSV ({exc})",
-            reason="unreadable",
-            fix="check that the file is a complete CSV file",
-        ) from exc
+        return read_parquet_file(path, "stage output", _RERUN)
+    return read_csv_text(path, "stage output", _RERUN)
 
 
 def read_inventory(path: Path, pairs: pl.DataFrame) -> np.ndarray:
@@ -146,17 +149,17 @@ def _transport(layout: RunLayout, stores: pl.DataFrame) -> pl.DataFrame | Transp
     city_file = layout.city_transport_costs
     if not city_file.is_file():
         path = require_file(layout.transport_cost_matrix, "optimize", "run `rama prepare` first")
-        return pl.read_parquet(path).select("from_store_id", "to_store_id", "cost")
+        matrix = _read(path)
+        require_columns(matrix, ["from_store_id", "to_store_id", "cost"], str(path), fix=_RERUN)
+        matrix = validate_table(matrix, "transport_costs", str(path))
+        check_magnitudes(matrix, ["cost"], str(path), id_columns=["from_store_id", "to_store_id"])
+        return matrix.select("from_store_id", "to_store_id", "cost")
     cc = _require_columns(_read(city_file), CITY_COSTS, str(city_file))
-    city_ids = np.unique(cc["from_city_id"].to_numpy())
-    n_c = city_ids.size
-    fi = np.searchsorted(city_ids, cc["from_city_id"].to_numpy())
-    ti = np.searchsorted(city_ids, cc["to_city_id"].to_numpy())
-    square = np.full((n_c, n_c), np.inf)
-    square[fi, ti] = cc["cost"].to_numpy()
+    check_unique(cc, ["from_city_id", "to_city_id"], str(city_file), fix=_RERUN)
     cid = stores["city_id"].to_numpy()
-    pos = np.searchsorted(city_ids, cid)
-    unknown = (pos >= n_c) | (city_ids[np.minimum(pos, n_c - 1)] != cid)
+    known = np.unique(cc["from_city_id"].to_numpy())
+    pos = np.searchsorted(known, cid)
+    unknown = (pos >= known.size) | (known[np.minimum(pos, max(known.size - 1, 0))] != cid)
     if unknown.any():
         raise DataValidationError(
             str(city_file),
@@ -167,6 +170,26 @@ def _transport(layout: RunLayout, stores: pl.DataFrame) -> pl.DataFrame | Transp
             count=int(unknown.sum()),
             fix="re-run `rama prepare`",
         )
+    city_ids = np.unique(cid)
+    n_c = city_ids.size
+    grid = pl.DataFrame(
+        {"from_city_id": np.repeat(city_ids, n_c), "to_city_id": np.tile(city_ids, n_c)}
+    )
+    lanes = grid.join(cc, on=["from_city_id", "to_city_id"], how="left", maintain_order="left")
+    absent = lanes.filter(pl.col("cost").is_null())
+    if absent.height:
+        raise DataValidationError(
+            str(city_file),
+            "city pairs of the run's stores without a row (a missing pair would silently "
+            "remove every route between the two cities; write cost = inf for no route)",
+            reason="missing_rows",
+            column="to_city_id",
+            examples=absent.select("from_city_id", "to_city_id").head(5).to_dicts(),
+            count=absent.height,
+            fix=_RERUN + " (`rama prepare` writes every ordered pair of cities)",
+        )
+    square = lanes["cost"].to_numpy().astype(np.float64).reshape(n_c, n_c)
+    pos = np.searchsorted(city_ids, cid)
     n = cid.size
     dtype = np.float32 if n >= FLOAT32_FROM_STORES else np.float64
     mat = square.astype(dtype)[pos[:, None], pos[None, :]]
@@ -189,7 +212,15 @@ def build_run_problem(
     layout = RunLayout(run_dir)
     hd_path = require_file(layout.horizon_demand, "optimize", "run `rama forecast` first")
     ssp_path = require_file(layout.store_supply_params, "optimize", "run `rama prepare` first")
-    hd = _require_columns(pl.read_parquet(hd_path), HORIZON_DEMAND, str(hd_path))
+    hd = _require_columns(_read(hd_path), HORIZON_DEMAND, str(hd_path))
+    check_magnitudes(hd, ["demand", "demand_std"], str(hd_path), id_columns=PAIR_COLUMNS)
+    if hd.height == 0:
+        raise DataValidationError(
+            str(hd_path),
+            "has no store-product pairs: an empty network has nothing to plan",
+            reason="empty",
+            fix="re-run `rama forecast` on data with at least one store-product series",
+        )
     ssp = _require_columns(_read(ssp_path), STORE_SUPPLY, str(ssp_path))
     need = ["store_id", "city_id", "lead_time_days_mean", "distribution_cost"]
     risk_cols = list(RISK_COLUMNS)

@@ -16,7 +16,7 @@ from rama.errors import DataValidationError
 from rama.io import atomic_dir, read_table
 from rama.problem.model import TABLES, Problem, align_pairs, make_problem
 from rama.problem.stochastic import stochastic_problem
-from rama.schema import TableSchema, id_column, nonneg, validate
+from rama.schema import TableSchema, check_magnitudes, id_column, nonneg, validate
 
 POINTS_TABLE = "demand_points"  # optional: a stochastic problem's K demand points per pair
 
@@ -38,6 +38,20 @@ def load_problem(folder: Path) -> Problem:
         )
     tables = {name: read_table(folder, name) for name in TABLES}
     sources = {name: _table_path(folder, name) for name in TABLES}
+    for name in ("store_products", "products", "stores"):
+        if tables[name].height == 0:
+            raise DataValidationError(
+                sources[name],
+                f"has no rows: a problem needs at least one {name.rstrip('s')} "
+                "(an empty network has nothing to plan)",
+                reason="empty",
+                fix="write the problem's rows (docs/optimizer.md), or rebuild the folder with "
+                "`rama optimize --run RUN`",
+            )
+    for name in TABLES:
+        numeric = [c for c in tables[name].columns if not c.endswith("_id")]
+        keys = [c for c in tables[name].columns if c.endswith("_id")]
+        check_magnitudes(tables[name], numeric, sources[name], id_columns=keys)
     problem = make_problem(
         tables["store_products"],
         tables["products"],

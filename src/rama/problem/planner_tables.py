@@ -39,12 +39,14 @@ import numpy as np
 import polars as pl
 
 from rama.errors import DataValidationError
+from rama.io import read_csv_text, read_parquet_file, readable_file
 from rama.problem.model import PAIR_KEYS
 from rama.problem.transport import TransportCosts
 from rama.schema import (
     Column,
     RowRule,
     TableSchema,
+    check_magnitudes,
     fail,
     id_column,
     integer,
@@ -259,55 +261,24 @@ def read_planner_table(path: Path, what: str, option: str) -> tuple[pl.DataFrame
     not UTF-8 or a broken file ``unreadable``; each names ``option`` in the fix."""
     path = Path(path)
     src = str(path)
-    if not path.is_file():
-        raise DataValidationError(
-            src,
-            f"{what} file not found",
-            reason="not_found",
-            fix=f"check the path given to {option}",
-        )
+    fix = f"check the path given to {option}"
+    if not path.exists() and not path.is_symlink():
+        raise DataValidationError(src, f"{what} file not found", reason="not_found", fix=fix)
+    readable_file(path, f"{what} file", fix)
     if path.suffix.lower() == ".parquet":
-        try:
-            return pl.read_parquet(path), src
-        except (pl.exceptions.PolarsError, OSError) as exc:
-            raise DataValidationError(
-                src,
-                f"could not be read as Parquet ({exc})",
-                reason="unreadable",
-                fix="check that the file is a complete Parquet file",
-            ) from exc
-    data = path.read_bytes()
-    if not data.strip():
-        raise DataValidationError(
-            src,
-            f"is empty (expected a header row and at least one {what} row)",
-            reason="empty",
-            fix=f"write the header and one row per entry, or drop {option}",
-        )
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise DataValidationError(
-            src,
-            f"is not UTF-8 text (byte {exc.start}, line {line}: {data[exc.start : exc.end]!r})",
-            reason="unreadable",
-            fix="save the file as UTF-8 CSV (e.g. 'CSV UTF-8' in a spreadsheet)",
-        ) from exc
-    try:
-        return pl.read_csv(path, infer_schema=False), src
-    except pl.exceptions.PolarsError as exc:
-        raise DataValidationError(
-            src,
-            f"could not be parsed as CSV ({exc})",
-            reason="unreadable",
-            fix="check that the file is a complete CSV file with one header row",
-        ) from exc
+        return read_parquet_file(
+            path, f"{what} file", "check that the file is a complete Parquet file"
+        ), src
+    empty_fix = f"write the header and one row per entry, or drop {option}"
+    return read_csv_text(path, f"{what} table", empty_fix), src
 
 
 def _checked(path: Path, schema: TableSchema, what: str, option: str) -> tuple[pl.DataFrame, str]:
     raw, src = read_planner_table(path, what, option)
-    return validate(raw, schema, src), src
+    df = validate(raw, schema, src)
+    numeric = [c.name for c in schema.fields if c.dtype.is_float()]
+    check_magnitudes(df, numeric, src, id_columns=schema.id_columns)
+    return df, src
 
 
 # ----------------------------------------------------------------------------- inventory
@@ -373,6 +344,7 @@ def read_lane_costs(path: Path, stores: pl.DataFrame) -> LaneCosts:
         )
     prefix = "store" if store_form else "city"
     df = validate(raw, LANE_COSTS_STORE if store_form else LANE_COSTS_CITY, src)
+    check_magnitudes(df, ["cost"], src, id_columns=[f"from_{prefix}_id", f"to_{prefix}_id"])
     if "open" not in df.columns:
         df = df.with_columns(pl.lit(1, dtype=pl.Int64).alias("open"))
     keys = [f"from_{prefix}_id", f"to_{prefix}_id"]
@@ -473,6 +445,7 @@ def apply_product_costs(products: pl.DataFrame, path: Path) -> tuple[pl.DataFram
             fix="add at least one of the columns (names are case-sensitive) next to product_id",
         )
     df = validate(raw, PRODUCT_COSTS, src)
+    check_magnitudes(df, list(PRODUCT_COST_COLUMNS), src, id_columns=["product_id"])
     known_positions(
         df,
         "product_id",

@@ -1,0 +1,213 @@
+"""Magnitude outliers: values far outside their own distribution (``[data]`` settings).
+
+A value ``v`` is an outlier when ``|v| >= outlier_ratio x reference``:
+
+- ``sale_amount``: the reference is the median of the series' (store x product) positive
+  days when it has at least :data:`MIN_SERIES_DAYS` of them, else the median of every
+  positive day of the split (a series of one huge day has no own scale);
+- logistics ``shipping_costs``, ``lead_time_days``, ``delivery_time_deviation``: the median
+  of the column's absolute values (a column whose median is 0 is not checked).
+
+``outlier_action = "cap"`` replaces an outlier by the largest non-outlier value of its
+series (its column for logistics; the reference when there is none) and reports it (a
+:class:`~rama.schema.DataWarning`, ``prepared/outliers.csv``); ``"reject"`` raises a
+:class:`~rama.errors.DataValidationError` (reason ``outlier``) naming the rows.
+``outlier_ratio = 0`` turns the check off.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from rama.errors import DataValidationError
+from rama.schema import PAIR_KEYS, DataWarning
+
+MIN_SERIES_DAYS = 5
+"""Positive days a series needs for its own median to be its reference."""
+LOGISTICS_OUTLIER_COLUMNS = ("shipping_costs", "lead_time_days", "delivery_time_deviation")
+ACTIONS = ("cap", "reject")
+N_EXAMPLES = 5
+
+OUTLIER_COLUMNS = {
+    "table": pl.String(),
+    "source": pl.String(),
+    "column": pl.String(),
+    "key": pl.String(),
+    "value": pl.Float64(),
+    "reference_median": pl.Float64(),
+    "ratio": pl.Float64(),
+    "action": pl.String(),
+    "replaced_by": pl.Float64(),
+}
+"""The columns of ``prepared/outliers.csv``: one row per outlier value."""
+
+
+@dataclass(frozen=True)
+class OutlierRule:
+    """``ratio``: a value >= ratio x its reference median is an outlier (0 = off);
+    ``action``: ``"cap"`` or ``"reject"``."""
+
+    ratio: float = 1000.0
+    action: str = "cap"
+
+    @classmethod
+    def from_config(cls, data: Mapping[str, Any]) -> OutlierRule:
+        """The rule of a config's ``[data]`` section."""
+        return cls(float(data["outlier_ratio"]), str(data["outlier_action"]))
+
+    @property
+    def enabled(self) -> bool:
+        return self.ratio > 0
+
+
+def empty_report() -> pl.DataFrame:
+    """An outlier table without rows."""
+    return pl.DataFrame(schema=OUTLIER_COLUMNS)
+
+
+def _apply(
+    frame: pl.DataFrame,
+    flagged: pl.DataFrame,
+    rule: OutlierRule,
+    *,
+    table: str,
+    source: str,
+    column: str,
+    what: str,
+) -> pl.DataFrame:
+    """Raise (reject) or warn (cap) about ``flagged`` rows (key, value, reference_median,
+    replaced_by); return the report rows."""
+    report = flagged.select(
+        pl.lit(table).alias("table"),
+        pl.lit(source).alias("source"),
+        pl.lit(column).alias("column"),
+        pl.col("key"),
+        pl.col("value").cast(pl.Float64),
+        pl.col("reference_median").cast(pl.Float64),
+        (pl.col("value").abs() / pl.col("reference_median")).alias("ratio"),
+        pl.lit(rule.action).alias("action"),
+        pl.col("replaced_by").cast(pl.Float64),
+    )
+    shown = ("key", "value", "reference_median", "replaced_by")
+    examples = report.head(N_EXAMPLES).select(shown).to_dicts()
+    problem = (
+        f"values at least {rule.ratio:g}x their reference median ({what}; "
+        f"data.outlier_ratio = {rule.ratio:g})"
+    )
+    if rule.action == "reject":
+        raise DataValidationError(
+            source,
+            problem,
+            reason="outlier",
+            column=column,
+            examples=[{k: e[k] for k in shown[:3]} for e in examples],
+            count=report.height,
+            fix='correct these rows, or set data.outlier_action = "cap" to replace them by '
+            "the largest ordinary value, or raise data.outlier_ratio",
+        )
+    warnings.warn(
+        DataWarning(
+            f"{source}, column {column!r}: {report.height} outlier value(s) capped: {problem}; "
+            f"e.g. {'; '.join(str(e) for e in examples)} (all in prepared/outliers.csv; "
+            'data.outlier_action = "reject" refuses them instead)'
+        ),
+        stacklevel=3,
+    )
+    return report
+
+
+def cap_sale_outliers(
+    daily: pl.DataFrame, rule: OutlierRule, source: str
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``daily`` (store, product, dt, sale_amount, ...) with outlier sales capped, and the
+    outlier table (:data:`OUTLIER_COLUMNS`); ``daily`` itself when there is none."""
+    if not rule.enabled or daily.height == 0:
+        return daily, empty_report()
+    s = pl.col("sale_amount")
+    keys = list(PAIR_KEYS)
+    pos = s.filter(s > 0)
+    global_ref = daily.select(pos.median()).item()
+    if global_ref is None:
+        return daily, empty_report()
+    series_ref = (
+        pl.when(pos.count().over(keys) >= MIN_SERIES_DAYS)
+        .then(pos.median().over(keys))
+        .otherwise(pl.lit(float(global_ref)))
+    )
+    marked = daily.with_columns(series_ref.alias("__ref")).with_columns(
+        (s >= rule.ratio * pl.col("__ref")).alias("__out")
+    )
+    if not marked.select(pl.col("__out").any()).item():
+        return daily, empty_report()
+    ordinary = s.filter(~pl.col("__out")).max().over(keys)
+    marked = marked.with_columns(
+        pl.coalesce(ordinary, pl.col("__ref")).alias("__cap"),
+    )
+    flagged = marked.filter(pl.col("__out")).select(
+        pl.format("store_id={} product_id={} dt={}", "store_id", "product_id", "dt").alias("key"),
+        s.alias("value"),
+        pl.col("__ref").alias("reference_median"),
+        pl.col("__cap").alias("replaced_by"),
+    )
+    report = _apply(
+        daily,
+        flagged,
+        rule,
+        table="train",
+        source=source,
+        column="sale_amount",
+        what="the median of the series' positive days",
+    )
+    capped = marked.with_columns(
+        pl.when(pl.col("__out")).then(pl.col("__cap")).otherwise(s).alias("sale_amount")
+    ).drop("__ref", "__out", "__cap")
+    return capped, report
+
+
+def cap_logistics_outliers(
+    logistics: pl.DataFrame, rule: OutlierRule, source: str
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``logistics`` with outliers of :data:`LOGISTICS_OUTLIER_COLUMNS` capped (sign kept),
+    and the outlier table."""
+    if not rule.enabled or logistics.height == 0:
+        return logistics, empty_report()
+    reports, updates = [], []
+    for col in LOGISTICS_OUTLIER_COLUMNS:
+        if col not in logistics.columns:
+            continue
+        c = pl.col(col)
+        ref = logistics.select(c.abs().median()).item()
+        if ref is None or not ref > 0:
+            continue
+        out = c.abs() >= rule.ratio * ref
+        if not logistics.select(out.any()).item():
+            continue
+        largest = logistics.select(c.abs().filter(~out).max()).item()
+        cap = float(largest) if largest is not None else float(ref)
+        with_row = logistics.with_row_index("__row")
+        flagged = with_row.filter(out).select(
+            pl.format("row={} timestamp={}", "__row", "timestamp").alias("key"),
+            c.alias("value"),
+            pl.lit(float(ref)).alias("reference_median"),
+            (c.sign() * cap).alias("replaced_by"),
+        )
+        reports.append(
+            _apply(
+                logistics,
+                flagged,
+                rule,
+                table="logistics",
+                source=source,
+                column=col,
+                what="the column's median absolute value",
+            )
+        )
+        updates.append(pl.when(out).then(c.sign() * cap).otherwise(c).alias(col))
+    if not reports:
+        return logistics, empty_report()
+    return logistics.with_columns(updates), pl.concat(reports)

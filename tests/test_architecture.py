@@ -35,6 +35,7 @@ LEAVES = frozenset(
         "rama.errors",
         "rama.config",
         "rama.config_reference",
+        "rama.cluster",
         "rama.io",
         "rama.layout",
         "rama.progress",

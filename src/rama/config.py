@@ -7,6 +7,7 @@ naming the key, the expected range and the value found.
 
 from __future__ import annotations
 
+import math
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -116,6 +117,10 @@ SCHEMA: dict[str, dict[str, tuple[Check, str]]] = {
     "run": {
         "seed": (_int(0), "an integer >= 0"),
         "horizon_days": (_int(1, 28), "an integer in 1..28"),
+        "dask": (
+            lambda v: isinstance(v, str),
+            'a Dask scheduler address, "local", or "" (this machine)',
+        ),
     },
     "costs": {
         "holding_cost_per_unit_day": (_num(0.0), "a number >= 0 ($/unit/day)"),
@@ -146,6 +151,13 @@ SCHEMA: dict[str, dict[str, tuple[Check, str]]] = {
         "within_city_handling_cost": (_num(0.0), "a number >= 0 ($/unit)"),
         "risk_premium": (_num(0.0, 10.0), "a number in [0, 10]"),
     },
+    "data": {
+        "outlier_ratio": (
+            lambda v: _num(0.0)(v) and (v == 0 or v >= 2),
+            "0 (off) or a number >= 2 (x the reference median)",
+        ),
+        "outlier_action": (_choice("cap", "reject"), '"cap" or "reject"'),
+    },
     "clustering": {
         "n_init": (_int(1, 100), "an integer in 1..100"),
     },
@@ -165,6 +177,11 @@ SCHEMA: dict[str, dict[str, tuple[Check, str]]] = {
             "[first, last] hours with 0 <= first < last <= 24 (window first..last-1)",
         ),
         "stale_after_days": (_int(0, 3650), "an integer in 0..3650 (days; 0 = off)"),
+        "backtest_extra_fits": (lambda v: isinstance(v, bool), "true or false"),
+        "objective": (
+            _choice("regression", "tweedie", "poisson"),
+            '"regression" (squared error), "tweedie" or "poisson"',
+        ),
     },
     "optimize": {
         "backend": (_choice("highs", "pulp"), '"highs" or "pulp"'),
@@ -202,6 +219,7 @@ SCHEMA: dict[str, dict[str, tuple[Check, str]]] = {
             '"auto", "latent", "sales" or "none"',
         ),
         "samples": (_int(10, 100_000), "an integer in 10..100000"),
+        "min_actual_share": (_num(0.0, 1.0), "a share in [0, 1] of the pairs"),
     },
     "scenarios": {
         "sets": (
@@ -277,6 +295,10 @@ def _toml_value(v: Any) -> str:
         return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(v, list):
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, Mapping):  # e.g. a [[scenarios.custom]] table, written inline
+        return "{" + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, float) and not math.isfinite(v):
+        return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
     return repr(v)
 
 
@@ -338,6 +360,41 @@ def parse_set_value(text: str) -> Any:
         return text
 
 
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The TOML file of ``--config``; a ConfigError naming the file for a missing path, a
+    folder, a symlink loop, unreadable bytes (not UTF-8: byte and line) or invalid TOML."""
+    fix = "pass a UTF-8 TOML file (see `rama config` for every key)"
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"--config: file {path} does not exist", fix=fix) from None
+    except IsADirectoryError:
+        raise ConfigError(f"--config: {path} is a folder, expected a TOML file", fix=fix) from None
+    except OSError as exc:
+        what = "a symlink loop" if exc.errno == 40 else f"not readable ({exc.strerror})"
+        raise ConfigError(f"--config: {path} is {what}", reason="unreadable", fix=fix) from None
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ConfigError(
+            f"{path}: the file is UTF-16 text (byte-order mark {raw[:2].hex(' ')}); expected UTF-8",
+            reason="unreadable",
+            fix="save the file as UTF-8 (e.g. `iconv -f UTF-16 -t UTF-8`)",
+        )
+    try:
+        text = raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        bad = raw[exc.start : exc.start + 4]
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {exc.start}, line {line}: {bad!r})",
+            reason="unreadable",
+            fix="save the file as UTF-8",
+        ) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})", reason="unreadable") from exc
+
+
 def load_config(
     path: Path | None = None, overrides: Iterable[str] | Mapping[str, Any] = ()
 ) -> Config:
@@ -346,13 +403,7 @@ def load_config(
     cfg = Config({k: dict(v) for k, v in defaults.items()})
     _validate(cfg.values, "defaults.toml")
     if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"--config: file {path} does not exist")
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
+        data = _read_toml(Path(path))
         cfg = cfg.with_overrides(_flatten(data, str(path)), str(path))
     if isinstance(overrides, Mapping):
         flat = dict(overrides)

@@ -9,6 +9,9 @@ A forked child must never call polars (its thread pool does not survive ``fork``
 call deadlocks), so every cached array the workers read is computed in the parent before the
 fork (:func:`materialize`; tests/test_optimize_fork.py).
 
+On a Dask cluster (:mod:`rama.cluster`, ``--dask``) the blocks are Dask tasks instead: the
+job is scattered to the workers once and a dead worker's block is rerun by the scheduler.
+
 Dead workers (:func:`run_in_pool`, also used by the scenario sweep): the pool is a
 :class:`concurrent.futures.ProcessPoolExecutor`, which notices at once when a worker process
 dies (the OOM killer, a segfault) and fails the unfinished tasks with ``BrokenProcessPool``
@@ -33,6 +36,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from rama import cluster
 from rama.errors import WorkerError
 from rama.optimize.blocks import make_blocks
 from rama.optimize.colgen import solve_block
@@ -50,9 +54,22 @@ KILL_ENV = "RAMA_TEST_KILL_WORKER"
 of ``STAGE`` (``optimize`` or ``scenarios``) kill themselves with SIGKILL on a task."""
 
 
+KILL_ONCE_ENV = "RAMA_TEST_KILL_ONCE"
+"""Test-only (tests/test_cluster.py): ``STAGE:FILE`` makes the first task of ``STAGE`` that
+creates ``FILE`` kill its worker with SIGKILL (once over the whole cluster)."""
+
+
 def kill_hook_for_tests(stage: str, attempt: int) -> None:
     """Test-only: SIGKILL this worker when :data:`KILL_ENV` asks for it (pool ``attempt``,
     0-based, below ``K``). Does nothing when the variable is unset."""
+    once = os.environ.get(KILL_ONCE_ENV)
+    if once and once.startswith(f"{stage}:"):
+        try:
+            os.close(os.open(once.split(":", 1)[1], os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            pass
+        else:
+            os.kill(os.getpid(), signal.SIGKILL)
     spec = os.environ.get(KILL_ENV)
     if spec:
         name, _, k = spec.partition(":")
@@ -97,6 +114,12 @@ def _solve_in_worker(block: np.ndarray) -> BlockResult:
     assert _Worker.job is not None, "worker started without its job"
     kill_hook_for_tests("optimize", _Worker.attempt)
     return _Worker.job.solve(block)
+
+
+def _solve_on_cluster(job: _Job, block: np.ndarray) -> BlockResult:
+    """A Dask task: one block of the scattered job."""
+    kill_hook_for_tests("optimize", 0)
+    return job.solve(block)
 
 
 def n_workers(threads: int) -> int:
@@ -245,6 +268,10 @@ def solve_blocks(
     :class:`WorkerError` (module doc)."""
     job = _Job(problem, production_may_bind(problem), hubs, warm_start, record_basis)
     blocks = make_blocks(problem, warm=warm_start is not None or record_basis)
+    if cluster.active() is not None and len(blocks) > 1:
+        materialize(problem)
+        materialize(problem.transport)
+        return cluster.map_tasks(_solve_on_cluster, job, blocks, stage="optimize", noun="blocks")
     workers = min(n_workers(threads), len(blocks))
     if workers <= 1 or "fork" not in mp.get_all_start_methods():
         out = []

@@ -26,6 +26,7 @@ import multiprocessing as mp
 from pathlib import Path
 from typing import Any
 
+from rama import cluster
 from rama.evaluate.compare import ScoringDemand, Solved, compare_strategies
 from rama.optimize import write_plan
 from rama.optimize.pool import kill_hook_for_tests, run_in_pool
@@ -58,7 +59,12 @@ def evaluate_scenario(
             cache[key] = solved
     f = scenario.realized_factor
     actual = None if demand.realized is None else demand.realized * f
-    simulated = solved.forecast_samples(demand.samples, ctx.distribution, demand.seed) * f
+    # the draws of the scenario's own problem already carry its forecast factor (the Gamma
+    # or cut Normal scales exactly with mean and std): only the part of the realized factor
+    # the forecast did not see is applied, so a foreseen shock is drawn at f, never f^2
+    seen = scenario.forecast_factor
+    draws = solved.forecast_samples(demand.samples, ctx.distribution, demand.seed)
+    simulated = draws * (f / seen) if seen > 0 else draws * 0.0
     rows: list[dict[str, Any]] = []
     multipliers = {f"x_{k}": v for k, v in scenario.multipliers().items()}
     for row in compare_strategies(solved, strategies, actual, ctx, simulated):
@@ -147,6 +153,19 @@ def _worker(group: list[Scenario]) -> list[dict[str, Any]]:
     )
 
 
+def _group_on_cluster(state: dict[str, Any], group: list[Scenario]) -> list[dict[str, Any]]:
+    """A Dask task: one scenario group against the scattered inputs."""
+    kill_hook_for_tests("scenarios", 0)
+    return evaluate_group(
+        state["inputs"],
+        group,
+        state["strategies"],
+        state["demand"],
+        state["ctx"],
+        state["plans_dir"],
+    )
+
+
 def run_all(
     inputs: PlanningInputs,
     scenarios: list[Scenario],
@@ -167,7 +186,19 @@ def run_all(
     parts: list[list[dict[str, Any]]] = []
     if warm_start and backend_records(ctx):
         parts, groups = _reference_solves(inputs, groups, strategies, demand, ctx, plans_dir)
-    if workers <= 1 or len(groups) <= 1:
+    if cluster.active() is not None and len(groups) > 1:
+        ctx.threads = 1  # single-threaded solves inside the Dask tasks
+        state = {
+            "inputs": inputs,
+            "strategies": strategies,
+            "demand": demand,
+            "ctx": ctx,
+            "plans_dir": plans_dir,
+        }
+        parts += cluster.map_tasks(
+            _group_on_cluster, state, groups, stage="scenarios", noun="scenario groups"
+        )
+    elif workers <= 1 or len(groups) <= 1:
         with step("scenarios: scenario groups", total=len(groups)) as advance:
             for g in groups:
                 parts.append(evaluate_group(inputs, g, strategies, demand, ctx, plans_dir))

@@ -450,3 +450,39 @@ def test_bad_output_and_run_paths_are_clear_errors(
     assert message in res.output.replace("\n", "")
     assert "Traceback" not in res.output
     assert (tmp_path / "notes.txt").read_text() == "x"
+
+
+def test_a_stage_failing_before_it_replaced_anything_keeps_the_earlier_result(
+    tmp_path: Path,
+) -> None:
+    """A rejected input on a rerun does not delete last week's plan: the earlier outputs are
+    kept whole with their record, and the stages after them stay."""
+    from rama.config import load_config
+    from rama.pipeline import open_run
+
+    cfg = load_config()
+    run = tmp_path / "run"
+    with open_run(run, cfg):
+        for stage, folder in (
+            ("prepare", "prepared"),
+            ("forecast", "forecast"),
+            ("optimize", "plan"),
+        ):
+            (run / folder).mkdir(parents=True)
+            (run / folder / "t.csv").write_text(f"{stage}\n")
+            execute_stage(run, stage, lambda: None, cfg, StageInputs())  # type: ignore[arg-type,return-value]
+        (run / "evaluation").mkdir()
+        (run / "evaluation" / "e.csv").write_text("e\n")
+        execute_stage(run, "evaluate", lambda: None, cfg, StageInputs())  # type: ignore[arg-type,return-value]
+
+        def rejected() -> None:
+            raise ValueError("inventory.csv: negative on_hand")
+
+        with pytest.raises(ValueError):
+            execute_stage(run, "optimize", rejected, cfg, StageInputs())  # type: ignore[arg-type]
+    assert (run / "plan" / "t.csv").read_text() == "optimize\n"
+    assert (run / "evaluation" / "e.csv").is_file()
+    assert (
+        records(run)["optimize"]["status"] == "done" and "last_failure" in records(run)["optimize"]
+    )
+    assert stage_states(run)["optimize"] == "current"

@@ -274,3 +274,24 @@ def test_evaluate_without_a_problem_folder_names_the_stage_to_run(tmp_path: Path
 
     with pytest.raises(StageInputError, match="rama optimize --run RUN"):
         run_evaluation(run, load_config(overrides=FAST), threads=1)
+
+
+def test_a_foreseen_shock_is_drawn_once_not_twice(tmp_path: Path) -> None:
+    """do_nothing is the same decision under a foreseen and an unforeseen shock of one size,
+    scored on the same shocked demand: its forecast figures must agree (they differed by the
+    shock squared when the foreseen draws were scaled twice)."""
+    run = tiny_run(tmp_path)
+    cfg = load_config(
+        overrides={
+            **FAST,
+            "scenarios.sets": ["demand_shocks"],
+            "scenarios.demand_shocks": [0.2],
+            "scenarios.strategies": ["do_nothing"],
+        }
+    )
+    t = run_scenarios(run, cfg).table
+    seen = t.filter(pl.col("scenario") == "shock_+20%_foreseen")
+    blind = t.filter(pl.col("scenario") == "shock_+20%_unforeseen")
+    for col in ("forecast_stockout_units", "forecast_fill_rate", "forecast_total"):
+        assert seen[col].item() == pytest.approx(blind[col].item(), rel=1e-12), col
+    assert seen["realized_total"].item() == pytest.approx(blind["realized_total"].item())

@@ -66,10 +66,12 @@ OnStage = Callable[[str, StageResult, float], None]
 OnReuse = Callable[[str], None]
 
 
-def _prepare(data_dir: Path, run_dir: Path, cfg: Config) -> StageResult:
+def _prepare(
+    data_dir: Path, run_dir: Path, cfg: Config, city_locations: Path | None = None
+) -> StageResult:
     from rama.prepare import prepare
 
-    return prepare(data_dir, run_dir, cfg)
+    return prepare(data_dir, run_dir, cfg, city_locations=city_locations)
 
 
 def _forecast(data_dir: Path, run_dir: Path, cfg: Config) -> StageResult:
@@ -112,12 +114,15 @@ def _report(data_dir: Path, run_dir: Path, cfg: Config) -> StageResult:
     return write_report(run_dir)
 
 
-def stages(planner: PlannerInputs | None = None) -> list[tuple[str, Stage]]:
+def stages(
+    planner: PlannerInputs | None = None, city_locations: Path | None = None
+) -> list[tuple[str, Stage]]:
     """The stages ``rama run`` chains, in order; ``planner`` (the planner's inventory and
     tables) goes to the optimize stage, which writes the ``RUN/problem/`` every later stage
-    reads. The report comes last and is rebuilt on every run."""
+    reads; ``city_locations`` (the city coordinates file) goes to prepare. The report comes
+    last and is rebuilt on every run."""
     return [
-        ("prepare", _prepare),
+        ("prepare", partial(_prepare, city_locations=city_locations)),
         ("forecast", _forecast),
         ("optimize", partial(_optimize, planner=planner)),
         ("evaluate", _evaluate),
@@ -147,6 +152,7 @@ def stage_inputs(
     data_dir: Path | None,
     planner: PlannerInputs | None = None,
     args: Mapping[str, Any] | None = None,
+    city_locations: Path | None = None,
 ) -> StageInputs:
     """What ``stage`` reads besides the configuration and the earlier stages' outputs."""
     files: dict[str, Path | None] = {}
@@ -154,6 +160,7 @@ def stage_inputs(
         files = data_files(data_dir)
         if stage == "prepare":
             files.pop("truth", None)
+            files["city_locations"] = city_locations
     if stage == "optimize":
         files = dict((planner or PlannerInputs()).files())
     return StageInputs(files, dict(args or {}))
@@ -277,19 +284,21 @@ def run_pipeline(
     generate: bool = False,
     force: bool = False,
     on_reuse: OnReuse | None = None,
+    city_locations: Path | None = None,
 ) -> PipelineResult:
     """Run every stage into ``run_dir``, reusing each stage whose record still matches
     (``force``: rerun all). ``data_dir`` is generated first when it holds no train split and
     ``generate`` is set or it is the default folder. ``on_stage(name, result, seconds)`` is
     called after each stage that ran, ``on_reuse(name)`` for each reused one; ``planner``
     holds the planner's files (inventory, lane costs, product costs, capacities;
-    docs/data.md), applied by the optimize stage.
+    docs/data.md), applied by the optimize stage; ``city_locations`` the city coordinates
+    file prepare maps cities with (docs/prepare.md).
 
     The problem is built once, by the optimize stage (``RUN/problem/``); evaluation and the
     scenario sweep read it."""
     data_dir, run_dir = Path(data_dir), Path(run_dir)
     planner = planner or PlannerInputs()
-    inputs = {"--data": data_dir, **{k: v for k, v in planner.files().items()}}
+    inputs = {"--data": data_dir, "--city-locations": city_locations, **planner.files()}
     check_data(data_dir, generate=generate)  # before anything is written
     with open_run(run_dir, cfg, inputs) as cleaned:
         t0 = time.perf_counter()
@@ -300,8 +309,8 @@ def run_pipeline(
         result = PipelineResult(run_dir, data_dir, generated is not None, cleaned=cleaned)
         if generated is not None:
             _record(result, "generate", generated, time.perf_counter() - t0, on_stage)
-        for name, stage in stages(planner):
-            ins = stage_inputs(name, data_dir, planner)
+        for name, stage in stages(planner, city_locations):
+            ins = stage_inputs(name, data_dir, planner, city_locations=city_locations)
             reason = "--force" if force else why_not_current(run_dir, name, cfg.values, ins)
             if reason is None:
                 result.reused.append(name)

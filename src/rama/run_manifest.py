@@ -25,6 +25,7 @@ from rama.run_state import (
     STAGE_NAMES,
     code_version,
     config_subset,
+    downstream,
     file_fingerprint,
     now,
     same_file,
@@ -160,6 +161,7 @@ def why_not_current(
     stage: str,
     values: Mapping[str, Mapping[str, Any]],
     inputs: StageInputs | None = None,
+    check_code: bool = True,
 ) -> str | None:
     """None when ``stage``'s recorded outputs were made from exactly these inputs (config
     subset, input files, arguments, code, earlier stages' outputs) and are unchanged on disk;
@@ -174,7 +176,7 @@ def why_not_current(
         return {RUNNING: "it was interrupted", FAILED: "it failed"}.get(
             str(rec.get("status")), "an earlier stage changed after it ran"
         )
-    if rec.get("code") != code_version():
+    if check_code and rec.get("code") != code_version():
         return "rama's code changed"
     now_cfg = config_subset(values, spec(stage))
     old_cfg = rec.get("config", {})
@@ -220,6 +222,8 @@ def begin_stage(run_dir: Path, stage: str) -> None:
     data = read_manifest(run_dir) if manifest_path(run_dir).is_file() else {}
     records = _records(data)
     rec = records.get(stage, {})
+    if rec.get("status") == DONE:  # kept whole if this run fails before replacing it
+        rec["previous"] = {k: v for k, v in rec.items() if k != "previous"}
     rec.update(status=RUNNING, started_at=now())
     records[stage] = rec
     update_manifest(run_dir, records=records)
@@ -238,6 +242,7 @@ def finish_stage(
     data = read_manifest(run_dir) if manifest_path(run_dir).is_file() else {}
     records = _records(data)
     old = records.get(stage, {})
+    old.pop("previous", None)
     records[stage] = {
         "status": DONE,
         "config": config_subset(values, spec(stage)),
@@ -250,35 +255,47 @@ def finish_stage(
         "finished_at": now(),
         "seconds": round(float(seconds), 3),
     }
-    made_stale = _propagate(run_dir, records)
+    made_stale = _propagate(run_dir, records, stage)
     update_manifest(run_dir, records=records)
     return made_stale
 
 
 def fail_stage(run_dir: Path, stage: str) -> list[str]:
-    """``stage`` failed: remove its outputs (they may mix new and old files), record it
-    failed, and make the later stages stale. Returns the stages whose outputs were removed."""
+    """``stage`` failed. When its outputs are still exactly the earlier run's (it failed
+    before replacing any), they are kept whole with their record; otherwise they are removed
+    (they may mix new and old files), the stage is recorded failed and the later stages are
+    made stale. Returns the stages whose outputs were removed."""
     data = read_manifest(run_dir) if manifest_path(run_dir).is_file() else {}
     records = _records(data)
-    _remove_outputs(run_dir, stage)
     rec = records.get(stage, {})
+    previous = rec.get("previous")
+    if previous and tree_digest(run_dir, spec(stage).outputs) == previous.get("outputs"):
+        # failed before replacing anything (e.g. a rejected input file): the earlier result
+        # is kept whole; its record says what it was made from, so it shows as stale when
+        # the run's inputs have moved on
+        records[stage] = {**previous, "last_failure": now()}
+        update_manifest(run_dir, records=records)
+        return []
+    _remove_outputs(run_dir, stage)
+    rec.pop("previous", None)
     rec.update(status=FAILED, outputs=None, finished_at=now())
     records[stage] = rec
-    made_stale = [stage, *_propagate(run_dir, records)]
+    made_stale = [stage, *_propagate(run_dir, records, stage)]
     update_manifest(run_dir, records=records)
     return made_stale
 
 
-def _propagate(run_dir: Path, records: dict[str, dict[str, Any]]) -> list[str]:
-    """Mark stale (and remove the outputs of) every done stage whose recorded upstream
-    digests differ from the upstream records; in order, so staleness flows down."""
+def _propagate(run_dir: Path, records: dict[str, dict[str, Any]], changed: str) -> list[str]:
+    """Mark stale (and remove the outputs of) every done stage reading ``changed``, directly
+    or through another, whose recorded upstream digests no longer match; in order, so
+    staleness flows down."""
     stale: list[str] = []
-    for s in STAGE_NAMES:
+    for s in downstream(changed):
         rec = records.get(s)
         if rec is None or rec.get("status") != DONE:
             continue
         if rec.get("upstream") != _upstream(records, s) or any(
-            records.get(u, {}).get("status") != DONE for u in spec(s).reads
+            records.get(u, {}).get("status") != DONE for u in spec(s).reads if u in records
         ):
             _remove_outputs(run_dir, s)
             rec.update(status=OUTDATED, outputs=None)
@@ -305,6 +322,6 @@ def stage_states(run_dir: Path) -> dict[str, str]:
             states[s] = NOT_RUN
             continue
         upstream_ok = all(states.get(u) == CURRENT for u in spec(s).reads)
-        ok = upstream_ok and why_not_current(run_dir, s, values) is None
+        ok = upstream_ok and why_not_current(run_dir, s, values, check_code=False) is None
         states[s] = CURRENT if ok else STALE
     return states

@@ -74,30 +74,34 @@ STAGES: tuple[StageSpec, ...] = (
         "prepare",
         ("run", "data", "distribution", "transport", "clustering", "risk"),
         ("prepared",),
-        ("run.horizon_days",),
+        ("run.horizon_days", "run.dask"),
     ),
     StageSpec(
-        "forecast", ("run", "forecast"), ("forecast",), ("forecast.num_threads",), ("prepare",)
+        "forecast",
+        ("run", "forecast"),
+        ("forecast",),
+        ("forecast.num_threads", "run.dask"),
+        ("prepare",),
     ),
     StageSpec(
         "optimize",
         _PLAN_SECTIONS,
         ("problem", "plans", "plan"),
-        ("optimize.threads",),
+        ("optimize.threads", "run.dask"),
         ("prepare", "forecast"),
     ),
     StageSpec(
         "evaluate",
         (*_PLAN_SECTIONS, "forecast"),
         ("evaluation",),
-        ("optimize.threads",),
+        ("optimize.threads", "run.dask"),
         ("prepare", "forecast", "optimize"),
     ),
     StageSpec(
         "scenarios",
         (*_PLAN_SECTIONS, "forecast", "scenarios"),
         ("scenarios",),
-        ("optimize.threads", "scenarios.workers"),
+        ("optimize.threads", "scenarios.workers", "run.dask"),
         ("prepare", "forecast", "optimize"),
     ),
 )
@@ -312,9 +316,10 @@ def _hidden(rel: Path) -> bool:
     return any(part.startswith(".") for part in rel.parts)
 
 
-def tree_digest(root: Path, entries: Sequence[str]) -> str | None:
+def tree_digest(root: Path, entries: Sequence[str]) -> str:
     """SHA-256 over the relative paths and contents of every file under ``root/entry`` for
-    each entry (hidden files skipped); None when an entry is missing."""
+    each entry (hidden files skipped); a missing entry counts as missing, so a stage whose
+    outputs were partly replaced or removed never digests like its earlier outputs."""
     root = Path(root)
     h = hashlib.sha256()
     for entry in entries:
@@ -326,7 +331,8 @@ def tree_digest(root: Path, entries: Sequence[str]) -> str | None:
                 p for p in base.rglob("*") if p.is_file() and not _hidden(p.relative_to(root))
             )
         else:
-            return None
+            h.update(f"missing:{entry}\0".encode())
+            continue
         for f in files:
             h.update(str(f.relative_to(root)).encode())
             h.update(b"\0")

@@ -8,6 +8,7 @@ import sys
 import time
 import tomllib
 import traceback
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, is_dataclass
@@ -84,6 +85,14 @@ RejectedInventoryOpt = Annotated[
     ),
 ]
 SeedOpt = Annotated[int | None, typer.Option("--seed", help="Random seed (run.seed).")]
+DaskOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--dask",
+        help="Run the solves and the scenario sweep on a Dask cluster: a scheduler address "
+        "(tcp://host:8786) or 'local' for a 2-worker LocalCluster (run.dask; docs/cluster.md).",
+    ),
+]
 ThreadsOpt = Annotated[
     int | None,
     typer.Option("--threads", help="Solver worker processes (optimize.threads; 0 = all cores)."),
@@ -196,10 +205,8 @@ def run_log(run: Path, command_name: str, cfg: Config | None = None) -> Iterator
     if (run / RUN_STAMP).is_file() or (run / "manifest.json").is_file():  # rama's folder only
         handler = logging.FileHandler(run / LOG_FILE, encoding="utf-8")
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-        for name in ("rama", "py.warnings"):
-            logging.getLogger(name).addHandler(handler)
+        log.addHandler(handler)
         log.setLevel(logging.INFO)
-        logging.captureWarnings(True)
     t0 = time.perf_counter()
     argv = " ".join(sys.argv[1:]) if Path(sys.argv[0]).name in ("rama", "__main__.py") else ""
     log.info("rama %s (%s) %s", command_name, __version__, argv)
@@ -221,10 +228,8 @@ def run_log(run: Path, command_name: str, cfg: Config | None = None) -> Iterator
         raise
     finally:
         if handler is not None:
-            for name in ("rama", "py.warnings"):
-                logging.getLogger(name).removeHandler(handler)
+            log.removeHandler(handler)
             handler.close()
-            logging.captureWarnings(False)
 
 
 def run_stage(
@@ -237,11 +242,13 @@ def run_stage(
     planner: Any = None,
     args: Mapping[str, Any] | None = None,
     inputs: Mapping[str, Path | None] | None = None,
+    city_locations: Path | None = None,
 ) -> Any:
     """Run one stage command's ``work`` in ``run`` the guarded way (:mod:`rama.pipeline`):
     the folder claimed and locked, ``cfg`` written to ``RUN/config.toml``, the stage recorded
     with its fingerprints, the later stages made stale when its outputs changed, and the
     command logged to ``RUN/rama.log``. Says which stages are stale afterwards."""
+    from rama.cluster import use_cluster
     from rama.pipeline import execute_stage, open_run, run_data_dir, stage_inputs
 
     run = Path(run)
@@ -258,8 +265,11 @@ def run_stage(
     ):
         if cleaned:
             log.info("removed leftovers of killed stages: %s", ", ".join(cleaned))
-        ins = stage_inputs(stage, data_dir or run_data_dir(run), planner, args)
-        result, _, made_stale = execute_stage(run, stage, work, cfg, ins)
+        ins = stage_inputs(
+            stage, data_dir or run_data_dir(run), planner, args, city_locations=city_locations
+        )
+        with use_cluster(str(cfg["run"].get("dask", ""))):
+            result, _, made_stale = execute_stage(run, stage, work, cfg, ins)
     note_stale(run, stage, made_stale)
     return result
 
@@ -397,6 +407,21 @@ class RichProgress:
             self.bars.stop()
 
 
+def show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    """Warnings (a capped outlier, a retried worker, a stale series) as one yellow line on
+    stderr, and into the run's log."""
+    log.warning("%s: %s", category.__name__, message)
+    if not OUTPUT.quiet:
+        err_console.print(f"[yellow]warning:[/] {escape(str(message))}", highlight=False)
+
+
 def _version(value: bool) -> None:
     if value:
         sys.stdout.write(f"rama {__version__}\n")
@@ -421,6 +446,7 @@ def _root(
     """Risk-Aware Material Allocation."""
     OUTPUT.quiet, OUTPUT.json, OUTPUT.debug = quiet, json_out, debug
     console.quiet = quiet or json_out
+    warnings.showwarning = show_warning
     if err_console.is_terminal and not (quiet or json_out):
         from rama.progress import set_reporter
 

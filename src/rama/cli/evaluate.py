@@ -10,6 +10,7 @@ from rich.table import Table
 
 from rama.cli._app import (
     ConfigOpt,
+    DaskOpt,
     RejectedInventoryOpt,
     SeedOpt,
     SetOpt,
@@ -42,13 +43,16 @@ def evaluate_cmd(
     truth: Annotated[
         str | None,
         typer.Option(
-            "--truth", help="auto (default: latent when present), latent, or sales (eval split)."
+            "--truth",
+            help="auto (default: latent when present, else the eval split's sales, else none), "
+            "latent, sales (eval split), or none (score on the forecast draws only).",
         ),
     ] = None,
     threads: Annotated[
         int | None, typer.Option("--threads", help="Solver worker processes (0 = all cores).")
     ] = None,
     seed: SeedOpt = None,
+    dask: DaskOpt = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
@@ -57,7 +61,9 @@ def evaluate_cmd(
 
     with friendly_errors("evaluate", run):
         reject_inventory(inventory, "evaluate")
-        cfg = build_run_config(run, config, set_, **{"evaluate.truth": truth, "run.seed": seed})
+        cfg = build_run_config(
+            run, config, set_, **{"evaluate.truth": truth, "run.seed": seed, "run.dask": dask}
+        )
         s = run_stage(run, "evaluate", cfg, lambda: run_evaluation(run, cfg, threads=threads))
     table = Table(title=f"evaluation {s.out_dir}", show_header=True)
     live = s.realized_demand_units is None
@@ -87,4 +93,12 @@ def evaluate_cmd(
         f"forecast distribution per pair; realized demand: {s.source}",
         highlight=False,
     )
+    if s.pairs_excluded:
+        console.print(
+            f"[yellow]actuals missing:[/] {s.pairs_excluded:,} pairs left out of the realized "
+            f"figures ({s.pairs_without_actuals:,} with no actuals, {s.pairs_missing_days:,} "
+            f"missing {s.days_missing:,} days in all); {s.pairs_scored:,} pairs scored. Missing "
+            f"actuals are never scored as zero demand (evaluate.min_actual_share)",
+            highlight=False,
+        )
     emit({"stage": "evaluate", "result": s})

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from rama.cli._app import (
     ConfigOpt,
+    DaskOpt,
     SeedOpt,
     SetOpt,
     build_config,
@@ -128,6 +129,7 @@ def optimize_cmd(
             "decentralized_lp. Every plan solved is kept in RUN/plans/<strategy>/.",
         ),
     ] = None,
+    dask: DaskOpt = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
     seed: SeedOpt = None,
@@ -141,6 +143,7 @@ def optimize_cmd(
             "optimize.backend": backend,
             "optimize.threads": threads,
             "plan.strategy": strategy,
+            "run.dask": dask,
         }
         cfg = (
             build_run_config(run, config, set_, **flags)
@@ -170,7 +173,10 @@ def optimize_cmd(
 
             refuse_overlap(out, {"--problem": problem})
             claim_dir(out, "--out")
-            summary = optimize_folder(problem, out, cfg, **opts)
+            from rama.cluster import use_cluster
+
+            with use_cluster(str(cfg["run"]["dask"])):
+                summary = optimize_folder(problem, out, cfg, **opts)
             stamp(out)  # the plan folder was replaced whole: mark it rama's again
             _print_summary(summary)
             emit({"stage": "optimize", "result": summary})

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from rama.cli._app import (
@@ -74,7 +75,7 @@ def prepare_cmd(
             lambda: prepare(data, out, cfg, city_locations=city_locations),
             new_run=True,
             inputs={"--data": data, "--city-locations": city_locations},
-            args={"city_locations": str(city_locations) if city_locations else None},
+            city_locations=city_locations,
         )
     table = Table(title=f"prepared {result.out_dir}", show_header=True)
     table.add_column("table")
@@ -94,4 +95,11 @@ def prepare_cmd(
         f"done in {result.seconds['total']:.1f} s",
         highlight=False,
     )
+    if result.outliers:
+        console.print(
+            f"[yellow]outliers:[/] {result.outliers:,} values at >= data.outlier_ratio x their "
+            f"median were {result.outlier_action}ped (data.outlier_action); rows in "
+            f"{escape(str(result.out_dir / 'outliers.csv'))}",
+            highlight=False,
+        )
     emit({"stage": "prepare", "result": result})

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from rama.cli._app import (
     ConfigOpt,
+    DaskOpt,
     SeedOpt,
     SetOpt,
     build_run_config,
@@ -99,6 +100,15 @@ def run(
             dir_okay=False,
         ),
     ] = None,
+    city_locations: Annotated[
+        Path | None,
+        typer.Option(
+            "--city-locations",
+            help="CSV/Parquet city_id,latitude,longitude (degrees) for every city: each city "
+            "takes the supply parameters of the nearest K-Means cluster (see rama prepare).",
+            dir_okay=False,
+        ),
+    ] = None,
     generate: Annotated[
         bool,
         typer.Option(
@@ -119,10 +129,12 @@ def run(
         ),
     ] = None,
     seed: SeedOpt = None,
+    dask: DaskOpt = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
     """Parse options and call :func:`rama.pipeline.run_pipeline`."""
+    from rama.cluster import use_cluster
     from rama.errors import DataValidationError
     from rama.pipeline import check_data, run_pipeline
     from rama.problem import PlannerInputs
@@ -147,6 +159,7 @@ def run(
             "scenarios.sets": sets,
             "optimize.threads": threads,
             "forecast.num_threads": threads,
+            "run.dask": dask,
         }
         cfg = build_run_config(out, config, set_, **flags)
         console.print(f"rama run: data {escape(str(data))}, run {escape(str(out))}")
@@ -156,11 +169,11 @@ def run(
                 raise DataValidationError(
                     str(path), "file not found", reason="not_found", fix="check the path"
                 )
-        _explain(out, cfg, data, planner, force, reasons)
+        _explain(out, cfg, data, planner, force, reasons, city_locations)
         check_data(data, generate=generate)  # a typo writes nothing, not even the run folder
-        refuse_overlap(out, {"--data": data, **planner.files()})
+        refuse_overlap(out, {"--data": data, "--city-locations": city_locations, **planner.files()})
         claim_dir(out, "--out")
-        with run_log(out, "run", cfg):
+        with run_log(out, "run", cfg), use_cluster(str(cfg["run"]["dask"])):
             result = run_pipeline(
                 data,
                 out,
@@ -171,6 +184,7 @@ def run(
                 generate=generate,
                 force=force,
                 on_reuse=reused,
+                city_locations=city_locations,
             )
     table = Table(title="stages", show_header=True)
     table.add_column("stage")
@@ -184,6 +198,11 @@ def run(
     console.print(table)
     if result.cleaned:
         console.print(f"removed leftovers of killed stages: {', '.join(result.cleaned)}")
+    if "optimize" in result.seconds:
+        from rama.cli.optimize import print_planner_inputs
+        from rama.run_manifest import read_manifest
+
+        print_planner_inputs(read_manifest(out).get("optimize_inputs", {}))
     note_stale(out, "report", [])
     for warning in plan_warnings(out):
         console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
@@ -204,7 +223,13 @@ def run(
 
 
 def _explain(
-    out: Path, cfg: Config, data: Path, planner: PlannerInputs, force: bool, into: dict[str, str]
+    out: Path,
+    cfg: Config,
+    data: Path,
+    planner: PlannerInputs,
+    force: bool,
+    into: dict[str, str],
+    city_locations: Path | None = None,
 ) -> None:
     """Fill ``into`` with why each stage will rerun (shown beside its time)."""
     if force or not (out / "manifest.json").is_file():
@@ -213,7 +238,8 @@ def _explain(
     from rama.run_manifest import STAGE_ORDER, why_not_current
 
     for name in STAGE_ORDER:
-        reason = why_not_current(out, name, cfg.values, stage_inputs(name, data, planner))
+        ins = stage_inputs(name, data, planner, city_locations=city_locations)
+        reason = why_not_current(out, name, cfg.values, ins)
         if reason is not None:
             into[name] = reason
 
@@ -232,6 +258,8 @@ def _plan_summary(out: Path) -> dict[str, Any] | None:
         "objective",
         "costs",
         "fill_rate",
+        "expected_fill_rate",
+        "expected_cycle_service_level",
         "units_transferred",
         "units_manufactured",
         "number_of_transfers",
@@ -245,14 +273,18 @@ def _headline(out: Path) -> None:
     if not s:
         return
     costs = s.get("costs") or {}
-    parts = ", ".join(f"{k} ${float(v):,.0f}" for k, v in costs.items())
+    parts = ", ".join(f"{k} ${float(v):,.0f}" for k, v in costs.items() if k != "total")
+    fill = s.get("expected_fill_rate", s.get("fill_rate"))
+    csl = s.get("expected_cycle_service_level")
     console.print(
         f"[bold]plan[/] ({escape(str(s.get('strategy', '-')))}): "
         f"{float(s.get('units_transferred') or 0):,.1f} units in "
         f"{int(s.get('number_of_transfers') or 0):,} transfers, "
         f"{float(s.get('units_manufactured') or 0):,.1f} units manufactured; "
         f"total ${float(s.get('objective') or 0):,.0f} ({parts}); "
-        f"fill rate {float(s.get('fill_rate') or 0):.1%}",
+        f"expected fill rate {float(fill or 0):.1%}"
+        + (f", cycle service level {float(csl):.1%}" if csl is not None else "")
+        + " (under the forecast distribution)",
         highlight=False,
     )
 

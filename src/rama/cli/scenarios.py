@@ -7,10 +7,12 @@ from typing import Annotated
 
 import polars as pl
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from rama.cli._app import (
     ConfigOpt,
+    DaskOpt,
     RejectedInventoryOpt,
     SeedOpt,
     SetOpt,
@@ -57,6 +59,7 @@ def scenarios_cmd(
     inventory: RejectedInventoryOpt = None,
     threads: ThreadsOpt = None,
     seed: SeedOpt = None,
+    dask: DaskOpt = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
@@ -65,7 +68,9 @@ def scenarios_cmd(
 
     with friendly_errors("scenarios", run):
         reject_inventory(inventory, "scenarios")
-        cfg = build_run_config(run, config, set_, **{"optimize.threads": threads, "run.seed": seed})
+        cfg = build_run_config(
+            run, config, set_, **{"optimize.threads": threads, "run.seed": seed, "run.dask": dask}
+        )
         s = run_stage(
             run,
             "scenarios",
@@ -80,10 +85,13 @@ def scenarios_cmd(
             args={k: v for k, v in {"write_plans": write_plans, "only": only}.items() if v},
         )
     t: pl.DataFrame = s.table
-    live = t["realized_total"].null_count() == t.height
+    live = (
+        t["realized_total"].null_count() > 0
+    )  # a row without realized figures: compare all on the forecast
     figure = "forecast_total" if live else "realized_total"
     what = "forecast $ total: mean over the forecast draws" if live else "realized $ total"
     table = Table(title=f"scenarios {s.out_dir} ({what})", show_header=True)
+    stale = set(t.filter(pl.col("stale"))["scenario"].to_list()) if "stale" in t.columns else set()
     table.add_column("scenario")
     strategies = list(s.strategies)
     for name in strategies:
@@ -91,7 +99,11 @@ def scenarios_cmd(
     for sc in s.scenarios:
         sub = t.filter(pl.col("scenario") == sc)
         vals = dict(zip(sub["strategy"].to_list(), sub[figure].to_list(), strict=True))
-        table.add_row(sc, *(f"{vals[n]:,.0f}" for n in strategies))
+        cells = (vals.get(n) for n in strategies)
+        table.add_row(
+            escape(sc) + (" (stale)" if sc in stale else ""),
+            *("-" if v is None else f"{v:,.0f}" for v in cells),
+        )
     console.print(table)
     console.print(
         f"{s.rows} rows in {s.seconds:.1f} s; realized demand: {s.source}",

@@ -124,7 +124,7 @@ def _write_checked(
         problem,
         samples,
         service_level_target=float(cfg["service"]["service_level"]),
-        fill_rate_target=float(cfg["stochastic"]["fill_rate_target"]),
+        fill_rate_target=_fill_rate_target(cfg, dec.strategy),
     )
     service.with_columns(
         pl.lit(week.first_day).alias("week_first_day"),
@@ -292,3 +292,12 @@ def run_plan(
         plans=MappingProxyType(plans),
         comparison=MappingProxyType(comparison),
     )
+
+
+def _fill_rate_target(cfg: Config, strategy: str) -> float:
+    """The fill-rate target shown beside a plan: ``plan.fill_rate_target`` when it drives
+    the recommended plan (> 0), else ``stochastic.fill_rate_target`` (the fill-rate plan's)."""
+    plan_target = float(cfg["plan"]["fill_rate_target"])
+    if plan_target > 0 and strategy == "stochastic_fill_rate":
+        return plan_target
+    return float(cfg["stochastic"]["fill_rate_target"])

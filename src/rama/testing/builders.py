@@ -106,7 +106,8 @@ def tiny_run_folder(tmp_path: Path, *, city_form: bool = True) -> Path:
     ((1, 7), (1, 8), (2, 7), (3, 7)) in ``forecast/horizon_demand.parquet``, the planning
     week 2024-07-01..07 in ``forecast/forecast_summary.json``, four stores in
     two cities in ``prepared/store_supply_params.csv`` and city transport costs (or, without
-    ``city_form``, three store-to-store routes in ``transport_cost_matrix.parquet``)."""
+    ``city_form``, three store-to-store routes in ``transport_cost_matrix.parquet``), stamped
+    as rama's with a manifest of the two stages."""
     run = tmp_path / "run"
     (run / "forecast").mkdir(parents=True)
     (run / "prepared").mkdir()
@@ -145,4 +146,11 @@ def tiny_run_folder(tmp_path: Path, *, city_form: bool = True) -> Path:
         pl.DataFrame(
             {"from_store_id": [1, 2, 3], "to_store_id": [2, 1, 1], "cost": [0.05, 0.05, 0.9]}
         ).write_parquet(run / "prepared" / "transport_cost_matrix.parquet")
+    # a run folder rama made: stamped, with a manifest naming the stages that wrote it
+    from rama import __version__
+    from rama.run_state import stamp
+
+    stamp(run)
+    manifest = {"rama_version": __version__, "stages": ["prepare", "forecast"]}
+    (run / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     return run

@@ -116,6 +116,9 @@ def test_escaping_helpers() -> None:
 
 
 def test_full_small_run_report(run_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rama.run_manifest import stage_states
+
+    assert set(stage_states(run_dir).values()) == {"current"}  # a fresh run: all current
     _states(monkeypatch)
     result = write_report(run_dir)
     page = (run_dir / "report.html").read_text(encoding="utf-8")

@@ -17,6 +17,7 @@ problem; the evaluation stage once, on the run's problem.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,11 +102,13 @@ def compare_strategies(
     actual: np.ndarray | None,
     ctx: StrategyContext,
     simulated: np.ndarray,
+    advance: Callable[[float], None] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per strategy: ``expected_*``, ``forecast_*`` (on ``simulated``, ``n x S``)
     and ``realized_*`` (on ``actual``; ``None`` when there is no realized demand) figures
     (:data:`FIGURES`), units, the fill-rate search's target and penalty raise, solve
-    seconds (0 when the decision was already in ``solved``) and ``plans_from``."""
+    seconds (0 when the decision was already in ``solved``) and ``plans_from``;
+    ``advance(1)`` after each strategy (progress)."""
     problem = solved.problem
     rows: list[dict[str, Any]] = []
     for name in strategies:
@@ -135,6 +138,8 @@ def compare_strategies(
         )
         row.update({f"forecast_{k}": sim[k] for k in FIGURES})
         rows.append(row)
+        if advance is not None:
+            advance(1)
     return rows
 
 

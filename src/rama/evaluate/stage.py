@@ -27,6 +27,7 @@ from rama.evaluate.truth import realized_demand
 from rama.io import atomic_dir, read_csv_text, require_file
 from rama.layout import RunLayout
 from rama.problem import Problem, load_inputs
+from rama.progress import step
 from rama.run_manifest import record_stage
 from rama.scenario_spec import Scenario
 from rama.schema import TableSchema, id_column, nonneg, require_columns, validate
@@ -142,10 +143,11 @@ def run_evaluation(
     simulated = solved.forecast_samples(n_samples, ctx.distribution, int(cfg["run"]["seed"]))
     base = Scenario("base", "base")
     multipliers = {f"x_{k}": v for k, v in base.multipliers().items()}
-    rows = [
-        {"scenario": base.name, "group": base.group, **row, **multipliers}
-        for row in compare_strategies(solved, names, realized, ctx, simulated)
-    ]
+    with step("evaluate: solving and scoring the strategies", total=len(names)) as advance:
+        rows = [
+            {"scenario": base.name, "group": base.group, **row, **multipliers}
+            for row in compare_strategies(solved, names, realized, ctx, simulated, advance)
+        ]
     if (layout.plan / "store_product_plan.csv").is_file():
         dec = decision_from_plan_folder(inputs.base, layout.plan)
         row = score_row(dec, inputs.base, realized, simulated)

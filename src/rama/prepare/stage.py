@@ -149,28 +149,31 @@ def prepare(
     data_dir, layout = Path(data_dir).resolve(), RunLayout(run_dir)
     run_dir = layout.root
     rule = OutlierRule.from_config(cfg["data"])
-    daily = store_product_daily(load_freshretail(data_dir, "train"))
+    with step("prepare: loading and validating the sales"):
+        daily = store_product_daily(load_freshretail(data_dir, "train"))
     train_source = str(freshretail_file(data_dir, "train") or data_dir)
     with step("prepare: outlier check"):
         daily, sale_outliers = cap_sale_outliers(daily, rule, train_source)
     t_demand = time.perf_counter()
-    logistics = load_logistics(data_dir)
+    with step("prepare: loading the logistics data"):
+        logistics = load_logistics(data_dir)
     logistics_source = str(logistics_file(data_dir) or data_dir)
     logistics, logistics_outliers = cap_logistics_outliers(logistics, rule, logistics_source)
     locations = load_city_locations(city_locations) if city_locations is not None else None
     t_load = time.perf_counter()
-    p = build_prepared(
-        daily,
-        logistics,
-        cfg,
-        locations,
-        logistics_source=logistics_source,
-        locations_source=str(city_locations),
-    )
+    with step("prepare: K-Means cities, demand parameters, transport costs"):
+        p = build_prepared(
+            daily,
+            logistics,
+            cfg,
+            locations,
+            logistics_source=logistics_source,
+            locations_source=str(city_locations),
+        )
     p = replace(p, outliers=pl.concat([sale_outliers, logistics_outliers]))
     summary = eda_summary(p, logistics, cfg, str(data_dir))
     t_build = time.perf_counter()
-    with atomic_dir(layout.prepared) as tmp:
+    with step("prepare: writing"), atomic_dir(layout.prepared) as tmp:
         for name, table in p.files().items():
             (write_parquet if name.endswith(".parquet") else write_csv)(table, tmp / name)
         write_json(summary, tmp / "eda_summary.json")

@@ -61,7 +61,17 @@ def test_config_reference_page_is_up_to_date() -> None:
 
 
 def test_every_command_help_ends_with_examples() -> None:
-    for command in ("run", "config"):
+    for command in (
+        "generate",
+        "prepare",
+        "forecast",
+        "optimize",
+        "evaluate",
+        "scenarios",
+        "report",
+        "run",
+        "config",
+    ):
         res = cli(command, "--help")
         assert res.exit_code == 0 and "Examples:" in res.output, command
 

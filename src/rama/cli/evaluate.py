@@ -30,6 +30,9 @@ HELP = (
     "stockout days recovered. Realized cost = holding x max(0, available - demand) + penalty x "
     "max(0, demand - available) + transport + manufacturing + distribution, next to what each "
     "plan expected. Writes RUN/evaluation/ (docs/scenarios.md)."
+    "\n\nExamples:\n\n"
+    "  rama evaluate --run runs/week49\n\n"
+    "  rama evaluate --run runs/week49 --truth sales"
 )
 
 

@@ -22,7 +22,10 @@ from rama.cli._app import (
 @command(
     "generate",
     "Generate a synthetic DATA folder: FreshRetailNet-50K-format train/eval Parquet (stockout-"
-    "censored sales), the logistics CSV and truth/latent_demand.parquet (uncensored demand).",
+    "censored sales), the logistics CSV and truth/latent_demand.parquet (uncensored demand)."
+    "\n\nExamples:\n\n"
+    "  rama generate --out data/small --scale 0.01\n\n"
+    "  rama generate --out data/synthetic --seed 7",
 )
 def generate(
     out: Annotated[

@@ -36,6 +36,9 @@ HELP = (
     "deterministic and the stochastic plan into RUN/plans/, and writes the recommended one, "
     "plan.strategy, to RUN/plan/). Every written plan is re-checked independently (C1-C6 "
     "and the objective)."
+    "\n\nExamples:\n\n"
+    "  rama optimize --run runs/week49 --inventory stock.csv\n\n"
+    "  rama optimize --problem problem/ --out plan/ --backend pulp"
 )
 
 

@@ -26,6 +26,9 @@ HELP = (
     "store x product demand, per-pair demand parameters, K-Means city supply parameters, "
     "store distribution costs, the store-to-store transport cost matrix and an EDA summary; "
     "plus RUN/config.toml and RUN/manifest.json."
+    "\n\nExamples:\n\n"
+    "  rama prepare --data data/synthetic --out runs/week49\n\n"
+    "  rama prepare --data DATA --out runs/week49 --city-locations cities.csv"
 )
 
 

@@ -33,6 +33,9 @@ HELP = (
     "user's scenarios.custom tables) with every strategy, each scored on the same realized "
     "demand. Writes RUN/scenarios/scenarios.{parquet,csv} and, with --write-plans, "
     "plans/<scenario>/<strategy>/ (docs/scenarios.md)."
+    "\n\nExamples:\n\n"
+    "  rama scenarios --run runs/week49\n\n"
+    "  rama scenarios --run runs/week49 --only base --workers 2"
 )
 
 

@@ -14,6 +14,7 @@ from rama.errors import ConfigError, DataValidationError, NotFittedError
 from rama.forecast import DemandForecaster, recover_demand
 from rama.forecast.features import FeatureSpec, build_panel, design_frame, series_table
 from rama.forecast.schema import COVARIATES
+from rama.schema import DataWarning
 
 START = date(2024, 3, 1)
 FAST: dict[str, Any] = {
@@ -70,10 +71,11 @@ def fitted() -> tuple[DemandForecaster, pl.DataFrame, pl.DataFrame]:
 
 
 # ----------------------------------------------------------------------------- leakage
-def test_features_never_read_demand_after_the_origin() -> None:
+@pytest.mark.parametrize("origin_lags", [(), (0, 1, 2)])
+def test_features_never_read_demand_after_the_origin(origin_lags: tuple[int, ...]) -> None:
     df = make_history(n_series=5, n_days=50, seed=2).rename({"sale_amount": "y"})
     df = df.with_columns(pl.col("y").alias("sale_amount"))
-    spec = FeatureSpec(horizon=7, lags=(7, 14), windows=(3, 7))
+    spec = FeatureSpec(horizon=7, lags=(7, 14), windows=(3, 7), origin_lags=origin_lags)
     series = series_table(df)
     rng = np.random.default_rng(0)
     sid = rng.integers(0, 5, 200)
@@ -183,7 +185,8 @@ def test_predict_without_future_assumes_last_weeks_covariates(
     fitted: tuple[DemandForecaster, pl.DataFrame, pl.DataFrame],
 ) -> None:
     fc, hist, _ = fitted
-    out = fc.predict()
+    with pytest.warns(DataWarning, match="84 forecast rows"):
+        out = fc.predict()
     assert out.height == 12 * 7
     fut = fc.complete_future(None)
     src = hist.with_columns((pl.col("dt") + timedelta(days=7)).alias("dt"))
@@ -274,3 +277,16 @@ def test_end_to_end_on_generated_data(tiny_data_dir: Path) -> None:
     cov = ((j["q10"] <= j["sale_amount"]) & (j["sale_amount"] <= j["q90"])).mean()
     assert 0.6 < cov < 0.95  # type: ignore[operator]
     assert 0.0 <= fc.calibration_.rho <= 1.0
+
+
+def test_origin_lags_are_the_last_known_days() -> None:
+    """origin_lag_j of a row is y at its origin minus j days (hand-checked on one series)."""
+    df = make_history(n_series=1, n_days=40, seed=4).with_columns(pl.col("sale_amount").alias("y"))
+    spec = FeatureSpec(horizon=7, lags=(7,), windows=(7,), origin_lags=(0, 2))
+    panel = build_panel(df, series_table(df), START, 40, spec)
+    day, h = np.array([30, 30]), np.array([1, 5])
+    x = design_frame(panel, np.zeros(2, dtype=np.int64), day, h, spec)
+    y = df["y"].to_numpy()
+    np.testing.assert_allclose(x["origin_lag_0"], y[day - h], rtol=1e-6)
+    np.testing.assert_allclose(x["origin_lag_2"], y[day - h - 2], rtol=1e-6)
+    assert spec.warmup == 13 and spec.tail_days == 7  # max(7, 7 - 1 + 7, 2 + 7); max(7, 7, 3)

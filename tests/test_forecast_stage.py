@@ -12,10 +12,11 @@ from typer.testing import CliRunner
 
 from rama.cli import app
 from rama.config import load_config
-from rama.errors import StageInputError
+from rama.errors import DataValidationError, StageInputError
 from rama.forecast import run_forecast
 from rama.forecast.stage import ForecastResult
 from rama.run_manifest import read_manifest, update_manifest
+from rama.run_state import stamp
 
 FAST = {
     "forecast.num_boost_round": 25,
@@ -33,6 +34,7 @@ def _run_dir(tmp: Path, data_dir: Path, *, has_eval: bool = True, has_truth: boo
         has_truth=has_truth,
         stages=["prepare"],
     )
+    stamp(run)  # a run folder rama made (the CLI writes only into those)
     return run
 
 
@@ -73,12 +75,8 @@ def test_outputs_and_contracts(eval_run: tuple[Path, ForecastResult]) -> None:
     )
     assert tot["forecast"].to_list() == pytest.approx(hz["demand"].to_list())
     m = pl.read_csv(out / "forecast_metrics.csv")
-    assert set(m["method"]) == {
-        "model",
-        "model_no_recovery",
-        "seasonal_naive",
-        "moving_average_28",
-    }
+    # one fit by default: no comparison model without recovery
+    assert set(m["method"]) == {"model", "seasonal_naive", "moving_average_28"}
     assert set(m["target"]) == {"sale_amount", "latent_demand"}
     official = m.filter((pl.col("rows") == "official") & (pl.col("target") == "sale_amount"))
     assert official["n_rows"].n_unique() == 1  # every method scored on the same rows
@@ -141,3 +139,97 @@ def test_cli(eval_run: tuple[Path, ForecastResult], tmp_path: Path) -> None:
     bad = runner.invoke(app, ["forecast", "--run", str(tmp_path / "none")])
     assert bad.exit_code == 2 and "StageInputError" in bad.output
     assert "--reuse-model" in runner.invoke(app, ["forecast", "--help"]).output
+
+
+def _train_only(tiny_data_dir: Path, tmp_path: Path) -> Path:
+    data = tmp_path / "data"
+    (data / "freshretailnet" / "data").mkdir(parents=True)
+    shutil.copy(
+        tiny_data_dir / "freshretailnet" / "data" / "train.parquet",
+        data / "freshretailnet" / "data" / "train.parquet",
+    )
+    return _run_dir(tmp_path, data, has_eval=False, has_truth=False)
+
+
+def test_one_fit_by_default_backtest_is_the_calibration_week(
+    tiny_data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without an eval split the stage fits once; the backtest rows are the fitted model's
+    own calibration week (the last 7 train days seen from the day before them)."""
+    from rama.forecast import model as model_mod
+
+    run = _train_only(tiny_data_dir, tmp_path)
+    fits: list[int] = []
+    real_fit = model_mod.DemandForecaster.fit
+
+    def counting_fit(self: model_mod.DemandForecaster, *a: object, **k: object) -> object:
+        fits.append(1)
+        return real_fit(self, *a, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(model_mod.DemandForecaster, "fit", counting_fit)
+    res = run_forecast(run, load_config(overrides=FAST))
+    assert len(fits) == 1
+    assert "same fit" in res.backtest_window
+    bt = pl.read_parquet(run / "forecast" / "backtest_predictions.parquet")
+    saved = pl.read_parquet(run / "forecast" / "model" / "backtest.parquet")
+    assert str(bt["dt"].min()) == "2024-06-19" and str(bt["dt"].max()) == "2024-06-25"
+    j = bt.join(saved, on=["store_id", "product_id", "dt"])
+    assert j.height == bt.height and (j["model"] == j["forecast"]).all()
+    assert set(saved["horizon"].unique()) == set(range(1, 8))
+    m = pl.read_csv(run / "forecast" / "forecast_metrics.csv")
+    assert set(m["method"]) == {"model", "seasonal_naive", "moving_average_28"}
+
+
+def test_extra_fits_only_when_asked(tiny_data_dir: Path, tmp_path: Path) -> None:
+    run = _train_only(tiny_data_dir, tmp_path)
+    cfg = load_config(overrides=FAST | {"forecast.backtest_extra_fits": True})
+    res = run_forecast(run, cfg)
+    assert "same fit" not in res.backtest_window
+    methods = set(pl.read_csv(run / "forecast" / "forecast_metrics.csv")["method"])
+    assert methods == {"model", "model_no_recovery", "seasonal_naive", "moving_average_28"}
+
+
+@pytest.mark.parametrize(
+    ("name", "damage", "error", "match"),
+    [
+        ("model.txt", "truncate", StageInputError, "not a readable LightGBM model"),
+        ("model.txt", "garbage", StageInputError, "not a readable LightGBM model"),
+        ("forecaster.json", "truncate", StageInputError, "not valid JSON"),
+        ("history_tail.parquet", "truncate", DataValidationError, "could not be read as Parquet"),
+        ("series.parquet", "truncate", DataValidationError, "could not be read as Parquet"),
+    ],
+)
+def test_reuse_model_with_a_damaged_file_names_it(
+    eval_run: tuple[Path, ForecastResult],
+    tmp_path: Path,
+    name: str,
+    damage: str,
+    error: type[Exception],
+    match: str,
+) -> None:
+    """A truncated or corrupt file under RUN/forecast/model/ is a typed error naming the file
+    and saying to refit with `rama forecast` (no traceback from LightGBM or Polars)."""
+    run, _ = eval_run
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    path = copy / "forecast" / "model" / name
+    raw = path.read_bytes()
+    path.write_bytes(raw[: len(raw) // 2] if damage == "truncate" else b"\x00garbage\n" * 50)
+    with pytest.raises(error, match=match) as info:
+        run_forecast(copy, load_config(overrides=FAST), reuse_model=True)
+    msg = str(info.value)
+    assert name in msg and "rama forecast" in msg and "without --reuse-model" in msg
+    res = CliRunner().invoke(app, ["forecast", "--run", str(copy), "--reuse-model"])
+    assert res.exit_code != 0 and "Traceback" not in res.output and name in res.output
+
+
+def test_cli_extra_fits_flag(eval_run: tuple[Path, ForecastResult], tmp_path: Path) -> None:
+    run, _ = eval_run
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    sets = [x for k, v in FAST.items() for x in ("--set", f"{k}={v}")]
+    res = CliRunner().invoke(app, ["forecast", "--run", str(copy), "--extra-fits", *sets])
+    assert res.exit_code == 0, res.output
+    assert "model_no_recovery" in res.output
+    methods = set(pl.read_csv(copy / "forecast" / "forecast_metrics.csv")["method"])
+    assert "model_no_recovery" in methods

@@ -26,6 +26,7 @@ RETRIES = 2
 """Times a task is resubmitted after its worker died (the scheduler also reschedules tasks
 of a lost worker by itself, up to ``distributed.scheduler.allowed-failures``)."""
 
+
 class _Active:
     client: Any = None
 

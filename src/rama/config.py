@@ -182,6 +182,10 @@ SCHEMA: dict[str, dict[str, tuple[Check, str]]] = {
             _choice("regression", "tweedie", "poisson"),
             '"regression" (squared error), "tweedie" or "poisson"',
         ),
+        "origin_lags": (
+            lambda v: v == [] or _int_list(0)(v),
+            "a sorted list of distinct integers >= 0 (days before the origin), or []",
+        ),
     },
     "optimize": {
         "backend": (_choice("highs", "pulp"), '"highs" or "pulp"'),

@@ -225,6 +225,8 @@ def demand_samples(
     n_samples: int,
     distribution: str = "gamma",
     seed: int = 0,
+    *,
+    grid: npt.ArrayLike | None = None,
 ) -> FloatArray:
     """``n x n_samples`` independent random draws of each pair's horizon demand (units).
 
@@ -234,13 +236,25 @@ def demand_samples(
     so that a plan optimized against the points is scored on demand it has not seen. A pair
     with ``std == 0`` or ``mean == 0`` always takes its mean.
 
+    ``distribution="empirical"`` draws from ``grid`` instead (``n x G`` quantiles of each
+    pair's total at the levels ``(g - 0.5) / G``, e.g. the forecast's
+    ``horizon_quantiles.parquet``): inverse-CDF sampling of the piecewise-linear quantile
+    function (:func:`grid_quantiles`); an atom at 0 or a lumpy tail in the grid is kept.
+    ``mean`` and ``std`` only give the row count then.
+
     >>> demand_samples([3.0], [0.0], 4).tolist()
     [[3.0, 3.0, 3.0, 3.0]]
     >>> d = demand_samples([5.0], [2.0], 20_000, seed=1)
     >>> round(float(d.mean()), 1), round(float(d.std()), 1)
     (5.0, 2.0)
+    >>> z = demand_samples([1.0], [1.0], 20_000, "empirical", grid=[[0, 0, 1, 3]], seed=1)
+    >>> round(float((z == 0).mean()), 2)  # an atom at 0: u <= 0.375 (the 2nd level)
+    0.38
     """
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 2]))
+    if distribution == "empirical":
+        g = _checked_grid(grid, np.asarray(mean).shape[0] if np.ndim(mean) else 1)
+        return grid_quantiles(g, rng.random((g.shape[0], n_samples)))
     out, ok, mo, so = _spread(mean, std, n_samples, distribution)
     if mo.size == 0:
         return out
@@ -253,6 +267,36 @@ def demand_samples(
     else:
         raise ValueError(f"distribution must be 'gamma' or 'normal', got {distribution!r}")
     return out
+
+
+def _checked_grid(grid: npt.ArrayLike | None, n: int) -> FloatArray:
+    if grid is None:
+        raise ValueError('distribution "empirical" needs grid= (n x G quantiles per pair)')
+    g = np.asarray(grid, dtype=np.float64)
+    if g.ndim != 2 or g.shape[0] != n or g.shape[1] < 1:
+        raise ValueError(f"grid expected shape ({n}, G >= 1), got {g.shape}")
+    if not np.isfinite(g).all() or (g < 0).any():
+        raise ValueError("grid values must be finite and >= 0 (units)")
+    return np.asarray(np.maximum.accumulate(g, axis=1))
+
+
+def grid_quantiles(grid: npt.ArrayLike, u: npt.ArrayLike) -> FloatArray:
+    """Row-wise quantiles at probabilities ``u`` (``n x m``, or ``m`` shared by every row)
+    of the distributions given by ``grid`` (``n x G`` quantiles at ``(g - 0.5) / G``):
+    linear between the grid points, flat beyond the first and last (units).
+
+    >>> grid_quantiles([[0.0, 2.0]], [0.25, 0.5, 0.75, 1.0]).tolist()
+    [[0.0, 1.0, 2.0, 2.0]]
+    """
+    g = np.asarray(grid, dtype=np.float64)
+    n, n_g = g.shape
+    p = np.broadcast_to(np.asarray(u, dtype=np.float64), (n, np.shape(u)[-1]))
+    pos = np.clip(p * n_g - 0.5, 0.0, n_g - 1.0)
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, n_g - 1)
+    rows = np.arange(n)[:, None]
+    frac = pos - lo
+    return np.asarray(g[rows, lo] * (1.0 - frac) + g[rows, hi] * frac)
 
 
 def delay_premium_factor(delay_probability: npt.ArrayLike, premium: float) -> FloatArray:

@@ -10,7 +10,16 @@ import typer
 from rich import box
 from rich.table import Table
 
-from rama.cli._app import ConfigOpt, SetOpt, build_run_config, command, console, friendly_errors
+from rama.cli._app import (
+    ConfigOpt,
+    SeedOpt,
+    SetOpt,
+    build_run_config,
+    command,
+    console,
+    friendly_errors,
+    run_stage,
+)
 
 ROWS_SHOWN = ("official", "all", "official_low", "official_high")
 
@@ -23,7 +32,10 @@ def _pct(v: float | None) -> str:
     "forecast",
     "Recover stockout-censored demand, fit one LightGBM model over every store-product "
     "series, forecast the planning week with quantiles and horizon totals, and backtest it "
-    "against seasonal-naive and moving-average baselines. Writes RUN/forecast/.",
+    "against seasonal-naive and moving-average baselines. Writes RUN/forecast/."
+    "\n\nExamples:\n\n"
+    "  rama forecast --run runs/week49\n\n"
+    "  rama forecast --run runs/week49 --reuse-model",
 )
 def forecast(
     run: Annotated[
@@ -34,6 +46,11 @@ def forecast(
             file_okay=False,
         ),
     ],
+    threads: Annotated[
+        int | None,
+        typer.Option("--threads", help="LightGBM threads (forecast.num_threads; 0 = all cores)."),
+    ] = None,
+    seed: SeedOpt = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
     reuse_model: Annotated[
@@ -43,13 +60,31 @@ def forecast(
             help="Reload RUN/forecast/model/ and predict again without refitting.",
         ),
     ] = False,
+    extra_fits: Annotated[
+        bool,
+        typer.Option(
+            "--extra-fits",
+            help="Also fit the model without recovery for the backtest's comparison row (and, "
+            "without an eval split, refit on the days before the held-out week); same as "
+            "--set forecast.backtest_extra_fits=true. Default: one fit.",
+        ),
+    ] = False,
 ) -> None:
     """Parse options, call :func:`rama.forecast.run_forecast`, print the backtest table."""
-    with friendly_errors():
+    with friendly_errors("forecast", run):
         from rama.forecast import run_forecast
 
-        cfg = build_run_config(run, config, set_)
-        res = run_forecast(run, cfg, reuse_model=reuse_model)
+        sets = [*(set_ or []), *(["forecast.backtest_extra_fits=true"] if extra_fits else [])]
+        cfg = build_run_config(
+            run, config, sets or None, **{"forecast.num_threads": threads, "run.seed": seed}
+        )
+        res = run_stage(
+            run,
+            "forecast",
+            cfg,
+            lambda: run_forecast(run, cfg, reuse_model=reuse_model),
+            args={"reuse_model": True} if reuse_model else {},
+        )
         metrics = res.metrics
         table = Table(
             title=f"backtest ({res.backtest_window}; per-day scores averaged over days)",

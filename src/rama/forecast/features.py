@@ -4,7 +4,8 @@ A training or forecast row is a target day ``t`` of series ``s`` seen from a for
 origin ``o = t - h`` (``h`` = 1..horizon days ahead). Its features are
 
 * **origin features**, read at day ``o``: rolling means / std of demand over the windows
-  ending at ``o``, recent stockout share, recent discount and activity rates;
+  ending at ``o``, the demand of the last known days ``y[o - j]`` (``origin_lags``), recent
+  stockout share, recent discount and activity rates;
 * **target lags** ``y[t - k]`` for ``k`` in ``lags``; every ``k >= horizon >= h``, so a lag
   is never later than the origin;
 * **known covariates** of day ``t`` (discount, holiday, activity, weather), the weekday,
@@ -42,16 +43,20 @@ class FeatureSpec:
     horizon: int
     lags: tuple[int, ...]
     windows: tuple[int, ...]
+    origin_lags: tuple[int, ...] = ()
+    """Days before the origin whose demand is a feature (0 = the origin day itself: the last
+    day known when forecasting)."""
 
     @property
     def warmup(self) -> int:
         """First target day (0-based) whose every feature is defined for any h <= horizon."""
-        return max(*self.lags, max(self.windows) - 1 + self.horizon)
+        deepest = max(self.origin_lags, default=0)
+        return max(*self.lags, max(self.windows) - 1 + self.horizon, deepest + self.horizon)
 
     @property
     def tail_days(self) -> int:
         """Days of history needed to featurise the ``horizon`` days after the last day."""
-        return max(*self.lags, *self.windows)
+        return max(*self.lags, *self.windows, max(self.origin_lags, default=0) + 1)
 
     def origin_columns(self) -> list[str]:
         w_max = max(self.windows)
@@ -61,6 +66,7 @@ class FeatureSpec:
             "oos_share_7",
             f"discount_mean_{w_max}",
             f"activity_mean_{w_max}",
+            *(f"origin_lag_{j}" for j in self.origin_lags),
         ]
 
     def target_columns(self) -> list[str]:
@@ -166,6 +172,8 @@ def _panel_exprs(spec: FeatureSpec) -> list[pl.Expr]:
         .alias(f"activity_mean_{w_max}"),
     ]
     exprs += [y.shift(k).over("sid").alias(f"lag_{k}") for k in spec.lags]
+    # read at the origin row: demand j days before the origin (j = 0: the origin day)
+    exprs += [y.shift(j).over("sid").alias(f"origin_lag_{j}") for j in spec.origin_lags]
     k0 = spec.lags[0]
     exprs += [
         pl.col("discount").shift(k0).over("sid").alias(f"discount_lag_{k0}"),

@@ -56,18 +56,23 @@ def daily_scores(
     if frame.height == 0:
         return out | {"wape": math.nan, "wpe": math.nan, "mae": math.nan, "coverage": math.nan}
     f, y = pl.col(forecast), pl.col(actual)
-    per_day = frame.group_by(day).agg(
-        (f - y).abs().sum().alias("abs"),
-        (f - y).sum().alias("err"),
-        y.sum().alias("tot"),
-        (f - y).abs().mean().alias("mae"),
-    )
+    per_day = (
+        frame.group_by(day)
+        .agg(
+            (f - y).abs().sum().alias("abs"),
+            (f - y).sum().alias("err"),
+            y.sum().alias("tot"),
+            (f - y).abs().mean().alias("mae"),
+        )
+        .sort(day)
+    )  # a fixed order: the same scores to the last bit on every run
     pos = per_day.filter(pl.col("tot") > 0)
     out["wape"] = _mean(pos.select(pl.col("abs") / pl.col("tot")).to_series())
     out["wpe"] = _mean(pos.select(pl.col("err") / pl.col("tot")).to_series())
     out["mae"] = _mean(per_day["mae"])
     if lo is not None and hi is not None:
-        out["coverage"] = float(frame.select(((pl.col(lo) <= y) & (y <= pl.col(hi))).mean()).item())
+        share = frame.select(((pl.col(lo) <= y) & (y <= pl.col(hi))).mean()).item()
+        out["coverage"] = math.nan if share is None else float(share)
     else:
         out["coverage"] = math.nan
     return out

@@ -10,10 +10,10 @@ history and without refitting (``save`` / ``load``).
 
 from __future__ import annotations
 
-import json
 import os
 import time
-from collections.abc import Sequence
+import warnings
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Self
@@ -22,9 +22,11 @@ import lightgbm as lgb
 import numpy as np
 import numpy.typing as npt
 import polars as pl
+from sklearn.base import BaseEstimator
 
 from rama.config import Config
 from rama.errors import ConfigError, DataValidationError, NotFittedError
+from rama.forecast.cv import cross_validation
 from rama.forecast.features import (
     CATEGORICAL,
     FeatureSpec,
@@ -35,6 +37,9 @@ from rama.forecast.features import (
     panel_tail,
     series_table,
 )
+from rama.forecast.frames import check_columns_map, from_rama, to_rama
+from rama.forecast.params import DEFAULTS, check_lgb_params
+from rama.forecast.persist import load_state, save_state
 from rama.forecast.recovery import recover_demand
 from rama.forecast.schema import (
     COVARIATES,
@@ -48,12 +53,14 @@ from rama.forecast.schema import (
     require_columns,
     validated_history,
 )
-from rama.forecast.uncertainty import Calibration, fit_calibration
-from rama.io import write_json, write_parquet, write_text
+from rama.forecast.uncertainty import (
+    fit_calibration,
+    fit_total_calibration,
+)
+from rama.schema import DataWarning
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
-STATE_VERSION = 1
 
 
 def quantile_name(tau: float) -> str:
@@ -70,7 +77,7 @@ def small_data_size(configured: int, n_rows: int) -> int:
     return max(1, min(configured, n_rows // 20))
 
 
-class DemandForecaster:
+class DemandForecaster(BaseEstimator):
     """Global LightGBM demand forecaster with conformal quantiles (units/day).
 
     One gradient-boosted model is trained over every store-product series at once, direct
@@ -108,8 +115,10 @@ class DemandForecaster:
         LightGBM threads; 0 = every core.
     min_data_in_leaf : int, default 200
         Minimum training rows per leaf (rows).
-    objective : str, default "regression"
-        LightGBM objective of the point forecast (``"regression"`` = squared error).
+    objective : str, default "tweedie"
+        LightGBM objective of the point forecast: ``"tweedie"`` (log link, variance power
+        1.5; chosen in issue 14 by the benchmark families), ``"poisson"`` or
+        ``"regression"`` (squared error).
     calibration_bins : int, default 30
         Bins of the predicted level for the conformal tables (capped at one bin per 50
         calibration rows).
@@ -124,6 +133,15 @@ class DemandForecaster:
         Rows sampled from the (series, day) training grid (rows; ``None`` = all).
     seed : int, default 42
         Seed of the row sampling, the origins and LightGBM (same seed, same model).
+    lgb_params : dict or None, default None
+        Further LightGBM parameters, passed through (override ``params.DEFAULTS``); an
+        unknown name, or one set by an argument above, is a ``ConfigError`` naming it.
+    columns : dict or None, default None
+        ``{frame column: rama column}`` for frames in another layout, e.g.
+        ``frames.LONG_LAYOUT`` for ``unique_id, ds, y`` (see :mod:`rama.forecast.frames`).
+    origin_lags : sequence of int, default ()
+        Demand of the days ``j`` before the forecast origin as features (0 = the origin
+        day: for the first forecast day the last observed day).
 
     Attributes
     ----------
@@ -138,6 +156,15 @@ class DemandForecaster:
         The fitted store-product series (and their hierarchy attributes).
     n_train_rows_ : int
         Training rows used (rows).
+    total_calibration_ : TotalCalibration or None
+        Empirical residual quantiles of horizon totals (:meth:`horizon_quantiles`).
+    backtest_ : polars.DataFrame
+        The calibration week's forecasts (the last ``horizon`` history days seen from the
+        day before them; the stage's backtest without an eval split).
+    ids_ : polars.DataFrame or None
+        ``unique_id -> (store_id, product_id)`` of a ``unique_id`` fit.
+    feature_importances_ : numpy.ndarray
+        Share of the total gain per feature (``feature_names_`` order).
     feature_names_, spec_, target_, tail_, short_series_, fit_seconds_
         Feature names, lag/window spec, target column, the history tail ``predict`` needs,
         series shorter than the longest lag, and the fit wall time (s).
@@ -180,10 +207,12 @@ class DemandForecaster:
     >>> fc.last_date_
     datetime.date(2024, 4, 4)
 
-    ``predict()`` with no future frame assumes last week's covariates: one row per series
-    and forecast day, the point forecast, its quantiles and ``sigma`` (units/day).
+    Without the known future (an eval split), ``make_future_frame()`` assumes last week's
+    covariates (``predict()`` alone does the same with a warning that counts those rows):
+    one row per series and forecast day, the point forecast, its quantiles and ``sigma``
+    (units/day).
 
-    >>> pred = fc.predict()
+    >>> pred = fc.predict(fc.make_future_frame())
     >>> pred.shape
     (28, 9)
     >>> pred.columns  # doctest: +NORMALIZE_WHITESPACE
@@ -211,19 +240,24 @@ class DemandForecaster:
         num_leaves: int = 63,
         num_threads: int = 0,
         min_data_in_leaf: int = 200,
-        objective: str = "regression",
+        objective: str = "tweedie",
         calibration_bins: int = 30,
         calibrate_on: str = "all",
         recovery_prior_units: float = 0.1,
         recovery_hours: Sequence[int] = (6, 22),
         max_train_rows: int | None = 1_000_000,
         seed: int = 42,
+        lgb_params: Mapping[str, Any] | None = None,
+        columns: Mapping[str, str] | None = None,
+        origin_lags: Sequence[int] = (),
     ) -> None:
+        # stored as given (scikit-learn convention: clone and set_params rely on it);
+        # checked at fit
         self.horizon = horizon
-        self.quantiles = tuple(quantiles)
+        self.quantiles = quantiles
         self.recover_demand = recover_demand
-        self.lags = tuple(lags)
-        self.rolling_windows = tuple(rolling_windows)
+        self.lags = lags
+        self.rolling_windows = rolling_windows
         self.num_boost_round = num_boost_round
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -233,9 +267,12 @@ class DemandForecaster:
         self.calibration_bins = calibration_bins
         self.calibrate_on = calibrate_on
         self.recovery_prior_units = recovery_prior_units
-        self.recovery_hours = tuple(recovery_hours)
+        self.recovery_hours = recovery_hours
         self.max_train_rows = max_train_rows
         self.seed = seed
+        self.lgb_params = lgb_params
+        self.columns = columns
+        self.origin_lags = origin_lags
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -258,31 +295,14 @@ class DemandForecaster:
             kwargs["recovery_prior_units"] = float(f["recovery_prior_units"])
         if "recovery_hours" in f:
             kwargs["recovery_hours"] = tuple(f["recovery_hours"])
+        if "origin_lags" in f:
+            kwargs["origin_lags"] = tuple(f["origin_lags"])
+        if "objective" in f:
+            kwargs["objective"] = str(f["objective"])
         if "max_train_rows" in f:
             kwargs["max_train_rows"] = int(f["max_train_rows"]) or None
         kwargs.update(overrides)
         return cls(**kwargs)
-
-    def get_params(self) -> dict[str, Any]:
-        return {
-            "horizon": self.horizon,
-            "quantiles": list(self.quantiles),
-            "recover_demand": self.recover_demand,
-            "lags": list(self.lags),
-            "rolling_windows": list(self.rolling_windows),
-            "num_boost_round": self.num_boost_round,
-            "learning_rate": self.learning_rate,
-            "num_leaves": self.num_leaves,
-            "num_threads": self.num_threads,
-            "min_data_in_leaf": self.min_data_in_leaf,
-            "objective": self.objective,
-            "calibration_bins": self.calibration_bins,
-            "calibrate_on": self.calibrate_on,
-            "recovery_prior_units": self.recovery_prior_units,
-            "recovery_hours": list(self.recovery_hours),
-            "max_train_rows": self.max_train_rows,
-            "seed": self.seed,
-        }
 
     def _spec(self) -> FeatureSpec:
         if not isinstance(self.horizon, int) or self.horizon < 1:
@@ -302,15 +322,27 @@ class DemandForecaster:
             raise ConfigError(
                 f'calibrate_on expected "all" or "in_stock", got {self.calibrate_on!r}'
             )
+        check_lgb_params(self.lgb_params)
+        check_columns_map(self.columns)
+        if any(not isinstance(j, int) or j < 0 for j in self.origin_lags):
+            raise ConfigError(
+                f"origin_lags expected integers >= 0 (days before the forecast origin), got "
+                f"{list(self.origin_lags)}"
+            )
         return FeatureSpec(
-            self.horizon, tuple(sorted(self.lags)), tuple(sorted(self.rolling_windows))
+            self.horizon,
+            tuple(sorted(self.lags)),
+            tuple(sorted(self.rolling_windows)),
+            tuple(sorted(set(self.origin_lags))),
         )
 
     # ------------------------------------------------------------------ fit
-    def fit(self, history: pl.DataFrame, *, source: str = "history") -> Self:
-        """Fit on a FreshRetailNet-format frame (one row per store, product and day)."""
+    def fit(self, history: Any, *, source: str = "history") -> Self:
+        """Fit on a FreshRetailNet-format frame (one row per store, product and day), Polars
+        or pandas; another layout (e.g. ``unique_id, ds, y``) through ``columns``."""
         t0 = time.perf_counter()
         spec = self._spec()
+        history, self.ids_ = to_rama(history, self.columns, source)
         hist = validated_history(history, source, need_hours=self._needs_recovery(history))
         target = SALES
         if self.recover_demand:
@@ -370,12 +402,20 @@ class DemandForecaster:
         self.calibration_ = fit_calibration(
             pred[conf],
             actual[conf],
-            self.quantiles,
+            tuple(self.quantiles),
             n_bins=self.calibration_bins,
             sigma_pred=pred[ok],
             sigma_actual=actual[ok],
             sigma_group=csid[ok],
         )
+        self.total_calibration_ = fit_total_calibration(pred[ok], actual[ok], csid[ok])
+        self.backtest_ = self._forecast_frame(
+            series.select(KEYS)[csid].with_columns(
+                pl.Series("dt", [start + timedelta(days=int(d)) for d in range(n_days)])[cday]
+            ),
+            ch,
+            pred,
+        ).sort([*KEYS, "dt"])
         self.spec_ = spec
         self.feature_names_ = names
         self.target_ = target
@@ -395,6 +435,7 @@ class DemandForecaster:
 
     def _train(self, X: npt.NDArray[np.float32], y: F64, names: list[str]) -> lgb.Booster:
         params: dict[str, Any] = {
+            **DEFAULTS,
             "objective": self.objective,
             "learning_rate": self.learning_rate,
             "num_leaves": self.num_leaves,
@@ -404,18 +445,9 @@ class DemandForecaster:
             # ordinary size (>= 20 x min_data_in_leaf rows) they are as configured.
             "min_data_in_leaf": small_data_size(self.min_data_in_leaf, len(y)),
             "min_data_per_group": small_data_size(100, len(y)),
-            "feature_fraction": 0.8,
-            "bagging_fraction": 0.7,
-            "bagging_freq": 1,
-            "lambda_l2": 1.0,
-            "cat_smooth": 20.0,
-            "cat_l2": 10.0,
-            "max_bin": 127,
             "num_threads": self._threads(),
             "seed": self.seed,
-            "deterministic": True,
-            "force_row_wise": True,
-            "verbose": -1,
+            **check_lgb_params(self.lgb_params),
         }
         ds = lgb.Dataset(
             X,
@@ -424,7 +456,13 @@ class DemandForecaster:
             categorical_feature=categorical_indices(names),
             free_raw_data=True,
         )
-        return lgb.train(params, ds, num_boost_round=self.num_boost_round)
+        try:
+            return lgb.train(params, ds, num_boost_round=self.num_boost_round)
+        except lgb.basic.LightGBMError as exc:
+            raise ConfigError(
+                f"LightGBM rejected the parameters ({exc}); check lgb_params "
+                f"{dict(self.lgb_params or {})} and the forecaster's arguments"
+            ) from exc
 
     def _predict_raw(self, X: npt.NDArray[np.float32]) -> F64:
         out = self.booster_.predict(X, num_threads=self._threads())
@@ -438,20 +476,46 @@ class DemandForecaster:
                 "(or DemandForecaster.load(folder) for a saved model)"
             )
 
-    def predict(
-        self, future: pl.DataFrame | None = None, *, source: str = "future"
-    ) -> pl.DataFrame:
+    def predict(self, future: Any = None, *, source: str = "future") -> pl.DataFrame:
         """Daily forecasts for the ``horizon`` days after the history (long frame).
 
         ``future`` holds the known covariates of those days (store_id, product_id, dt and
-        the COVARIATES columns; extra columns such as sales are ignored). With ``None``,
-        every series gets all ``horizon`` days and the covariates of the same weekday one
-        week earlier (documented assumption when no eval split exists).
-        Columns: store_id, product_id, dt, horizon, forecast, q.., sigma.
+        the COVARIATES columns, or the fit's layout; extra columns such as sales are
+        ignored), e.g. the eval split or :meth:`make_future_frame`. With ``None``, every
+        series gets all ``horizon`` days and the covariates of the same weekday one week
+        earlier, with a ``DataWarning`` counting those assumed rows (pass
+        ``make_future_frame()`` to assume them explicitly).
+        Columns: store_id, product_id, dt, horizon, forecast, q.., sigma (with a
+        ``unique_id`` fit: unique_id and the fit's date column instead of the keys).
         """
         self._check_fitted()
+        if future is None:
+            fut = self._assumed_future()
+            warnings.warn(
+                f"predict(None): assumed the covariates (discount, holiday, activity, "
+                f"weather) of {fut.height:,} forecast rows ({self.series_.height:,} series x "
+                f"{self.spec_.horizon} days) from the same weekday one week earlier; pass "
+                f"the known future, or make_future_frame() to assume them explicitly",
+                DataWarning,
+                stacklevel=2,
+            )
+        else:
+            fut = self._validated_future(self._rama_future(future, source), source)
+        return from_rama(self._predict_rama(fut), self.columns, self.ids_)
+
+    def make_future_frame(self) -> pl.DataFrame:
+        """Every series x every horizon day with assumed covariates: those of the same
+        weekday ``7 * ceil(h / 7)`` days earlier (the series' mean when that day is missing),
+        in the fit's layout; edit it and pass it to :meth:`predict`."""
+        self._check_fitted()
+        return from_rama(self._assumed_future(), self.columns, self.ids_)
+
+    def _rama_future(self, future: Any, source: str) -> pl.DataFrame:
+        return to_rama(future, self.columns, source, self.ids_, target=False)[0]
+
+    def _predict_rama(self, fut: pl.DataFrame) -> pl.DataFrame:
+        """Forecast frame (rama layout) of validated future rows ``fut``."""
         spec = self.spec_
-        fut = self._assumed_future() if future is None else self._validated_future(future, source)
         tail_start = self.last_date_ - timedelta(days=spec.tail_days - 1)
         n_days = spec.tail_days + spec.horizon
         rows = pl.concat(
@@ -473,22 +537,26 @@ class DemandForecaster:
         day = idx["day"].to_numpy().astype(np.int64)
         h = day - (spec.tail_days - 1)
         pred = self._predict_raw(design_frame(panel, sid, day, h, spec).to_numpy())
+        return self._forecast_frame(idx.select(*KEYS, "dt"), h, pred).sort([*KEYS, "dt"])
+
+    def _forecast_frame(self, keys: pl.DataFrame, h: I64, pred: F64) -> pl.DataFrame:
+        """``keys`` (store_id, product_id, dt) + horizon, forecast, quantiles, sigma."""
         qs = self.calibration_.daily_quantiles(pred)
-        out = idx.select(*KEYS, "dt").with_columns(
+        return keys.with_columns(
             pl.Series("horizon", h.astype(np.int32)),
             pl.Series("forecast", pred),
-            *[pl.Series(quantile_name(t), qs[:, j]) for j, t in enumerate(self.quantiles)],
+            *[pl.Series(quantile_name(t), qs[:, j]) for j, t in enumerate(tuple(self.quantiles))],
             pl.Series("sigma", self.calibration_.daily_sigma(pred)),
         )
-        return out.sort([*KEYS, "dt"])
 
-    def horizon_totals(self, forecast: pl.DataFrame) -> pl.DataFrame:
+    def horizon_totals(self, forecast: Any) -> pl.DataFrame:
         """Per series: ``demand`` = sum of daily forecasts over the horizon (units) and
         ``demand_std`` = sqrt((1 - rho) sum sigma^2 + rho (sum sigma)^2) (units)."""
         self._check_fitted()
         rho = self.calibration_.rho
-        return (
-            forecast.group_by(list(KEYS))
+        fc = self._rama_future(forecast, "forecast")
+        out = (
+            fc.group_by(list(KEYS))
             .agg(
                 pl.col("forecast").sum().alias("demand"),
                 (
@@ -501,6 +569,44 @@ class DemandForecaster:
             )
             .sort(list(KEYS))
         )
+        return from_rama(out, self.columns, self.ids_)
+
+    def horizon_quantiles(self, forecast: Any) -> pl.DataFrame:
+        """Per series, empirical quantiles of the horizon total (units) at the levels
+        ``(g - 0.5) / 20`` (columns ``q2.5, q7.5, ..., q97.5``): the forecast total plus the
+        calibration window's residual quantiles of series with a similar total
+        (:class:`~rama.forecast.uncertainty.TotalCalibration`)."""
+        self._check_fitted()
+        tot = self.horizon_totals(self._rama_future(forecast, "forecast"))
+        cal = self.total_calibration_
+        if cal is None:
+            raise NotFittedError("this forecaster has no horizon-total calibration; refit it")
+        q = cal.quantiles(tot["demand"].to_numpy())
+        out = tot.select(KEYS).with_columns(
+            pl.Series(quantile_name(float(lv)), q[:, j]) for j, lv in enumerate(cal.levels)
+        )
+        return from_rama(out, self.columns, self.ids_)
+
+    @property
+    def feature_importances_(self) -> F64:
+        """Total gain of each feature over the trees, normalised to sum 1 (``feature_names_``
+        order)."""
+        self._check_fitted()
+        gain = np.asarray(self.booster_.feature_importance("gain"), dtype=np.float64)
+        total = gain.sum()
+        return gain / total if total > 0 else gain
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "booster_")
+
+    def cross_validation(
+        self, history: Any, n_windows: int = 3, h: int | None = None
+    ) -> pl.DataFrame:
+        """Rolling-origin backtest on ``history``: per window, a clone with ``horizon = h``
+        fitted on the days up to the window's cutoff, scored on the ``h`` days after it
+        (their covariates as known future). One row per window and row set; see
+        :func:`rama.forecast.cv.cross_validation`."""
+        return cross_validation(self, history, n_windows=n_windows, h=h)
 
     def _validated_future(self, future: pl.DataFrame, source: str) -> pl.DataFrame:
         fix = "the future frame needs the known covariates of every forecast day (eval split)"
@@ -576,57 +682,22 @@ class DemandForecaster:
 
     # ------------------------------------------------------------------ persistence
     def save(self, folder: Path) -> Path:
-        """Write ``model.txt`` (LightGBM), ``forecaster.json`` and the history tail."""
+        """Write ``model.txt`` (LightGBM), ``forecaster.json`` and the history tail
+        (:func:`rama.forecast.persist.save_state`)."""
         self._check_fitted()
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        write_text(self.booster_.model_to_string(), folder / "model.txt")
-        write_parquet(self.tail_, folder / "history_tail.parquet")
-        write_parquet(self.series_, folder / "series.parquet")
-        state = {
-            "version": STATE_VERSION,
-            "params": self.get_params(),
-            "feature_names": self.feature_names_,
-            "target": self.target_,
-            "last_date": self.last_date_.isoformat(),
-            "n_train_rows": self.n_train_rows_,
-            "short_series": self.short_series_,
-            "fit_seconds": self.fit_seconds_,
-            "calibration": self.calibration_.to_json(),
-        }
-        write_json(state, folder / "forecaster.json")
-        return folder
+        return save_state(self, Path(folder))
 
     @classmethod
     def load(cls, folder: Path) -> DemandForecaster:
-        """Rebuild a fitted forecaster written by ``save`` (no refitting)."""
-        folder = Path(folder)
-        state_file = folder / "forecaster.json"
-        if not state_file.is_file():
-            raise DataValidationError(
-                str(folder), "no forecaster.json here", fix="run `rama forecast` to fit a model"
-            )
-        state = json.loads(state_file.read_text(encoding="utf-8"))
-        if state.get("version") != STATE_VERSION:
-            raise DataValidationError(
-                str(state_file),
-                f"state version {state.get('version')} != {STATE_VERSION}",
-                fix="refit the model with this version of rama",
-            )
-        params = state["params"]
-        self = cls(**params)
-        self.spec_ = self._spec()
-        self.booster_ = lgb.Booster(model_str=(folder / "model.txt").read_text(encoding="utf-8"))
-        self.tail_ = pl.read_parquet(folder / "history_tail.parquet")
-        self.series_ = pl.read_parquet(folder / "series.parquet")
-        self.feature_names_ = list(state["feature_names"])
-        self.target_ = state["target"]
-        self.last_date_ = date.fromisoformat(state["last_date"])
-        self.n_train_rows_ = int(state["n_train_rows"])
-        self.short_series_ = int(state["short_series"])
-        self.fit_seconds_ = float(state["fit_seconds"])
-        self.calibration_ = Calibration.from_json(state["calibration"])
-        return self
+        """Rebuild a fitted forecaster written by ``save`` (no refitting).
+
+        A missing, truncated or corrupt file of the folder is a ``StageInputError``
+        (``forecaster.json``, ``model.txt``) or ``DataValidationError`` (the Parquet tables)
+        naming the file and saying to refit with ``rama forecast``.
+        """
+        fc: DemandForecaster = load_state(cls, Path(folder))
+        fc.spec_ = fc._spec()
+        return fc
 
 
 __all__ = ["CATEGORICAL", "DemandForecaster", "quantile_name"]

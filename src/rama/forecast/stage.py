@@ -23,6 +23,7 @@ from rama.forecast.recovery import recover_demand, recovery_summary
 from rama.forecast.schema import COVARIATES, KEYS, OOS_HOURS, RECOVERED, SALES
 from rama.io import atomic_dir, write_csv, write_json, write_parquet
 from rama.layout import RunLayout, truth_file
+from rama.progress import step
 from rama.run_manifest import read_manifest, record_stage, update_manifest
 
 FORECAST = "forecast"
@@ -70,19 +71,21 @@ def run_forecast(run_dir: Path, cfg: Config, *, reuse_model: bool = False) -> Fo
     fcfg = cfg["forecast"]
     timings: dict[str, float] = {}
 
-    train = load_freshretail(data_dir, "train")
-    ev = load_freshretail(data_dir, "eval") if manifest.get("has_eval") else None
+    with step("forecast: loading the sales"):
+        train = load_freshretail(data_dir, "train")
+        ev = load_freshretail(data_dir, "eval") if manifest.get("has_eval") else None
     truth = _load_truth(data_dir) if manifest.get("has_truth") else None
     timings["load"] = time.perf_counter() - t0
 
     t = time.perf_counter()
     lo_h, hi_h = fcfg.get("recovery_hours", (6, 22))
-    rec = recover_demand(
-        train,
-        prior_units=float(fcfg.get("recovery_prior_units", 0.1)),
-        window=(int(lo_h), int(hi_h)),
-        source=f"{data_dir} (train)",
-    )
+    with step("forecast: recovering stockout-censored demand"):
+        rec = recover_demand(
+            train,
+            prior_units=float(fcfg.get("recovery_prior_units", 0.1)),
+            window=(int(lo_h), int(hi_h)),
+            source=f"{data_dir} (train)",
+        )
     del train
     gc.collect()
     rec_sum = _recovery_table(rec, truth)
@@ -105,21 +108,29 @@ def run_forecast(run_dir: Path, cfg: Config, *, reuse_model: bool = False) -> Fo
                 f"`rama forecast --run {run_dir}` without --reuse-model to refit"
             )
     else:
-        fc = DemandForecaster.from_config(cfg).fit(rec, source=f"{data_dir} (train)")
+        with step("forecast: features and the LightGBM fit"):
+            fc = DemandForecaster.from_config(cfg).fit(rec, source=f"{data_dir} (train)")
     timings["fit"] = time.perf_counter() - t
 
     t = time.perf_counter()
     known = ev.select(*KEYS, "dt", *COVARIATES) if ev is not None else None
     future = fc.complete_future(known, source=f"{data_dir} (eval)")
     n_assumed = future.height - (known.height if known is not None else 0)
-    forecast = fc.predict(future)
+    with step("forecast: predicting the planning week"):
+        forecast = fc.predict(future)
     stale = stale_series(rec, int(fcfg["stale_after_days"]))
     forecast = zero_stale(forecast, stale)
     totals = fc.horizon_totals(forecast)
+    totals_q = (
+        zero_stale(fc.horizon_quantiles(forecast), stale)
+        if getattr(fc, "total_calibration_", None) is not None
+        else None
+    )
     timings["predict"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    bt = _backtest(rec, ev, truth, fc, forecast, cfg, horizon, reuse_model=reuse_model)
+    with step("forecast: backtest"):
+        bt = _backtest(rec, ev, truth, fc, forecast, cfg, horizon, reuse_model=reuse_model)
     timings["backtest"] = time.perf_counter() - t
 
     qlo, qhi = quantile_name(min(fc.quantiles)), quantile_name(max(fc.quantiles))
@@ -155,6 +166,8 @@ def run_forecast(run_dir: Path, cfg: Config, *, reuse_model: bool = False) -> Fo
     with atomic_dir(layout.forecast) as tmp:
         write_parquet(forecast, tmp / "demand_forecast.parquet")
         write_parquet(totals.select(*KEYS, "demand", "demand_std"), tmp / "horizon_demand.parquet")
+        if totals_q is not None:
+            write_parquet(totals_q, tmp / "horizon_quantiles.parquet")
         write_csv(bt["metrics"], tmp / "forecast_metrics.csv")
         write_csv(rec_sum, tmp / "recovery_summary.csv")
         write_parquet(bt["predictions"], tmp / "backtest_predictions.parquet")
@@ -241,7 +254,9 @@ def _backtest(
     *,
     reuse_model: bool,
 ) -> dict[str, Any]:
-    """Score the model, the model without recovery and the baselines on the same rows."""
+    """Score the model and the baselines on the same rows (and, with
+    ``forecast.backtest_extra_fits``, the model without recovery and, without an eval split,
+    a refit on the history before the held-out week; by default the stage fits once)."""
     if ev is not None:
         hist, actual = rec, ev.select(*KEYS, "dt", SALES, OOS_HOURS, *COVARIATES)
         window = "eval split"
@@ -255,14 +270,19 @@ def _backtest(
         actual = actual.join(truth, on=[*KEYS, "dt"], how="left")
     preds: dict[str, pl.DataFrame] = {}
     recover = bool(cfg["forecast"]["recover_demand"])
+    extra = bool(cfg["forecast"].get("backtest_extra_fits", False))
     main = "model" if recover else "model_no_recovery"
     main_model: DemandForecaster | None = None
     if ev is not None:
         preds[main], main_model = forecast, fc
-    elif not reuse_model:
+    elif extra and not reuse_model:
         main_model = DemandForecaster.from_config(cfg).fit(hist, source="backtest history")
         preds[main] = main_model.predict(actual)
-    if recover and not reuse_model:
+    elif hasattr(fc, "backtest_"):
+        # the same fit: its calibration window is these days, seen from their origin
+        window += " (the model's calibration window; same fit)"
+        preds[main], main_model = fc.backtest_, fc
+    if recover and extra and not reuse_model:
         fc_nr = DemandForecaster.from_config(cfg, recover_demand=False)
         preds["model_no_recovery"] = fc_nr.fit(hist, source="backtest history").predict(actual)
     preds["seasonal_naive"] = seasonal_naive(hist, actual)

@@ -145,3 +145,78 @@ def horizon_std(sigma: F64, group: I64, rho: float, n_groups: int) -> F64:
     s1 = np.bincount(group, weights=sigma, minlength=n_groups)
     s2 = np.bincount(group, weights=sigma * sigma, minlength=n_groups)
     return np.asarray(np.sqrt(np.maximum((1.0 - rho) * s2 + rho * s1 * s1, 0.0)))
+
+
+TOTAL_LEVELS = 20
+"""Quantile levels of the horizon-total distribution: the mid-points ``(g - 0.5) / 20``."""
+
+
+def total_levels(n: int = TOTAL_LEVELS) -> F64:
+    """``(g - 0.5) / n`` for g = 1..n (probabilities)."""
+    return np.asarray((np.arange(1, n + 1) - 0.5) / n)
+
+
+@dataclass(frozen=True)
+class TotalCalibration:
+    """Empirical distribution of a horizon total given its forecast (units over H days).
+
+    Mondrian split-conformal on the calibration window's totals: series are binned by their
+    forecast total ``F`` (equal-count bins of at least 100 series); in each bin the residual
+    ``Y - F`` has empirical quantiles ``r_b(level)`` at :func:`total_levels`, and the total's
+    quantiles are ``max(0, F + r_b)``. Unlike a Gamma or Normal from mean and std it keeps
+    what totals of intermittent or lumpy series look like: an atom at 0 (the low quantiles cut
+    to 0) and a long right tail.
+    """
+
+    edges: F64  # (n_bins - 1,) bin edges on the forecast total
+    resid_q: F64  # (n_bins, n_levels)
+    n_series: int
+
+    @property
+    def levels(self) -> F64:
+        return total_levels(self.resid_q.shape[1])
+
+    def quantiles(self, total: F64) -> F64:
+        """(n, n_levels) non-negative, row-wise non-decreasing quantiles of the totals."""
+        b = np.searchsorted(self.edges, total, side="right")
+        q = np.asarray(total, dtype=np.float64)[:, None] + self.resid_q[b]
+        return np.maximum.accumulate(np.maximum(q, 0.0), axis=1)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "edges": self.edges.tolist(),
+            "resid_q": self.resid_q.tolist(),
+            "n_series": self.n_series,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> TotalCalibration:
+        rq = np.asarray(d["resid_q"], dtype=np.float64)
+        return cls(
+            np.asarray(d["edges"], dtype=np.float64), rq.reshape(len(rq), -1), int(d["n_series"])
+        )
+
+
+def fit_total_calibration(
+    pred: F64, actual: F64, group: I64, *, n_levels: int = TOTAL_LEVELS, min_bin: int = 100
+) -> TotalCalibration | None:
+    """Totals per ``group`` (series; only groups with the most rows, i.e. complete windows)
+    of daily ``pred`` / ``actual``, then :class:`TotalCalibration`; None without a group."""
+    if len(group) == 0:
+        return None
+    n_g = int(group.max()) + 1
+    size = np.bincount(group, minlength=n_g)
+    full = np.flatnonzero(size == size.max())
+    f = np.bincount(group, weights=pred, minlength=n_g)[full]
+    y = np.bincount(group, weights=actual, minlength=n_g)[full]
+    n_bins = int(max(1, min(30, len(f) // min_bin)))
+    edges = np.unique(np.quantile(f, np.linspace(0, 1, n_bins + 1)[1:-1]))
+    b = np.searchsorted(edges, f, side="right")
+    lv = total_levels(n_levels)
+    resid_q = np.zeros((len(edges) + 1, n_levels))
+    resid = y - f
+    for k in range(len(edges) + 1):  # a few dozen bins
+        r = resid[b == k]
+        if len(r):
+            resid_q[k] = np.quantile(r, lv, method="inverted_cdf")
+    return TotalCalibration(edges, np.maximum.accumulate(resid_q, axis=1), len(f))

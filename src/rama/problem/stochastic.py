@@ -28,6 +28,7 @@ import numpy as np
 
 from rama.errors import DataValidationError
 from rama.problem.model import Problem
+from rama.rules import grid_quantiles
 
 
 def stochastic_problem(problem: Problem, points: np.ndarray) -> Problem:
@@ -82,3 +83,26 @@ def expected_position(points: np.ndarray, available: np.ndarray) -> tuple[np.nda
     """Expected stockout ``E max(0, D - A)`` and ending stock ``E max(0, A - D)`` (units)."""
     diff = points - available[:, None]
     return np.maximum(diff, 0.0).mean(axis=1), np.maximum(-diff, 0.0).mean(axis=1)
+
+
+def grid_points(grid: np.ndarray, k_points: int) -> np.ndarray:
+    """K equiprobable demand points per pair (units): the ``(k - 0.5) / K`` quantiles of an
+    empirical distribution given as ``n x G`` quantiles at ``(g - 0.5) / G`` (the forecast's
+    ``horizon_quantiles.parquet``), read off the piecewise-linear quantile function of
+    :func:`rama.rules.grid_quantiles`. The points feed :func:`stochastic_problem` like those of
+    :func:`rama.rules.demand_points`; unlike a Gamma or Normal of the mean and std they keep
+    an atom at 0 and a lumpy right tail (intermittent series).
+    """
+    if k_points < 1:
+        raise DataValidationError(
+            "demand points", f"expected K >= 1 points, got {k_points}", fix="set K >= 1"
+        )
+    g = np.asarray(grid, dtype=np.float64)
+    if g.ndim != 2 or g.shape[1] < 1 or not np.isfinite(g).all() or (g < 0).any():
+        raise DataValidationError(
+            "demand quantile grid",
+            f"expected an n x G array of finite values >= 0 (units), got shape {g.shape}",
+            fix="pass the q.. columns of horizon_quantiles.parquet",
+        )
+    u = (np.arange(1, k_points + 1) - 0.5) / k_points
+    return grid_quantiles(np.maximum.accumulate(g, axis=1), u)

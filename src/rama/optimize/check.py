@@ -28,7 +28,7 @@ from rama.schema import PAIR_KEYS
 
 KEY = list(PAIR_KEYS)
 GRID_TOL = 1e-9  # a lot plan's quantity must be a lot multiple to this (x max(1, |qty|))
-_FLOAT_COLS = (
+PLAN_FLOAT_COLUMNS = (  # the numeric columns of the plan tables
     "quantity",
     "unit_cost",
     "cost",
@@ -46,7 +46,7 @@ def _typed(df: pl.DataFrame) -> pl.DataFrame:
     casts = [
         pl.col(c).cast(pl.Int64) if c.endswith("_id") else pl.col(c).cast(pl.Float64)
         for c in df.columns
-        if c.endswith("_id") or c in _FLOAT_COLS
+        if c.endswith("_id") or c in PLAN_FLOAT_COLUMNS
     ]
     return df.with_columns(casts) if casts else df
 

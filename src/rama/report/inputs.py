@@ -16,20 +16,12 @@ import polars as pl
 
 from rama.io import read_json
 from rama.layout import RunLayout
+from rama.optimize.check import PLAN_FLOAT_COLUMNS
 from rama.run_manifest import manifest_path, read_manifest, stage_states
 
 INT_COLUMNS = ("store_id", "product_id", "from_store_id", "to_store_id", "city_id", "id")
 FLOAT_COLUMNS = (
-    "quantity",
-    "unit_cost",
-    "cost",
-    "demand",
-    "current_inventory",
-    "transfer_in",
-    "transfer_out",
-    "allocated",
-    "stockout",
-    "ending_inventory",
+    *PLAN_FLOAT_COLUMNS,
     "fill_rate",
     "fill_rate_target",
     "capacity",

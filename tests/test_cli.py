@@ -186,11 +186,37 @@ def test_warnings_a_planner_wants_before_acting(tmp_path: Path) -> None:
     rec = {"strategy": "stochastic_fill_rate", "is_cheapest_expected": False}
     rec |= {"cheapest_expected": "stochastic", "chosen_by": "plan.fill_rate_target"}
     (run / "plan" / "summary.json").write_text(json.dumps({"recommended": rec}))
+    (run / "forecast" / "forecast_summary.json").write_text(json.dumps({"stale_series": 3}))
     got = plan_warnings(run)
-    assert len(got) == 2
+    assert len(got) == 3
     assert "worse than the seasonal_naive baseline (0.350)" in got[0]
-    assert "not the cheapest expected (stochastic)" in got[1]
+    assert "3 series have no data in the last" in got[1]
+    assert "not the cheapest expected (stochastic)" in got[2]
     (run / "forecast" / "forecast_metrics.csv").write_text(rows.replace("0.35", "0.55"))
     rec["is_cheapest_expected"] = True
     (run / "plan" / "summary.json").write_text(json.dumps({"recommended": rec}))
+    (run / "forecast" / "forecast_summary.json").write_text(json.dumps({"stale_series": 0}))
     assert plan_warnings(run) == []
+
+
+@pytest.mark.slow
+def test_a_full_disk_is_a_clear_error_and_keeps_the_earlier_outputs(
+    small_run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    import rama.io
+
+    before = (small_run / "evaluation" / "evaluation.csv").read_bytes()
+
+    def full(*args: Any, **kwargs: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(small_run / "evaluation"))
+
+    monkeypatch.setattr(rama.io.os, "replace", full)
+    res = cli("evaluate", "--run", small_run)
+    assert res.exit_code == 2
+    err = res.output.replace("\n", " ")
+    assert "rama evaluate could not read or write" in err and "No space left on device" in err
+    assert "Traceback" not in res.output
+    monkeypatch.undo()
+    assert (small_run / "evaluation" / "evaluation.csv").read_bytes() == before

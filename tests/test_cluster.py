@@ -22,8 +22,6 @@ from rama.scenarios.runner import run_all
 from rama.strategies import StrategyContext
 from rama.testing import city_problem, synthetic_problem
 
-pytest.importorskip("distributed")
-
 
 def _same(a: float, b: float) -> bool:
     return abs(a - b) <= 1e-9 * max(1.0, abs(b))

@@ -64,6 +64,7 @@ class PipelineResult:
 Stage = Callable[[Path, Path, Config], StageResult]
 OnStage = Callable[[str, StageResult, float], None]
 OnReuse = Callable[[str], None]
+OnRerun = Callable[[str, str], None]
 
 
 def _prepare(
@@ -284,12 +285,14 @@ def run_pipeline(
     generate: bool = False,
     force: bool = False,
     on_reuse: OnReuse | None = None,
+    on_rerun: OnRerun | None = None,
     city_locations: Path | None = None,
 ) -> PipelineResult:
     """Run every stage into ``run_dir``, reusing each stage whose record still matches
     (``force``: rerun all). ``data_dir`` is generated first when it holds no train split and
     ``generate`` is set or it is the default folder. ``on_stage(name, result, seconds)`` is
-    called after each stage that ran, ``on_reuse(name)`` for each reused one; ``planner``
+    called after each stage that ran, ``on_reuse(name)`` for each reused one and
+    ``on_rerun(name, reason)`` before each one that runs (why it reruns); ``planner``
     holds the planner's files (inventory, lane costs, product costs, capacities;
     docs/data.md), applied by the optimize stage; ``city_locations`` the city coordinates
     file prepare maps cities with (docs/prepare.md).
@@ -318,6 +321,8 @@ def run_pipeline(
                     on_reuse(name)
                 continue
             result.reasons[name] = reason
+            if on_rerun is not None:
+                on_rerun(name, reason)
             with step(f"{name}"):
                 done, seconds, made_stale = execute_stage(
                     run_dir, name, partial(stage, data_dir, run_dir, cfg), cfg, ins

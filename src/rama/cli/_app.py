@@ -176,6 +176,21 @@ def friendly_errors(stage: str | None = None, run: Path | None = None) -> Iterat
         raise typer.Exit(code=2) from exc
     except (typer.Exit, typer.Abort, KeyboardInterrupt):
         raise
+    except OSError as exc:  # the file system refused: a full disk, a read-only folder, ...
+        where = f"rama {stage}" if stage else "rama"
+        what = exc.strerror or str(exc)
+        name = f" {exc.filename}" if exc.filename else ""
+        err_console.print(
+            f"[bold red]error:[/] {escape(where)} could not read or write{escape(name)}: "
+            f"{escape(what)}. Fix: check the free space and the permissions of the run "
+            f"folder (the stage's earlier outputs are kept whole: outputs are moved into "
+            f"place only when complete)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        if OUTPUT.debug:
+            err_console.print(escape(traceback.format_exc()), highlight=False, soft_wrap=True)
+        raise typer.Exit(code=2) from exc
     except Exception as exc:
         where = f"rama {stage}" if stage else "rama"
         logged = Path(run) / LOG_FILE if run is not None and Path(run).is_dir() else None

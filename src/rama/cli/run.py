@@ -26,8 +26,6 @@ from rama.cli._app import (
 )
 
 if TYPE_CHECKING:
-    from rama.config import Config
-    from rama.problem import PlannerInputs
     from rama.results import StageResult
 
 
@@ -169,7 +167,6 @@ def run(
                 raise DataValidationError(
                     str(path), "file not found", reason="not_found", fix="check the path"
                 )
-        _explain(out, cfg, data, planner, force, reasons, city_locations)
         check_data(data, generate=generate)  # a typo writes nothing, not even the run folder
         refuse_overlap(out, {"--data": data, "--city-locations": city_locations, **planner.files()})
         claim_dir(out, "--out")
@@ -184,6 +181,7 @@ def run(
                 generate=generate,
                 force=force,
                 on_reuse=reused,
+                on_rerun=reasons.__setitem__,
                 city_locations=city_locations,
             )
     table = Table(title="stages", show_header=True)
@@ -220,28 +218,6 @@ def run(
             "plan": _plan_summary(out),
         }
     )
-
-
-def _explain(
-    out: Path,
-    cfg: Config,
-    data: Path,
-    planner: PlannerInputs,
-    force: bool,
-    into: dict[str, str],
-    city_locations: Path | None = None,
-) -> None:
-    """Fill ``into`` with why each stage will rerun (shown beside its time)."""
-    if force or not (out / "manifest.json").is_file():
-        return
-    from rama.pipeline import stage_inputs
-    from rama.run_manifest import STAGE_ORDER, why_not_current
-
-    for name in STAGE_ORDER:
-        ins = stage_inputs(name, data, planner, city_locations=city_locations)
-        reason = why_not_current(out, name, cfg.values, ins)
-        if reason is not None:
-            into[name] = reason
 
 
 def _plan_summary(out: Path) -> dict[str, Any] | None:
@@ -291,7 +267,8 @@ def _headline(out: Path) -> None:
 
 def plan_warnings(out: Path) -> list[str]:
     """What a planner should know before acting: a forecast model that is not better than a
-    baseline on the backtest, a recommended plan that is not the cheapest expected."""
+    baseline on the backtest, series forecast 0 because their data stopped long before the
+    week, a recommended plan that is not the cheapest expected."""
     warnings: list[str] = []
     metrics = out / "forecast" / "forecast_metrics.csv"
     if metrics.is_file():
@@ -315,6 +292,18 @@ def plan_warnings(out: Path) -> list[str]:
                     f"than the {best} baseline ({beaten[best]:.3f}); check the data or the "
                     f"forecast settings before acting on the plan"
                 )
+    fsum = out / "forecast" / "forecast_summary.json"
+    if fsum.is_file():
+        try:
+            n_stale = int(json.loads(fsum.read_text(encoding="utf-8")).get("stale_series", 0))
+        except (OSError, ValueError, TypeError):
+            n_stale = 0
+        if n_stale:
+            warnings.append(
+                f"{n_stale:,} series have no data in the last forecast.stale_after_days days "
+                f"and are forecast 0 (taken as discontinued; forecast_summary.json lists "
+                f"examples)"
+            )
     summary = out / "plan" / "summary.json"
     if summary.is_file():
         try:

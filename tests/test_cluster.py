@@ -11,10 +11,10 @@ import polars as pl
 import pytest
 
 from rama import cluster
+from rama.cluster import KILL_ONCE_ENV
 from rama.config import load_config
 from rama.errors import StageInputError
 from rama.evaluate.compare import ScoringDemand
-from rama.optimize.pool import KILL_ONCE_ENV
 from rama.optimize.solve import solve
 from rama.problem import inputs_from_problem
 from rama.scenario_spec import Scenario

@@ -3,7 +3,7 @@ at once, the unfinished tasks run once more in a fresh pool, and a second death 
 :class:`WorkerError` naming the stage.
 
 Workers are killed with the test-only hook ``RAMA_TEST_KILL_WORKER=STAGE:K`` (the workers of
-the first K pools SIGKILL themselves; rama.optimize.pool.kill_hook_for_tests). Every case runs
+the first K pools SIGKILL themselves; rama.cluster.kill_hook_for_tests). Every case runs
 in a subprocess with a timeout, so a regression fails instead of hanging the suite.
 """
 

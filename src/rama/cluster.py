@@ -11,6 +11,8 @@ worker dies is rerun by the scheduler on another worker (``retries`` plus Dask's
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -105,3 +107,31 @@ def map_tasks(
             fix="give the workers more memory, or run without --dask",
         ) from exc
     return results
+
+
+KILL_ENV = "RAMA_TEST_KILL_WORKER"
+"""Test-only (tests/test_workers.py): ``STAGE:K`` makes the workers of the first ``K`` pools
+of ``STAGE`` (``optimize`` or ``scenarios``) kill themselves with SIGKILL on a task."""
+
+
+KILL_ONCE_ENV = "RAMA_TEST_KILL_ONCE"
+"""Test-only (tests/test_cluster.py): ``STAGE:FILE`` makes the first task of ``STAGE`` that
+creates ``FILE`` kill its worker with SIGKILL (once over the whole cluster)."""
+
+
+def kill_hook_for_tests(stage: str, attempt: int) -> None:
+    """Test-only: SIGKILL this worker when :data:`KILL_ENV` asks for it (pool ``attempt``,
+    0-based, below ``K``). Does nothing when the variable is unset."""
+    once = os.environ.get(KILL_ONCE_ENV)
+    if once and once.startswith(f"{stage}:"):
+        try:
+            os.close(os.open(once.split(":", 1)[1], os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            pass
+        else:
+            os.kill(os.getpid(), signal.SIGKILL)
+    spec = os.environ.get(KILL_ENV)
+    if spec:
+        name, _, k = spec.partition(":")
+        if name == stage and attempt < int(k or 1):
+            os.kill(os.getpid(), signal.SIGKILL)

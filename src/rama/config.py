@@ -157,6 +157,7 @@ SCHEMA: dict[str, dict[str, tuple[Check, str]]] = {
             "0 (off) or a number >= 2 (x the reference median)",
         ),
         "outlier_action": (_choice("cap", "reject"), '"cap" or "reject"'),
+        "partition_rows": (_int(1), "an integer >= 1 (rows)"),
     },
     "clustering": {
         "n_init": (_int(1, 100), "an integer in 1..100"),
@@ -172,6 +173,7 @@ SCHEMA: dict[str, dict[str, tuple[Check, str]]] = {
         "num_threads": (_int(0, 256), "an integer in 0..256 (0 = all cores)"),
         "recovery_prior_units": (_num(0.0), "a number >= 0 (units of demand; 0 = ratio)"),
         "max_train_rows": (_int(0), "an integer >= 0 (rows; 0 = every row)"),
+        "partition_series": (_int(0), "an integer >= 0 (series per feature partition; 0 = all)"),
         "recovery_hours": (
             lambda v: _int_list(0)(v) and len(v) == 2 and v[1] <= 24,
             "[first, last] hours with 0 <= first < last <= 24 (window first..last-1)",
@@ -211,7 +213,10 @@ SCHEMA: dict[str, dict[str, tuple[Check, str]]] = {
     },
     "stochastic": {
         "points": (_int(1, 200), "an integer in 1..200 (demand points per pair)"),
-        "distribution": (_choice("gamma", "normal"), '"gamma" or "normal"'),
+        "distribution": (
+            _choice("gamma", "normal", "empirical"),
+            '"gamma", "normal" or "empirical"',
+        ),
         "fill_rate_target": (_num(0.0, 0.9999), "a fill rate in [0, 0.9999]"),
         "fill_rate_tolerance": (_num(0.0, 0.1, lo_open=True), "a number in (0, 0.1]"),
         "max_solves": (_int(1, 50), "an integer in 1..50 (full solves in the bisection)"),

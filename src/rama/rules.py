@@ -18,7 +18,8 @@ the daily std (days independent).
 
 Demand scenarios: K equiprobable points per pair, the ``(k - 0.5) / K`` quantiles
 (k = 1..K) of a distribution with the forecast's horizon mean and std: a Gamma matched on the
-two moments (default; non-negative and right-skewed like retail demand) or a Normal cut at 0.
+two moments (non-negative and right-skewed like retail demand) or a Normal cut at 0; or of
+the forecast's empirical quantile grid of the horizon total (``empirical``).
 """
 
 from __future__ import annotations
@@ -180,13 +181,21 @@ def uniform_cover_inventory(
     return np.asarray(np.round(d * rng.uniform(min_cover, max_cover, d.size), 1))
 
 
+DISTRIBUTIONS = ("gamma", "normal", "empirical")
+"""The horizon demand distributions of the stochastic plan (``stochastic.distribution``)."""
+
+
+def _unknown(distribution: str) -> ValueError:
+    return ValueError(f"distribution must be one of {DISTRIBUTIONS}, got {distribution!r}")
+
+
 def _spread(
     mean: npt.ArrayLike, std: npt.ArrayLike, k: int, distribution: str
 ) -> tuple[FloatArray, npt.NDArray[np.bool_], FloatArray, FloatArray]:
     """``k`` copies of each pair's mean (cut at 0), which pairs spread (``std > 0`` and
     ``mean > 0``), and their mean and std as columns."""
     if distribution not in ("gamma", "normal"):
-        raise ValueError(f"distribution must be 'gamma' or 'normal', got {distribution!r}")
+        raise _unknown(distribution)
     m = np.maximum(np.asarray(mean, dtype=np.float64), 0.0)
     s = np.maximum(np.asarray(std, dtype=np.float64), 0.0)
     ok = (s > 0) & (m > 0)
@@ -194,17 +203,31 @@ def _spread(
 
 
 def demand_points(
-    mean: npt.ArrayLike, std: npt.ArrayLike, k: int, distribution: str = "gamma"
+    mean: npt.ArrayLike,
+    std: npt.ArrayLike,
+    k: int,
+    distribution: str = "gamma",
+    *,
+    grid: npt.ArrayLike | None = None,
 ) -> FloatArray:
     """``n x k`` equiprobable demand points (units): the ``(j - 0.5) / k`` quantiles.
 
     ``gamma``: shape ``(mean / std)^2``, scale ``std^2 / mean``; ``normal``: ``mean + std z``
     cut at 0. A pair with ``std == 0`` or ``mean == 0`` gets ``k`` copies of its mean.
+    ``empirical``: the quantile function of ``grid`` (``n x G`` quantiles at ``(g - 0.5) / G``,
+    piecewise linear, :func:`grid_quantiles`) at the same levels; ``mean`` and ``std`` only
+    give the row count then (a pair without a grid: see
+    :func:`rama.problem.stochastic.forecast_points`).
 
     >>> demand_points([2.0], [0.0], 3)
     array([[2., 2., 2.]])
+    >>> demand_points([1.0], [1.0], 2, "empirical", grid=[[0.0, 0.0, 2.0, 4.0]])
+    array([[0., 3.]])
     """
     q = (np.arange(1, k + 1) - 0.5) / k
+    if distribution == "empirical":
+        g = _checked_grid(grid, np.asarray(mean).shape[0] if np.ndim(mean) else 1)
+        return grid_quantiles(g, q)
     out, ok, mo, so = _spread(mean, std, k, distribution)
     if mo.size == 0:
         return out
@@ -215,7 +238,7 @@ def demand_points(
         z = np.array([NormalDist().inv_cdf(float(x)) for x in q])
         out[ok] = np.maximum(mo + so * z[None, :], 0.0)
     else:
-        raise ValueError(f"distribution must be 'gamma' or 'normal', got {distribution!r}")
+        raise _unknown(distribution)
     return out
 
 
@@ -265,7 +288,7 @@ def demand_samples(
     elif distribution == "normal":
         out[ok] = np.maximum(mo + so * rng.standard_normal((mo.shape[0], n_samples)), 0.0)
     else:
-        raise ValueError(f"distribution must be 'gamma' or 'normal', got {distribution!r}")
+        raise _unknown(distribution)
     return out
 
 

@@ -74,13 +74,20 @@ STAGES: tuple[StageSpec, ...] = (
         "prepare",
         ("run", "data", "distribution", "transport", "clustering", "risk"),
         ("prepared",),
-        ("run.horizon_days", "run.dask"),
+        ("run.horizon_days", "run.dask", "data.partition_rows"),
     ),
     StageSpec(
         "forecast",
-        ("run", "forecast"),
+        ("run", "data", "forecast"),
         ("forecast",),
-        ("forecast.num_threads", "run.dask"),
+        (
+            "forecast.num_threads",
+            "forecast.partition_series",
+            "run.dask",
+            "data.partition_rows",
+            "data.outlier_ratio",  # prepare's outlier check: the forecast reads the raw split
+            "data.outlier_action",
+        ),
         ("prepare",),
     ),
     StageSpec(

@@ -89,7 +89,8 @@ DaskOpt = Annotated[
     str | None,
     typer.Option(
         "--dask",
-        help="Run the solves and the scenario sweep on a Dask cluster: a scheduler address "
+        help="Run the heavy work (data partitions, forecast features and LightGBM training, "
+        "the solves, the scenario sweep) on a Dask cluster: a scheduler address "
         "(tcp://host:8786) or 'local' for a 2-worker LocalCluster (run.dask; docs/cluster.md).",
     ),
 ]

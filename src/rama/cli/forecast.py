@@ -12,6 +12,7 @@ from rich.table import Table
 
 from rama.cli._app import (
     ConfigOpt,
+    DaskOpt,
     SeedOpt,
     SetOpt,
     build_run_config,
@@ -35,7 +36,8 @@ def _pct(v: float | None) -> str:
     "against seasonal-naive and moving-average baselines. Writes RUN/forecast/."
     "\n\nExamples:\n\n"
     "  rama forecast --run runs/week49\n\n"
-    "  rama forecast --run runs/week49 --reuse-model",
+    "  rama forecast --run runs/week49 --reuse-model\n\n"
+    "  rama forecast --run runs/week49 --dask tcp://scheduler:8786",
 )
 def forecast(
     run: Annotated[
@@ -51,6 +53,7 @@ def forecast(
         typer.Option("--threads", help="LightGBM threads (forecast.num_threads; 0 = all cores)."),
     ] = None,
     seed: SeedOpt = None,
+    dask: DaskOpt = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
     reuse_model: Annotated[
@@ -76,7 +79,10 @@ def forecast(
 
         sets = [*(set_ or []), *(["forecast.backtest_extra_fits=true"] if extra_fits else [])]
         cfg = build_run_config(
-            run, config, sets or None, **{"forecast.num_threads": threads, "run.seed": seed}
+            run,
+            config,
+            sets or None,
+            **{"forecast.num_threads": threads, "run.seed": seed, "run.dask": dask},
         )
         res = run_stage(
             run,

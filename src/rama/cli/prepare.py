@@ -11,6 +11,7 @@ from rich.table import Table
 
 from rama.cli._app import (
     ConfigOpt,
+    DaskOpt,
     SeedOpt,
     SetOpt,
     build_run_config,
@@ -65,12 +66,13 @@ def prepare_cmd(
     config: ConfigOpt = None,
     set_: SetOpt = None,
     seed: SeedOpt = None,
+    dask: DaskOpt = None,
 ) -> None:
     """Run the prepare stage."""
     from rama.prepare import prepare
 
     with friendly_errors("prepare", out):
-        cfg = build_run_config(out, config, set_, **{"run.seed": seed})
+        cfg = build_run_config(out, config, set_, **{"run.seed": seed, "run.dask": dask})
         result = run_stage(
             out,
             "prepare",

@@ -104,11 +104,9 @@ def validate_freshretail(raw: pl.DataFrame, source: str, *, csv: bool = False) -
     return validate_table(raw, FRESHRETAIL, source, csv=csv)
 
 
-def load_freshretail(path: Path, split: str = "train") -> pl.DataFrame:
-    """Load and validate one split of FreshRetailNet-50K.
-
-    Returns the published columns and dtypes with ``dt`` as ``pl.Date`` (docs/architecture.md).
-    """
+def split_files(path: Path, split: str = "train") -> list[Path]:
+    """The files of ``split`` under ``path`` (:func:`freshretail_files`); an unknown split or
+    no file is a DataValidationError (``invalid``, ``not_found``) listing where it looked."""
     if split not in SPLITS:
         raise DataValidationError(
             str(path),
@@ -128,10 +126,28 @@ def load_freshretail(path: Path, split: str = "train") -> pl.DataFrame:
             "train-00000-of-00001.parquet shards, or to a .parquet/.csv file; "
             "`rama generate` writes one",
         )
+    return files
+
+
+def split_source(files: list[Path], split: str) -> str:
+    """How messages name a split read from ``files``: the file, or its folder's shards."""
+    if len(files) == 1:
+        return str(files[0])
+    return f"{files[0].parent}/{split} shards ({len(files)} files)"
+
+
+def load_freshretail(path: Path, split: str = "train") -> pl.DataFrame:
+    """Load and validate one split of FreshRetailNet-50K.
+
+    Returns the published columns and dtypes with ``dt`` as ``pl.Date`` (docs/architecture.md).
+    The whole split, hourly lists included, is in memory: :mod:`rama.data.partitions` reads
+    it a partition at a time.
+    """
+    files = split_files(Path(path), split)
     frames = [read_raw(f) for f in files]
     is_csv = frames[0][1]
     if len(frames) == 1:
-        raw, source = frames[0][0], str(files[0])
+        raw = frames[0][0]
     else:
         try:
             raw = pl.concat([f for f, _ in frames], how="vertical_relaxed")
@@ -142,5 +158,5 @@ def load_freshretail(path: Path, split: str = "train") -> pl.DataFrame:
                 reason="unreadable",
                 fix="re-download the shards of one export",
             ) from exc
-        source = f"{files[0].parent}/{split} shards ({len(files)} files)"
+    source = split_source(files, split)
     return validate_freshretail(raw, source, csv=is_csv and len(frames) == 1)

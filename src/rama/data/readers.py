@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
@@ -22,7 +23,7 @@ def read_raw(path: Path) -> tuple[pl.DataFrame, bool]:
     fix = "check the path (see docs/data.md for the layout)"
     readable_file(path, "data file", fix)
     if suffix == ".parquet":
-        return read_parquet_file(path, "Parquet file", "re-download or re-export the file"), False
+        return read_parquet_file(path, "Parquet file", PARQUET_FIX), False
     if suffix == ".csv":
         return read_csv_text(path, "CSV file"), True
     raise DataValidationError(
@@ -31,6 +32,51 @@ def read_raw(path: Path) -> tuple[pl.DataFrame, bool]:
         reason="unreadable",
         fix="convert the file to Parquet or CSV",
     )
+
+
+PARQUET_FIX = "re-download or re-export the file"
+
+
+def _unreadable(path: Path, exc: BaseException) -> DataValidationError:
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    return DataValidationError(
+        str(path),
+        f"could not be read as Parquet ({type(exc).__name__}: {first}); the file is "
+        "truncated, corrupted or not Parquet",
+        reason="unreadable",
+        fix=PARQUET_FIX,
+    )
+
+
+def parquet_row_groups(path: Path) -> list[int]:
+    """Rows of each row group of a Parquet file, from its footer (no data read)."""
+    import pyarrow.parquet as pq
+
+    path = readable_file(Path(path), "data file", "check the path (see docs/data.md)")
+    try:
+        meta = pq.read_metadata(path)
+    except BaseException as exc:  # pyarrow errors on a truncated or foreign file
+        if isinstance(exc, KeyboardInterrupt | SystemExit | MemoryError):
+            raise
+        raise _unreadable(path, exc) from exc
+    return [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+
+
+def read_parquet_rows(
+    path: Path, start: int, stop: int, columns: Sequence[str] | None = None
+) -> pl.DataFrame:
+    """Rows ``start .. stop - 1`` (0-based) of a Parquet file, as stored (``columns``: only
+    these); polars reads only the row groups the range touches."""
+    path = Path(path)
+    try:
+        lf = pl.scan_parquet(path, glob=False)
+        if columns is not None:
+            lf = lf.select(list(columns))
+        return lf.slice(start, stop - start).collect()
+    except BaseException as exc:  # a corrupt page can make polars panic (not an Exception)
+        if isinstance(exc, KeyboardInterrupt | SystemExit | MemoryError):
+            raise
+        raise _unreadable(path, exc) from exc
 
 
 def header_columns(path: Path) -> list[str] | None:

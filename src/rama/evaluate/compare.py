@@ -4,7 +4,8 @@ with the problem's cost terms three ways:
 - ``expected_*``: against what the plan itself expected (the forecast mean; the K demand
   points for the stochastic strategies);
 - ``forecast_*``: against S independent draws of the forecast distribution
-  (:func:`rama.rules.demand_samples`, ``evaluate.samples``), the same draws for every
+  (:func:`rama.problem.forecast_samples`, ``evaluate.samples``; the stochastic plan's
+  ``stochastic.distribution``, the quantile grid's for "empirical"), the same draws for every
   strategy and never the points a plan was optimized on, so the comparison does not flatter
   the stochastic plan; this is what a planner can expect before the week happens;
 - ``realized_*``: against the realized demand when there is one (eval split or latent
@@ -23,8 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from rama.problem import Problem
-from rama.rules import demand_samples
+from rama.problem import Problem, forecast_samples
 from rama.strategies import STOCHASTIC, STRATEGY_FUNCTIONS, Decision, StrategyContext, score
 from rama.strategies.score import EPS
 
@@ -62,12 +62,15 @@ class Solved:
     expected: dict[str, dict[str, float]] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     samples: np.ndarray | None = None  # n x S draws of the forecast distribution (units)
+    fallback_pairs: int = 0  # "empirical": pairs without a grid row, drawn from the Gamma
 
     def forecast_samples(self, n_samples: int, distribution: str, seed: int) -> np.ndarray:
-        """The problem's S forecast draws (computed once, then reused)."""
+        """The problem's S forecast draws of ``distribution`` (computed once, then reused;
+        :func:`rama.problem.forecast_samples`)."""
         if self.samples is None or self.samples.shape[1] != n_samples:
-            std = self.problem.store_products["demand_std"].to_numpy().astype(np.float64)
-            self.samples = demand_samples(self.problem.demand, std, n_samples, distribution, seed)
+            self.samples, self.fallback_pairs = forecast_samples(
+                self.problem, n_samples, distribution, seed
+            )
         return self.samples
 
 

@@ -87,9 +87,11 @@ def decision_from_plan_folder(problem: Problem, plan_dir: Path) -> Decision:
 
 SAMPLES_RULE = (
     "evaluate.samples independent draws per pair of the forecast's horizon distribution "
-    "(stochastic.distribution: Gamma matched on mean and std, or Normal cut at 0), from "
-    "numpy's default_rng(SeedSequence([run.seed, 2])); the stochastic plan's points are the "
-    "(k - 0.5)/K quantiles of the same distribution, so no draw is a point it optimized on"
+    "(stochastic.distribution: Gamma matched on mean and std, Normal cut at 0, or the "
+    "forecast's empirical quantile grid of the horizon total, with the Gamma for a pair "
+    "without a grid row), from numpy's default_rng(SeedSequence([run.seed, 2])); the "
+    "stochastic plan's points are the (k - 0.5)/K quantiles of the same distribution, so no "
+    "draw is a point it optimized on"
 )
 
 
@@ -157,6 +159,8 @@ def run_evaluation(
         **note,
         "forecast_samples": n_samples,
         "forecast_samples_rule": SAMPLES_RULE,
+        "distribution": ctx.distribution,
+        "distribution_fallback_pairs": solved.fallback_pairs,
         "realized_demand_units": None if realized is None else float(np.nansum(realized)),
         "forecast_demand_units": float(inputs.base.demand.sum()),
         "strategies": {

@@ -14,6 +14,7 @@ import os
 import time
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Self
@@ -24,6 +25,7 @@ import numpy.typing as npt
 import polars as pl
 from sklearn.base import BaseEstimator
 
+from rama import cluster
 from rama.config import Config
 from rama.errors import ConfigError, DataValidationError, NotFittedError
 from rama.forecast.cv import cross_validation
@@ -33,8 +35,6 @@ from rama.forecast.features import (
     build_panel,
     categorical_indices,
     design_frame,
-    grid,
-    panel_tail,
     series_table,
 )
 from rama.forecast.frames import check_columns_map, from_rama, to_rama
@@ -52,6 +52,14 @@ from rama.forecast.schema import (
     reject_nulls,
     require_columns,
     validated_history,
+)
+from rama.forecast.training_rows import (
+    RowPlan,
+    candidate_count,
+    concat_rows,
+    part_rows,
+    series_partitions,
+    split_by_series,
 )
 from rama.forecast.uncertainty import (
     fit_calibration,
@@ -130,7 +138,10 @@ class DemandForecaster(BaseEstimator):
     recovery_hours : (int, int), default (6, 22)
         Hours ``[first, last)`` whose stockout flags are recovered (hours of the day).
     max_train_rows : int or None, default 1,000,000
-        Rows sampled from the (series, day) training grid (rows; ``None`` = all).
+        About this many rows are sampled from the (series, day) training grid (rows;
+        ``None`` = all): each candidate row is kept with probability ``max_train_rows /
+        candidates`` by a hash of (seed, series, day), so the sample does not depend on
+        ``partition_series`` or on a Dask cluster.
     seed : int, default 42
         Seed of the row sampling, the origins and LightGBM (same seed, same model).
     lgb_params : dict or None, default None
@@ -142,6 +153,11 @@ class DemandForecaster(BaseEstimator):
     origin_lags : sequence of int, default ()
         Demand of the days ``j`` before the forecast origin as features (0 = the origin
         day: for the first forecast day the last observed day).
+    partition_series : int, default 50,000
+        Series whose dense panel is built at once (series; 0 = all): bounds the fit's
+        memory (about 120 bytes x days x series per partition) without changing the model.
+        With a Dask cluster active (:mod:`rama.cluster`) each partition is a task, and the
+        model is trained with ``lightgbm.dask`` on the rows the workers built.
 
     Attributes
     ----------
@@ -156,6 +172,12 @@ class DemandForecaster(BaseEstimator):
         The fitted store-product series (and their hierarchy attributes).
     n_train_rows_ : int
         Training rows used (rows).
+    n_partitions_ : int
+        Series partitions the fit was built in.
+    fit_timings_ : dict
+        Wall seconds of the fit's steps: ``features`` (every partition's rows), ``train``
+        (LightGBM), ``calibrate`` and ``total`` (features and train are NaN on a cluster,
+        where they overlap).
     total_calibration_ : TotalCalibration or None
         Empirical residual quantiles of horizon totals (:meth:`horizon_quantiles`).
     backtest_ : polars.DataFrame
@@ -250,6 +272,7 @@ class DemandForecaster(BaseEstimator):
         lgb_params: Mapping[str, Any] | None = None,
         columns: Mapping[str, str] | None = None,
         origin_lags: Sequence[int] = (),
+        partition_series: int = 50_000,
     ) -> None:
         # stored as given (scikit-learn convention: clone and set_params rely on it);
         # checked at fit
@@ -273,6 +296,7 @@ class DemandForecaster(BaseEstimator):
         self.lgb_params = lgb_params
         self.columns = columns
         self.origin_lags = origin_lags
+        self.partition_series = partition_series
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -299,6 +323,8 @@ class DemandForecaster(BaseEstimator):
             kwargs["origin_lags"] = tuple(f["origin_lags"])
         if "objective" in f:
             kwargs["objective"] = str(f["objective"])
+        if "partition_series" in f:
+            kwargs["partition_series"] = int(f["partition_series"])
         if "max_train_rows" in f:
             kwargs["max_train_rows"] = int(f["max_train_rows"]) or None
         kwargs.update(overrides)
@@ -372,31 +398,42 @@ class DemandForecaster(BaseEstimator):
         series = series_table(hist)
         long = hist.select(*KEYS, "dt", pl.col(target).alias("y"), SALES, OOS_HOURS, *COVARIATES)
         del hist
-        panel = build_panel(long, series, start, n_days, spec)
         last = n_days - 1
         cut = last - spec.horizon  # last training target day = calibration origin
-        rng = np.random.default_rng(self.seed)
-
-        sid, day = grid(series.height, np.arange(spec.warmup, cut + 1))
-        y_all = panel.frame["y"].to_numpy()
-        keep = ~np.isnan(y_all[panel.rows(sid, day)])
-        sid, day = sid[keep], day[keep]
-        if self.max_train_rows is not None and len(sid) > self.max_train_rows:
-            pick = np.sort(rng.choice(len(sid), self.max_train_rows, replace=False))
-            sid, day = sid[pick], day[pick]
-        h = rng.integers(1, spec.horizon + 1, size=len(sid))
+        plan = RowPlan(spec, start, n_days, cut, 1.0, self.seed)
+        if self.max_train_rows is not None:
+            n_cand = candidate_count(long, plan)
+            plan = replace(plan, keep=min(1.0, self.max_train_rows / max(n_cand, 1)))
         names = spec.feature_names()
-        X = design_frame(panel, sid, day, h, spec).to_numpy()
-        y = y_all[panel.rows(sid, day)].astype(np.float64)
-        self.booster_ = self._train(X, y, names)
-        self.n_train_rows_ = len(y)
-        del X, y
+        client = cluster.active()
+        size = self.partition_series
+        if client is not None:  # at least one partition per worker, so every worker trains
+            per_worker = -(-series.height // max(1, len(client.scheduler_info()["workers"])))
+            size = per_worker if size <= 0 else min(size, per_worker)
+        parts = split_by_series(long, series, size)
+        del long
+        if client is not None:
+            from rama.forecast.distributed import fit_on_cluster
 
-        csid, cday = grid(series.height, np.arange(cut + 1, last + 1))
+            self.booster_, rows = fit_on_cluster(
+                client, parts, plan, self._train_params, names, self.num_boost_round
+            )
+            t_feat = t_train = float("nan")  # features and training overlap on the cluster
+        else:
+            t = time.perf_counter()
+            rows = concat_rows([part_rows(lg, ser, a, plan) for a, lg, ser in parts])
+            t_feat = time.perf_counter() - t
+            self.booster_ = self._train(rows.X, rows.y, names)
+            t_train = time.perf_counter() - t - t_feat
+        del parts
+        t_cal = time.perf_counter()
+        self.n_train_rows_ = rows.n_train
+        self.n_partitions_ = len(series_partitions(series.height, size))
+
+        csid, cday = rows.cal_sid, rows.cal_day
         ch = cday - cut
-        pred = self._predict_raw(design_frame(panel, csid, cday, ch, spec).to_numpy())
-        actual = y_all[panel.rows(csid, cday)].astype(np.float64)
-        oos = panel.frame[OOS_HOURS].to_numpy()[panel.rows(csid, cday)]
+        pred = self._predict_raw(rows.cal_features)
+        actual, oos = rows.cal_y, rows.cal_oos
         ok = ~np.isnan(actual)
         conf = ok & (oos == 0) if self.calibrate_on == "in_stock" else ok
         self.calibration_ = fit_calibration(
@@ -421,10 +458,15 @@ class DemandForecaster(BaseEstimator):
         self.target_ = target
         self.series_ = series
         self.last_date_: date = end
-        self.tail_ = panel_tail(panel, spec.tail_days)
-        hist_days = panel.frame.group_by("sid").agg(pl.col("y").is_not_null().sum())
-        self.short_series_ = int((hist_days["y"] < max(spec.lags)).sum())
+        self.tail_ = rows.tail
+        self.short_series_ = int((rows.observed_days < max(spec.lags)).sum())
         self.fit_seconds_ = time.perf_counter() - t0
+        self.fit_timings_ = {
+            "features": t_feat,
+            "train": t_train,
+            "calibrate": time.perf_counter() - t_cal,
+            "total": self.fit_seconds_,
+        }
         return self
 
     def _needs_recovery(self, history: pl.DataFrame) -> bool:
@@ -433,8 +475,9 @@ class DemandForecaster(BaseEstimator):
     def _threads(self) -> int:
         return self.num_threads if self.num_threads > 0 else (os.cpu_count() or 1)
 
-    def _train(self, X: npt.NDArray[np.float32], y: F64, names: list[str]) -> lgb.Booster:
-        params: dict[str, Any] = {
+    def _train_params(self, n_rows: int) -> dict[str, Any]:
+        """LightGBM parameters for ``n_rows`` training rows."""
+        return {
             **DEFAULTS,
             "objective": self.objective,
             "learning_rate": self.learning_rate,
@@ -443,12 +486,14 @@ class DemandForecaster(BaseEstimator):
             # rows) would give one leaf: every series the same constant. The leaf, and
             # LightGBM's category group size, shrink to a twentieth of the rows then; at any
             # ordinary size (>= 20 x min_data_in_leaf rows) they are as configured.
-            "min_data_in_leaf": small_data_size(self.min_data_in_leaf, len(y)),
-            "min_data_per_group": small_data_size(100, len(y)),
+            "min_data_in_leaf": small_data_size(self.min_data_in_leaf, n_rows),
+            "min_data_per_group": small_data_size(100, n_rows),
             "num_threads": self._threads(),
             "seed": self.seed,
             **check_lgb_params(self.lgb_params),
         }
+
+    def _train(self, X: npt.NDArray[np.float32], y: F64, names: list[str]) -> lgb.Booster:
         ds = lgb.Dataset(
             X,
             label=y,
@@ -457,7 +502,7 @@ class DemandForecaster(BaseEstimator):
             free_raw_data=True,
         )
         try:
-            return lgb.train(params, ds, num_boost_round=self.num_boost_round)
+            return lgb.train(self._train_params(len(y)), ds, num_boost_round=self.num_boost_round)
         except lgb.basic.LightGBMError as exc:
             raise ConfigError(
                 f"LightGBM rejected the parameters ({exc}); check lgb_params "

@@ -28,14 +28,37 @@ flags are not recovered, as in the published ``stock_hour6_22_cnt``):
 
 A day out of stock all window long gets ``D = m_s``; a series never in stock in any window
 hour falls back to its product's median level, then to 0.
+
+Computation, a map/reduce over blocks of :data:`CHUNK_ROWS` rows: the map
+(:func:`block_stats`) reduces a block's hourly lists to its series' ``S``, ``N`` and, per row,
+``A``, ``B`` and the flagged hours as a bit mask; the reduce (:func:`reduce_blocks`,
+:func:`with_lost`) pools ``S`` and ``N`` in block order into the profiles, then computes ``P``,
+the day levels and lost demand over all rows. :func:`recover_demand` maps the slices of an
+in-memory frame, :func:`recover_partitions` the partitions of the split's files
+(:mod:`rama.data.partitions`; Dask tasks on a cluster), with the same kernels and numbers.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from rama.data.partitions import (
+    CHECK_COLUMNS,
+    DAILY_COLUMNS,
+    DEFAULT_PARTITION_ROWS,
+    Partition,
+    check_split,
+    map_partitions,
+    read_partition,
+    split_partitions,
+)
 from rama.errors import DataValidationError
 from rama.forecast.schema import (
     HOURS_SALE,
@@ -60,7 +83,54 @@ INTENSITY_BINS: tuple[tuple[str, int, int], ...] = (
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
+I32 = npt.NDArray[np.int32]
+U64 = npt.NDArray[np.uint64]
 B1 = npt.NDArray[np.bool_]
+WindowT = tuple[int, int]
+
+CHUNK_ROWS = 500_000
+"""Rows of one block of the kernels (bounds the exploded hourly arrays to ~0.3 GB)."""
+
+
+@dataclass(frozen=True)
+class BlockStats:
+    """The map over one block of rows with the hourly lists (all the recovery needs of it).
+
+    Per series of the block (sorted ``keys``, :func:`series_key`, with their ``product``
+    ids): in-stock hourly sales ``S`` (units) and in-stock day counts ``N`` per window hour,
+    additive over blocks. Per row: the series' position in ``keys`` (``local``), in-stock
+    sales ``A`` and sales in flagged hours ``B`` (units/day), the flagged window hours as a
+    bit mask (``flags``, bit ``h - first``) and the flagged hours 6..21 (``oos_cnt``).
+    """
+
+    keys: U64
+    product: I64
+    S: F64
+    N: F64
+    local: I32
+    A: F64
+    B: F64
+    flags: npt.NDArray[np.uint32]
+    oos_cnt: I32
+
+
+@dataclass(frozen=True)
+class Profiles:
+    """The reduce: every series (sorted ``keys``), its product rank ``prod`` and its shrunk
+    in-stock hourly ``profile`` (shares over the window hours)."""
+
+    keys: U64
+    prod: I64
+    profile: F64
+
+
+def check_settings(prior_units: float, profile_prior_days: float, window: WindowT) -> None:
+    """Priors >= 0 and ``0 <= first < last <= 24`` (ValueError otherwise)."""
+    if prior_units < 0 or profile_prior_days < 0:
+        raise ValueError("prior_units (units) and profile_prior_days (days) must be >= 0")
+    lo_h, hi_h = window
+    if not 0 <= lo_h < hi_h <= 24:
+        raise ValueError(f"window must satisfy 0 <= first < last <= 24, got {window}")
 
 
 def recover_demand(
@@ -71,7 +141,7 @@ def recover_demand(
     window: tuple[int, int] = (OPEN_FIRST, OPEN_LAST),
     keep_hours: bool = False,
     source: str = "history",
-    chunk_rows: int = 500_000,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> pl.DataFrame:
     """Add ``lost_demand`` and ``recovered_demand`` (units/day) to a FreshRetailNet frame.
 
@@ -80,7 +150,8 @@ def recover_demand(
     6:00-22:00, list positions 6..21) are recovered. The hourly lists are dropped from the
     result unless ``keep_hours``; ``stock_hour6_22_cnt`` is added from the list when absent.
     ``prior_units`` is the Gamma prior's weight, in units of observed demand (0 = ratio).
-    Rows are processed ``chunk_rows`` at a time to bound memory.
+    Rows are processed ``chunk_rows`` at a time to bound memory: the map/reduce of
+    :func:`recover_partitions`, over slices of the frame instead of partitions of files.
     """
     require_columns(
         history,
@@ -89,42 +160,158 @@ def recover_demand(
         "demand recovery needs the hourly lists; load the published train split "
         "or set forecast.recover_demand=false",
     )
-    if prior_units < 0 or profile_prior_days < 0:
-        raise ValueError("prior_units (units) and profile_prior_days (days) must be >= 0")
-    lo_h, hi_h = window
-    if not 0 <= lo_h < hi_h <= 24:
-        raise ValueError(f"window must satisfy 0 <= first < last <= 24, got {window}")
+    check_settings(prior_units, profile_prior_days, window)
     _check_lists(history, source)
-    n = history.height
-    keys = history.select(series_key().alias("_k"), pl.col("product_id"))
-    uniq = keys.unique("_k").sort("_k")
-    sid = _index_of(keys["_k"], uniq["_k"])
-    prod = uniq["product_id"].rank("dense").cast(pl.Int64).to_numpy() - 1
-    n_series, width = uniq.height, hi_h - lo_h
-    chunks = [(a, min(a + chunk_rows, n)) for a in range(0, n, max(1, chunk_rows))]
-
-    S = np.zeros((n_series, width))
-    N = np.zeros((n_series, width))
-    for a, b in chunks:  # pass 1: in-stock hourly sums per series
-        sale, oos = _chunk_hours(history, a, b, lo_h, hi_h, source)
-        S += _group_sum(sid[a:b], np.where(oos, 0.0, sale), n_series)
-        N += _group_sum(sid[a:b], (~oos).astype(np.float64), n_series)
-    profile = _profiles(S, N, prod, profile_prior_days)
-
-    A, B, P = np.empty(n), np.empty(n), np.empty(n)
-    oos_cnt = np.empty(n, dtype=np.int32)
-    for a, b in chunks:  # pass 2: per-day observed/flagged sales and flagged profile share
-        sale, oos = _chunk_hours(history, a, b, lo_h, hi_h, source)
-        A[a:b] = np.where(oos, 0.0, sale).sum(axis=1)
-        B[a:b] = np.where(oos, sale, 0.0).sum(axis=1)
-        P[a:b] = np.where(oos, profile[sid[a:b]], 0.0).sum(axis=1).clip(0.0, 1.0)
-        oos_cnt[a:b] = oos[:, max(0, OPEN_FIRST - lo_h) : OPEN_LAST - lo_h].sum(axis=1)
-    lost = _lost_kernel(A, B, P, sid, prod, prior_units=float(prior_units))
-
+    stats = [block_stats(b, window, source) for b in _blocks(history, chunk_rows)]
+    prof = reduce_blocks(stats, profile_prior_days)
     # drop the lists before adding columns: adding first makes polars rechunk them (~GBs)
     out = history if keep_hours else history.drop(HOURS_SALE, HOURS_STOCK)
+    return with_lost(out, stats, prof, prior_units)
+
+
+def recover_partitions(
+    parts: Sequence[Partition],
+    *,
+    prior_units: float = 0.1,
+    profile_prior_days: float = 30.0,
+    window: WindowT = (OPEN_FIRST, OPEN_LAST),
+    columns: Sequence[str] = DAILY_COLUMNS,
+    split: str = "train",
+    stage: str = "forecast",
+) -> pl.DataFrame:
+    """:func:`recover_demand` of a split read partition by partition (the same numbers).
+
+    Map (one task per partition on a Dask cluster): read and check the partition
+    (:func:`~rama.data.partitions.read_partition`), keep its daily ``columns`` and its
+    blocks' :class:`BlockStats`; the lists are then dropped, so each partition is read once.
+    Reduce: the table-wide checks, the pooled profiles, then the flagged profile shares,
+    day levels and lost demand over the whole split. Returns ``columns`` (plus
+    ``stock_hour6_22_cnt`` from the lists when not among them), ``lost_demand`` and
+    ``recovered_demand``.
+    """
+    check_settings(prior_units, profile_prior_days, window)
+    mapped = map_partitions(_partition_task, (tuple(columns), window), parts, stage=stage)
+    stats = [s for _, block in mapped for s in block]
+    frames = [d for d, _ in mapped]
+    del mapped
+    daily = check_split(frames, parts, split).select(columns)
+    del frames
+    return with_lost(daily, stats, reduce_blocks(stats, profile_prior_days), prior_units)
+
+
+def recover_split(
+    path: Path,
+    split: str = "train",
+    *,
+    rows: int = DEFAULT_PARTITION_ROWS,
+    prior_units: float = 0.1,
+    profile_prior_days: float = 30.0,
+    window: WindowT = (OPEN_FIRST, OPEN_LAST),
+    columns: Sequence[str] = DAILY_COLUMNS,
+    stage: str = "forecast",
+) -> pl.DataFrame:
+    """:func:`recover_partitions` of ``split`` under ``path`` in partitions of ``rows`` rows
+    (``data.partition_rows``, rounded down to a multiple of :data:`CHUNK_ROWS`: the blocks,
+    and so every sum, are then those of :func:`recover_demand` on the whole split, bit for
+    bit, for a split in one file)."""
+    return recover_partitions(
+        split_partitions(Path(path), split, rows, align=CHUNK_ROWS),
+        prior_units=prior_units,
+        profile_prior_days=profile_prior_days,
+        window=window,
+        columns=columns,
+        split=split,
+        stage=stage,
+    )
+
+
+_LIST_INPUT = (*KEYS, HOURS_SALE, HOURS_STOCK)
+
+
+def _blocks(df: pl.DataFrame, chunk_rows: int) -> list[pl.DataFrame]:
+    """``df`` in slices of ``chunk_rows`` rows (views; one empty slice for an empty frame)."""
+    step = max(1, chunk_rows)
+    return [df.slice(a, step) for a in range(0, max(df.height, 1), step)]
+
+
+def _partition_task(
+    shared: tuple[tuple[str, ...], WindowT], part: Partition
+) -> tuple[pl.DataFrame, list[BlockStats]]:
+    """Map task: a checked partition's daily columns and its blocks' statistics."""
+    columns, window = shared
+    df = read_partition(part)
+    lists, source = df.select(_LIST_INPUT), str(part.file)
+    stats = [block_stats(b, window, source) for b in _blocks(lists, CHUNK_ROWS)]
+    return df.select(list(dict.fromkeys((*columns, *CHECK_COLUMNS)))), stats
+
+
+def block_stats(block: pl.DataFrame, window: WindowT, source: str) -> BlockStats:
+    """The map over one block of rows with the hourly lists (:class:`BlockStats`)."""
+    lo_h, hi_h = window
+    _check_lists(block, source)
+    sale, oos = _chunk_hours(block, 0, block.height, lo_h, hi_h, source)
+    keys = block.select(series_key().alias("_k"), pl.col("product_id"))
+    uniq = keys.unique("_k").sort("_k")
+    local = _index_of(keys["_k"], uniq["_k"])
+    k = uniq.height
+    bits = np.left_shift(np.uint32(1), np.arange(hi_h - lo_h, dtype=np.uint32))
+    return BlockStats(
+        keys=uniq["_k"].to_numpy(),
+        product=uniq["product_id"].to_numpy().astype(np.int64),
+        S=_group_sum(local, np.where(oos, 0.0, sale), k),
+        N=_group_sum(local, (~oos).astype(np.float64), k),
+        local=local.astype(np.int32),
+        A=np.where(oos, 0.0, sale).sum(axis=1),
+        B=np.where(oos, sale, 0.0).sum(axis=1),
+        flags=(oos * bits).sum(axis=1, dtype=np.uint32),
+        oos_cnt=oos[:, max(0, OPEN_FIRST - lo_h) : OPEN_LAST - lo_h].sum(axis=1).astype(np.int32),
+    )
+
+
+def reduce_blocks(stats: Sequence[BlockStats], profile_prior_days: float) -> Profiles:
+    """The reduce: the blocks' sums added in block order, then the pooled profiles."""
+    keys = np.concatenate([s.keys for s in stats]) if stats else np.empty(0, np.uint64)
+    prods = np.concatenate([s.product for s in stats]) if stats else np.empty(0, np.int64)
+    uniq, first = np.unique(keys, return_index=True)
+    prod = np.unique(prods[first], return_inverse=True)[1].astype(np.int64)  # dense rank
+    width = stats[0].S.shape[1] if stats else 0
+    S, N = np.zeros((uniq.size, width)), np.zeros((uniq.size, width))
+    for s in stats:  # one vectorised scatter per block, in block order
+        idx = np.searchsorted(uniq, s.keys)
+        S[idx] += s.S
+        N[idx] += s.N
+    return Profiles(uniq, prod, _profiles(S, N, prod, profile_prior_days))
+
+
+def with_lost(
+    daily: pl.DataFrame, stats: Sequence[BlockStats], prof: Profiles, prior_units: float
+) -> pl.DataFrame:
+    """``daily`` (the blocks' rows, in block order) with ``lost_demand`` and
+    ``recovered_demand`` (units/day), and ``stock_hour6_22_cnt`` from the lists when
+    absent. The flagged profile share ``P`` of each row comes from its bit mask."""
+    width = prof.profile.shape[1]
+    bits = np.left_shift(np.uint32(1), np.arange(width, dtype=np.uint32))
+    sids, shares = [], []
+    for s in stats:  # one block at a time: (rows, width) temporaries stay small
+        sid = np.searchsorted(prof.keys, s.keys)[s.local].astype(np.int64)
+        oos = (s.flags[:, None] & bits) != 0
+        sids.append(sid)
+        shares.append(np.where(oos, prof.profile[sid], 0.0).sum(axis=1).clip(0.0, 1.0))
+
+    def cat(name: str) -> npt.NDArray[Any]:
+        return np.concatenate([getattr(s, name) for s in stats])
+
+    lost = _lost_kernel(
+        cat("A"),
+        cat("B"),
+        np.concatenate(shares),
+        np.concatenate(sids),
+        prof.prod,
+        prior_units=float(prior_units),
+    )
+    out = daily
     if OOS_HOURS not in out.columns:
-        out = out.with_columns(pl.Series(OOS_HOURS, oos_cnt))
+        out = out.with_columns(pl.Series(OOS_HOURS, cat("oos_cnt")))
     return out.with_columns(
         pl.Series(LOST, lost),
         (pl.col(SALES) + pl.Series(LOST, lost)).alias(RECOVERED),
@@ -267,18 +454,10 @@ def recovery_summary(recovered: pl.DataFrame, truth_col: str | None = None) -> p
     """Observed vs recovered demand, overall and by stockout hours (6-22) of the day.
 
     With ``truth_col`` (the synthetic latent demand), also WAPE and bias (sum(x-y)/sum y) of
-    observed and recovered daily demand against the truth.
+    observed and recovered daily demand against the truth. Aggregates in place (no copy of
+    the rows per bin).
     """
     require_columns(recovered, [SALES, RECOVERED, OOS_HOURS], "recovered history", "run recovery")
-    frames = [recovered.with_columns(pl.lit("all").alias("stockout_hours"))]
-    for label, lo, hi in INTENSITY_BINS:
-        frames.append(
-            recovered.filter(pl.col(OOS_HOURS).is_between(lo, hi)).with_columns(
-                pl.lit(label).alias("stockout_hours")
-            )
-        )
-    cols = [SALES, RECOVERED] + ([truth_col] if truth_col else [])
-    stacked = pl.concat([f.select(["stockout_hours", *cols]) for f in frames])
     aggs: list[pl.Expr] = [
         pl.len().alias("n_rows"),
         pl.col(SALES).sum().alias("observed"),
@@ -293,21 +472,33 @@ def recovery_summary(recovered: pl.DataFrame, truth_col: str | None = None) -> p
             ((pl.col(RECOVERED) - y).abs().sum() / y.sum()).alias("recovered_wape"),
             ((pl.col(RECOVERED) - y).sum() / y.sum()).alias("recovered_bias"),
         ]
-    order = ["all"] + [b[0] for b in INTENSITY_BINS]
+    labels = ["all"] + [b[0] for b in INTENSITY_BINS]
+    code: pl.Expr = pl.lit(None, pl.Int8)
+    for i, (_, lo, hi) in reversed(list(enumerate(INTENSITY_BINS, start=1))):
+        code = (
+            pl.when(pl.col(OOS_HOURS).is_between(lo, hi)).then(pl.lit(i, pl.Int8)).otherwise(code)
+        )
+    cols = [SALES, RECOVERED, OOS_HOURS] + ([truth_col] if truth_col else [])
+    base = recovered.select(cols)
+    overall = base.select(pl.lit(0, pl.Int8).alias("_o"), *aggs)
+    by_bin = (
+        base.group_by(code.alias("_o")).agg(aggs).filter(pl.col("_o").is_not_null())
+        if base.height
+        else overall.head(0)
+    )
     out = (
-        stacked.group_by("stockout_hours")
-        .agg(aggs)
-        .with_columns(
-            (pl.col("recovered") - pl.col("observed")).alias("lost"),
-            ((pl.col("recovered") - pl.col("observed")) / pl.col("recovered")).alias(
-                "lost_share_of_recovered"
-            ),
-            (pl.col("n_rows") / recovered.height).alias("share_of_rows"),
-        )
-        .with_columns(
-            pl.col("stockout_hours").replace_strict(order, list(range(len(order)))).alias("_o")
-        )
+        pl.concat([overall, by_bin.select(overall.columns)])
         .sort("_o")
+        .with_columns(
+            pl.col("_o").replace_strict(list(range(len(labels))), labels).alias("stockout_hours")
+        )
         .drop("_o")
+    )
+    out = out.select("stockout_hours", pl.exclude("stockout_hours")).with_columns(
+        (pl.col("recovered") - pl.col("observed")).alias("lost"),
+        ((pl.col("recovered") - pl.col("observed")) / pl.col("recovered")).alias(
+            "lost_share_of_recovered"
+        ),
+        (pl.col("n_rows") / recovered.height).alias("share_of_rows"),
     )
     return out

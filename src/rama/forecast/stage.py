@@ -14,13 +14,13 @@ from typing import Any
 import polars as pl
 
 from rama.config import Config
-from rama.data import load_freshretail
+from rama.data.partitions import DAILY_COLUMNS, DEFAULT_PARTITION_ROWS, load_daily
 from rama.errors import StageInputError
 from rama.forecast.backtest import TRUTH, horizon_calibration, score_methods, seller_class
 from rama.forecast.baselines import moving_average, seasonal_naive
 from rama.forecast.model import DemandForecaster, quantile_name
-from rama.forecast.recovery import recover_demand, recovery_summary
-from rama.forecast.schema import COVARIATES, KEYS, OOS_HOURS, RECOVERED, SALES
+from rama.forecast.recovery import recover_split, recovery_summary
+from rama.forecast.schema import COVARIATES, HIERARCHY, KEYS, LOST, OOS_HOURS, RECOVERED, SALES
 from rama.io import atomic_dir, write_csv, write_json, write_parquet
 from rama.layout import RunLayout, truth_file
 from rama.progress import step
@@ -28,6 +28,10 @@ from rama.run_manifest import read_manifest, record_stage, update_manifest
 
 FORECAST = "forecast"
 MA_WINDOW = 28  # days of the moving-average baseline
+TRAIN_COLUMNS = tuple(
+    c for c in DAILY_COLUMNS if c in {*KEYS, "dt", SALES, OOS_HOURS, *COVARIATES, *HIERARCHY}
+)
+"""The train split's daily columns the forecaster and the backtest read (no hourly lists)."""
 
 
 @dataclass(frozen=True)
@@ -71,25 +75,32 @@ def run_forecast(run_dir: Path, cfg: Config, *, reuse_model: bool = False) -> Fo
     fcfg = cfg["forecast"]
     timings: dict[str, float] = {}
 
-    with step("forecast: loading the sales"):
-        train = load_freshretail(data_dir, "train")
-        ev = load_freshretail(data_dir, "eval") if manifest.get("has_eval") else None
-    truth = _load_truth(data_dir) if manifest.get("has_truth") else None
-    timings["load"] = time.perf_counter() - t0
-
-    t = time.perf_counter()
+    rows = int(cfg["data"].get("partition_rows", DEFAULT_PARTITION_ROWS))
     lo_h, hi_h = fcfg.get("recovery_hours", (6, 22))
-    with step("forecast: recovering stockout-censored demand"):
-        rec = recover_demand(
-            train,
+    with step("forecast: reading the sales and recovering stockout-censored demand"):
+        rec = recover_split(  # partition by partition: one partition's hourly lists at a time
+            data_dir,
+            "train",
+            rows=rows,
             prior_units=float(fcfg.get("recovery_prior_units", 0.1)),
             window=(int(lo_h), int(hi_h)),
-            source=f"{data_dir} (train)",
+            columns=TRAIN_COLUMNS,
+            stage=FORECAST,
         )
-    del train
+    timings["recovery"] = time.perf_counter() - t0
+
+    t = time.perf_counter()
+    with step("forecast: loading the eval split and the truth"):  # no hourly lists needed
+        ev = (
+            load_daily(data_dir, "eval", rows=rows, stage=FORECAST)
+            if manifest.get("has_eval")
+            else None
+        )
+        truth = _load_truth(data_dir) if manifest.get("has_truth") else None
+        rec_sum = _recovery_table(rec, truth)
+    rec = rec.drop(LOST)  # the forecaster reads recovered_demand only
     gc.collect()
-    rec_sum = _recovery_table(rec, truth)
-    timings["recovery"] = time.perf_counter() - t
+    timings["load"] = time.perf_counter() - t
 
     t = time.perf_counter()
     if reuse_model:
@@ -229,8 +240,11 @@ def _load_truth(data_dir: Path) -> pl.DataFrame | None:
     path = truth_file(data_dir)
     if not path.is_file():
         return None
-    return pl.read_parquet(path, columns=[*KEYS, "dt", TRUTH]).with_columns(
-        pl.col("dt").str.to_date("%Y-%m-%d")
+    return (  # lazily: the day text is converted as it is read, never held whole
+        pl.scan_parquet(path, glob=False)
+        .select(*KEYS, "dt", TRUTH)
+        .with_columns(pl.col("dt").str.to_date("%Y-%m-%d"))
+        .collect()
     )
 
 

@@ -37,6 +37,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from rama import cluster
+from rama.cluster import kill_hook_for_tests
 from rama.errors import WorkerError
 from rama.optimize.blocks import make_blocks
 from rama.optimize.colgen import solve_block
@@ -48,33 +49,6 @@ from rama.progress import step
 
 T = TypeVar("T")
 R = TypeVar("R")
-
-KILL_ENV = "RAMA_TEST_KILL_WORKER"
-"""Test-only (tests/test_workers.py): ``STAGE:K`` makes the workers of the first ``K`` pools
-of ``STAGE`` (``optimize`` or ``scenarios``) kill themselves with SIGKILL on a task."""
-
-
-KILL_ONCE_ENV = "RAMA_TEST_KILL_ONCE"
-"""Test-only (tests/test_cluster.py): ``STAGE:FILE`` makes the first task of ``STAGE`` that
-creates ``FILE`` kill its worker with SIGKILL (once over the whole cluster)."""
-
-
-def kill_hook_for_tests(stage: str, attempt: int) -> None:
-    """Test-only: SIGKILL this worker when :data:`KILL_ENV` asks for it (pool ``attempt``,
-    0-based, below ``K``). Does nothing when the variable is unset."""
-    once = os.environ.get(KILL_ONCE_ENV)
-    if once and once.startswith(f"{stage}:"):
-        try:
-            os.close(os.open(once.split(":", 1)[1], os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-        except FileExistsError:
-            pass
-        else:
-            os.kill(os.getpid(), signal.SIGKILL)
-    spec = os.environ.get(KILL_ENV)
-    if spec:
-        name, _, k = spec.partition(":")
-        if name == stage and attempt < int(k or 1):
-            os.kill(os.getpid(), signal.SIGKILL)
 
 
 @dataclass(frozen=True)

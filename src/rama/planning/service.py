@@ -2,7 +2,7 @@
 distribution, by network, city, store and product, next to the configured targets.
 
 Per pair, with available stock ``A`` (after transfers and allocation) and the S forecast draws
-``D_s`` (:func:`rama.rules.demand_samples`):
+``D_s`` (:func:`rama.problem.forecast_samples`, the stochastic plan's distribution):
 
     expected demand    E[D]            = mean_s D_s                   (units)
     expected stockout  E[max(0, D - A)] = mean_s max(0, D_s - A)       (units)

@@ -7,8 +7,9 @@ recommended plan in ``RUN/plan/``.
    stochastic plan, and the configured one) decides; its plan is written to
    ``RUN/plans/<strategy>/`` and re-checked independently there.
 3. Every plan (and doing nothing) is scored on ``evaluate.samples`` independent draws of the
-   forecast distribution (:func:`rama.rules.demand_samples`): expected cost, fill rate and
-   cycle service level, what a planner can expect before the week happens.
+   forecast distribution the stochastic plan uses (``stochastic.distribution``;
+   :func:`rama.problem.forecast_samples`): expected cost, fill rate and cycle service level,
+   what a planner can expect before the week happens.
 4. ``RUN/plan/`` holds the plan of ``plan.strategy`` (default: the stochastic plan), its
    ``summary.json`` saying which strategy it is, why (the comparison of step 3), and the
    configuration it was solved with.
@@ -40,12 +41,12 @@ from rama.problem import (
     Problem,
     StoreRisk,
     build_run_problem,
+    forecast_samples,
     on_lot_grid,
     store_risk_from_params,
     write_problem,
     write_store_risk,
 )
-from rama.rules import demand_samples
 from rama.run_manifest import record_stage
 from rama.strategies import STRATEGY_FUNCTIONS, Decision, StrategyContext, score
 
@@ -213,13 +214,8 @@ def run_plan(
     # scored on the problem as written, with the stock really on hand
     planned = on_lot_grid(problem, lot) if lot > 0 else problem
     decisions = {name: STRATEGY_FUNCTIONS[name](planned, ctx) for name in names}
-    std = problem.store_products["demand_std"].to_numpy().astype(np.float64)
-    samples = demand_samples(
-        problem.demand,
-        std,
-        int(cfg["evaluate"]["samples"]),
-        ctx.distribution,
-        int(cfg["run"]["seed"]),
+    samples, fallback = forecast_samples(
+        problem, int(cfg["evaluate"]["samples"]), ctx.distribution, int(cfg["run"]["seed"])
     )
     comparison = compare_plans(problem, decisions, samples)
     overrides = cfg.overrides()
@@ -268,6 +264,7 @@ def run_plan(
             f"{samples.shape[1]} independent draws per pair of the forecast distribution "
             f"({ctx.distribution}; seed run.seed = {int(cfg['run']['seed'])})"
         ),
+        "distribution": _distribution_note(ctx.distribution, problem, fallback),
         "comparison": comparison,
         "config_overrides": overrides,
         "config": {section: dict(table) for section, table in cfg.values.items()},
@@ -301,3 +298,21 @@ def _fill_rate_target(cfg: Config, strategy: str) -> float:
     if plan_target > 0 and strategy == "stochastic_fill_rate":
         return plan_target
     return float(cfg["stochastic"]["fill_rate_target"])
+
+
+def _distribution_note(distribution: str, problem: Problem, fallback: int) -> dict[str, Any]:
+    """What the stochastic plan's points and the forecast draws were taken from."""
+    forms = {
+        "gamma": "a Gamma matched on the forecast's horizon mean and std",
+        "normal": "a Normal of the forecast's horizon mean and std, cut at 0",
+        "empirical": "the forecast's empirical quantile grid of each horizon total "
+        "(RUN/forecast/horizon_quantiles.parquet, piecewise linear between its levels)",
+    }
+    note: dict[str, Any] = {"stochastic.distribution": distribution, "form": forms[distribution]}
+    if distribution == "empirical":
+        note.update(
+            pairs=problem.n_pairs,
+            fallback_pairs=fallback,
+            fallback=f"{fallback} pairs without a grid row use the Gamma form",
+        )
+    return note

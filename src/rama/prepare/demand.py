@@ -4,22 +4,11 @@ from __future__ import annotations
 
 import polars as pl
 
-from rama.data.schema import FRESHRETAIL_ID_COLUMNS, HIERARCHY_COLUMNS, STOCK_HOURS
+from rama.data.partitions import DAILY_COLUMNS
+from rama.data.schema import HIERARCHY_COLUMNS, STOCK_HOURS
 from rama.schema import PAIR_KEYS
 
-DAILY_COLUMNS = (
-    *FRESHRETAIL_ID_COLUMNS,
-    "dt",
-    "sale_amount",
-    "stock_hour6_22_cnt",
-    "discount",
-    "holiday_flag",
-    "activity_flag",
-    "precpt",
-    "avg_temperature",
-    "avg_humidity",
-    "avg_wind_level",
-)
+__all__ = ["DAILY_COLUMNS", "is_sorted_by", "store_product_daily", "store_product_params"]
 
 
 def is_sorted_by(df: pl.DataFrame, columns: list[str]) -> bool:
@@ -33,8 +22,9 @@ def is_sorted_by(df: pl.DataFrame, columns: list[str]) -> bool:
 
 
 def store_product_daily(train: pl.DataFrame) -> pl.DataFrame:
-    """The loaded train split without the hourly lists, sorted by store, product, day
-    (no copy when it already is, as published)."""
+    """The loaded train split (with or without the hourly lists, e.g.
+    :func:`rama.data.partitions.load_daily`) without the lists, sorted by store, product,
+    day (no copy when it already is, as published)."""
     keys = [*PAIR_KEYS, "dt"]
     daily = train.select(DAILY_COLUMNS)
     return daily if is_sorted_by(daily, keys) else daily.sort(keys)

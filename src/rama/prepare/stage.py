@@ -13,7 +13,7 @@ import polars as pl
 
 from rama import __version__
 from rama.config import Config
-from rama.data import has_split, load_city_locations, load_freshretail, load_logistics
+from rama.data import has_split, load_city_locations, load_logistics
 from rama.data.freshretail import freshretail_file
 from rama.data.logistics import logistics_file
 from rama.data.outliers import (
@@ -22,6 +22,7 @@ from rama.data.outliers import (
     cap_sale_outliers,
     empty_report,
 )
+from rama.data.partitions import DEFAULT_PARTITION_ROWS, load_daily
 from rama.errors import StageInputError
 from rama.io import atomic_dir, write_csv, write_json, write_parquet, write_text
 from rama.layout import RunLayout, truth_file
@@ -150,7 +151,8 @@ def prepare(
     run_dir = layout.root
     rule = OutlierRule.from_config(cfg["data"])
     with step("prepare: loading and validating the sales"):
-        daily = store_product_daily(load_freshretail(data_dir, "train"))
+        rows = int(cfg["data"].get("partition_rows", DEFAULT_PARTITION_ROWS))
+        daily = store_product_daily(load_daily(data_dir, "train", rows=rows))
     train_source = str(freshretail_file(data_dir, "train") or data_dir)
     with step("prepare: outlier check"):
         daily, sale_outliers = cap_sale_outliers(daily, rule, train_source)

@@ -3,12 +3,19 @@ validated frozen :class:`Problem` (``RUN/problem/``).
 
 Entry points: :func:`make_problem` (tables in memory), :func:`load_problem` /
 :func:`write_problem` (the problem folder), :func:`build_problem` (a run's prepared tables and
-forecast), :func:`stochastic_problem` (K demand points per pair), :func:`on_lot_grid` (the
+forecast), :func:`stochastic_problem` (K demand points per pair; :func:`forecast_points` and
+:func:`forecast_samples` of the configured distribution), :func:`on_lot_grid` (the
 inputs on a lot grid, for plans in whole units or lots). See docs/optimizer.md.
 """
 
 from rama.problem.build import build_problem, build_run_problem, read_inventory
-from rama.problem.folder import load_problem, read_points, transport_frame, write_problem
+from rama.problem.folder import (
+    load_problem,
+    read_grid,
+    read_points,
+    transport_frame,
+    write_problem,
+)
 from rama.problem.lots import off_grid_inputs, on_lot_grid
 from rama.problem.model import PAIR_KEYS, TABLES, Problem, align_pairs, make_problem
 from rama.problem.planner_tables import BuildReport, PlannerInputs
@@ -20,7 +27,12 @@ from rama.problem.scenario import (
     load_inputs,
     scenario_problem,
 )
-from rama.problem.stochastic import stochastic_problem
+from rama.problem.stochastic import (
+    forecast_points,
+    forecast_samples,
+    grid_rows,
+    stochastic_problem,
+)
 from rama.problem.transport import CityCosts, TransportCosts, scale_transport
 from rama.problem.variants import with_penalty, without_routes
 
@@ -37,6 +49,9 @@ __all__ = [
     "align_pairs",
     "build_problem",
     "build_run_problem",
+    "forecast_points",
+    "forecast_samples",
+    "grid_rows",
     "inputs_from_problem",
     "inputs_from_risk",
     "load_inputs",
@@ -44,6 +59,7 @@ __all__ = [
     "make_problem",
     "off_grid_inputs",
     "on_lot_grid",
+    "read_grid",
     "read_inventory",
     "read_points",
     "read_store_risk",

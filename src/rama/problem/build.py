@@ -18,6 +18,11 @@ Per store: distribution_cost and city_id from ``store_supply_params.csv``. Trans
 city form ``city_transport_costs.csv`` (a store pair costs its cities' cost) when present,
 else the long ``transport_cost_matrix.parquet``.
 
+The forecast's empirical distribution of each horizon total, ``horizon_quantiles.parquet``
+(quantiles at the levels ``(g - 0.5) / G``), is carried as ``Problem.demand_grid`` when the
+forecast wrote it (a pair it does not list gets a NaN row), for
+``stochastic.distribution = "empirical"``.
+
 The planner's own tables (:mod:`rama.problem.planner_tables`: lane costs, product costs,
 capacities) replace these derived numbers where they list a value; :func:`build_run_problem`
 applies them and reports what they changed (:class:`BuildReport`).
@@ -25,6 +30,7 @@ applies them and reports what they changed (:class:`BuildReport`).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +40,7 @@ from rama.config import Config
 from rama.errors import DataValidationError
 from rama.io import read_csv_text, read_parquet_file, require_file
 from rama.layout import RunLayout
+from rama.problem.folder import read_grid
 from rama.problem.model import Problem, _transport_from_table, make_problem, validate_table
 from rama.problem.planner_tables import (
     INVENTORY,
@@ -76,6 +83,7 @@ __all__ = [
 ]
 
 PAIR_COLUMNS = ("store_id", "product_id")
+HORIZON_QUANTILES = "horizon_quantiles.parquet"  # RUN/forecast/: the horizon totals' quantiles
 FLOAT32_FROM_STORES = 5000  # dense transport matrices this large are kept as float32
 
 
@@ -322,6 +330,10 @@ def build_run_problem(
         sources=sources,
         source=str(run_dir),
     )
+    grid_path = layout.forecast / HORIZON_QUANTILES
+    if grid_path.is_file():
+        grid = read_grid(_read(grid_path), problem, str(grid_path))
+        problem = replace(problem, demand_grid=grid)
     return problem, BuildReport(
         inputs,
         problem.n_pairs,

@@ -113,6 +113,10 @@ class Problem:
     # Stochastic plans only (rama.optimize.stochastic): per pair (store_products order) K
     # equiprobable demand points, sorted; ``demand`` is then their mean. None = deterministic.
     demand_points: np.ndarray | None = None
+    # The forecast's empirical horizon distribution per pair (store_products order): ``n x G``
+    # quantiles of the horizon total at the levels ``(g - 0.5) / G`` (units; the forecast's
+    # ``horizon_quantiles.parquet``), a NaN row for a pair without one. None = no grid.
+    demand_grid: np.ndarray | None = None
 
     @property
     def n_stores(self) -> int:
@@ -209,10 +213,14 @@ class Problem:
         sub = make_problem(
             sp.drop("store_idx", "product_idx"), pr, self.stores, self.transport, validate=False
         )
-        if self.demand_points is None:
+        if self.demand_points is None and self.demand_grid is None:
             return sub
         mask = np.isin(self.product_ids[self.pair_product], keep.to_numpy())
-        return replace(sub, demand_points=self.demand_points[mask])
+        return replace(
+            sub,
+            demand_points=None if self.demand_points is None else self.demand_points[mask],
+            demand_grid=None if self.demand_grid is None else self.demand_grid[mask],
+        )
 
 
 def _known(df: pl.DataFrame, col: str, ids: np.ndarray, what: str, source: str) -> np.ndarray:

@@ -8,6 +8,7 @@ prepared tables, config and the simulated or user inventory it was built with) a
 :mod:`rama.rules`:
 
     demand, demand_std  x forecast factor (forecast_demand x demand)
+    demand_grid         x forecast factor (the quantiles of a total scaled by f)
     safety_stock        safety_stock(std, L, service level, H; lead_time, delay,
                         safety_stock multipliers)
     max_capacity        storage_capacity(demand, safety_stock, [capacity])
@@ -18,7 +19,7 @@ prepared tables, config and the simulated or user inventory it was built with) a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -113,4 +114,6 @@ def scenario_problem(inputs: PlanningInputs, scenario: Scenario) -> Problem:
     transport = base.transport
     if scenario.transport != 1.0:
         transport = scale_transport(transport, scenario.transport)
-    return make_problem(sp, products, base.stores, transport, validate=False, source=base.source)
+    out = make_problem(sp, products, base.stores, transport, validate=False, source=base.source)
+    grid = None if base.demand_grid is None else base.demand_grid * f
+    return replace(out, demand_grid=grid)

@@ -18,6 +18,11 @@ inventory ``E max(0, A - D)``, C1 (``e - u = A - E[D]``) and C5 hold with the pr
 columns and the independent check stays valid. In the LP (:mod:`rama.optimize.lp_model`)
 each pair's C1 row gets one bounded column per segment (width ``d_k+1 - d_k``, cost
 ``slope_k``); routes and pricing are unchanged.
+
+The points and the forecast draws that score a plan come from one distribution
+(``stochastic.distribution``; :func:`forecast_points`, :func:`forecast_samples`): a Gamma or
+cut Normal of the forecast's horizon mean and std, or the forecast's empirical quantile grid
+of the horizon total (``Problem.demand_grid``), with the Gamma for a pair without a grid row.
 """
 
 from __future__ import annotations
@@ -25,10 +30,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+from scipy import special
 
 from rama.errors import DataValidationError
 from rama.problem.model import Problem
-from rama.rules import grid_quantiles
+from rama.rules import DISTRIBUTIONS, demand_points, demand_samples, grid_quantiles
 
 
 def stochastic_problem(problem: Problem, points: np.ndarray) -> Problem:
@@ -106,3 +112,82 @@ def grid_points(grid: np.ndarray, k_points: int) -> np.ndarray:
         )
     u = (np.arange(1, k_points + 1) - 0.5) / k_points
     return grid_quantiles(np.maximum.accumulate(g, axis=1), u)
+
+
+FALLBACK = "gamma"
+"""The form of a pair without a quantile grid under ``distribution = "empirical"``."""
+
+
+def _moments(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
+    std = problem.store_products["demand_std"].to_numpy().astype(np.float64)
+    return problem.demand, std
+
+
+def grid_rows(problem: Problem) -> np.ndarray:
+    """Per pair: whether ``problem.demand_grid`` has its quantiles (bool; all False without a
+    grid)."""
+    g = problem.demand_grid
+    if g is None:
+        return np.zeros(problem.n_pairs, dtype=bool)
+    return np.asarray(np.isfinite(g).all(axis=1))
+
+
+def forecast_points(problem: Problem, k: int, distribution: str) -> tuple[np.ndarray, int]:
+    """The stochastic plan's ``n_pairs x k`` demand points (units) and the number of pairs
+    that fell back to the Gamma form.
+
+    ``gamma`` / ``normal``: :func:`rama.rules.demand_points` of the forecast's horizon mean
+    and std. ``empirical``: the ``(j - 0.5) / k`` quantiles of the pair's row of
+    ``problem.demand_grid`` (piecewise linear, :func:`rama.rules.grid_quantiles`); a pair
+    without a row (no grid, or a NaN row: missing from ``horizon_quantiles.parquet``) takes
+    the Gamma points of its mean and std, and is counted.
+    """
+    if distribution not in DISTRIBUTIONS:
+        raise ValueError(f"distribution must be one of {DISTRIBUTIONS}, got {distribution!r}")
+    mean, std = _moments(problem)
+    if distribution != "empirical":
+        return demand_points(mean, std, k, distribution), 0
+    ok = grid_rows(problem)
+    if not ok.any():
+        return demand_points(mean, std, k, FALLBACK), problem.n_pairs
+    assert problem.demand_grid is not None
+    out = np.empty((problem.n_pairs, k), dtype=np.float64)
+    out[ok] = demand_points(mean[ok], std[ok], k, "empirical", grid=problem.demand_grid[ok])
+    if not ok.all():
+        out[~ok] = demand_points(mean[~ok], std[~ok], k, FALLBACK)
+    return out, int((~ok).sum())
+
+
+def forecast_samples(
+    problem: Problem, n_samples: int, distribution: str, seed: int
+) -> tuple[np.ndarray, int]:
+    """``n_pairs x n_samples`` random draws of each pair's horizon demand (units) from the
+    plan's distribution (:func:`forecast_points`), and the number of Gamma fallback pairs.
+
+    ``gamma`` / ``normal``: :func:`rama.rules.demand_samples`. ``empirical``: the same
+    uniforms ``u`` (``default_rng(SeedSequence([seed, 2]))``, pairs x draws) through each
+    pair's quantile function: the grid's where it has a row, else the Gamma's inverse CDF
+    (a pair with ``std == 0`` or ``mean == 0`` takes its mean). A grid scaled by ``f`` (a
+    foreseen demand shock) gives the draws times ``f``.
+    """
+    mean, std = _moments(problem)
+    if distribution != "empirical":
+        return demand_samples(mean, std, n_samples, distribution, seed), 0
+    ok = grid_rows(problem)
+    if not ok.any():
+        return demand_samples(mean, std, n_samples, FALLBACK, seed), problem.n_pairs
+    assert problem.demand_grid is not None
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 2]))
+    u = rng.random((problem.n_pairs, n_samples))
+    out = np.empty_like(u)
+    out[ok] = grid_quantiles(np.maximum.accumulate(problem.demand_grid[ok], axis=1), u[ok])
+    rest = ~ok
+    if rest.any():
+        m, s = np.maximum(mean[rest], 0.0), np.maximum(std[rest], 0.0)
+        spread = (m > 0) & (s > 0)
+        fb = np.repeat(m[:, None], n_samples, axis=1)
+        if spread.any():
+            ms, ss = m[spread, None], s[spread, None]
+            fb[spread] = special.gammaincinv((ms / ss) ** 2, u[rest][spread]) * (ss**2 / ms)
+        out[rest] = fb
+    return out, int(rest.sum())

@@ -1,0 +1,114 @@
+"""The forecaster's fit on a Dask cluster: features per partition on the workers, training
+with LightGBM's Dask interface (``lightgbm.DaskLGBMRegressor``, data-parallel learning over
+sockets between the workers; https://lightgbm.readthedocs.io/en/stable/Parallel-Learning-Guide.html).
+
+Each partition of whole series is a task (:func:`rama.forecast.training_rows.part_rows`);
+its training rows stay on the worker that built them and become the chunks of a Dask array,
+so the training matrix is never gathered on the client. The calibration rows and the
+history tail (one week per series) come back to the client, which calibrates exactly as a
+local fit does.
+
+Distributed LightGBM is not bitwise the serial one: each worker finds feature bin
+boundaries from its own rows and histograms are summed across workers, so splits can differ
+slightly (LightGBM documents no tolerance; ``benchmarks/bench_pipeline_10x.py`` and the
+cluster tests measure the difference of the forecasts). Imported only when a cluster is
+active.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import polars as pl
+
+from rama.cluster import RETRIES, kill_hook_for_tests
+from rama.errors import ConfigError, WorkerError
+from rama.forecast.features import categorical_indices
+from rama.forecast.training_rows import PartRows, RowPlan, part_rows
+
+
+def _rows_task(args: tuple[int, pl.DataFrame, pl.DataFrame], plan: RowPlan) -> PartRows:
+    kill_hook_for_tests("forecast", 0)
+    sid0, long, series = args
+    return part_rows(long, series, sid0, plan)
+
+
+def _local_part(rows: PartRows) -> PartRows:
+    """The partition without its training matrix (what the client needs)."""
+    return PartRows(
+        X=np.empty((0, rows.X.shape[1]), dtype=np.float32),
+        y=np.empty(0),
+        cal_features=rows.cal_features,
+        cal_y=rows.cal_y,
+        cal_oos=rows.cal_oos,
+        cal_sid=rows.cal_sid,
+        cal_day=rows.cal_day,
+        tail=rows.tail,
+        observed_days=rows.observed_days,
+    )
+
+
+def _x_of(rows: PartRows) -> np.ndarray:
+    return rows.X
+
+
+def _y_of(rows: PartRows) -> np.ndarray:
+    return rows.y
+
+
+def fit_on_cluster(
+    client: Any,
+    parts: Sequence[tuple[int, pl.DataFrame, pl.DataFrame]],
+    plan: RowPlan,
+    params: Callable[[int], dict[str, Any]],
+    names: list[str],
+    num_boost_round: int,
+) -> tuple[lgb.Booster, PartRows]:
+    """Build every partition's rows on the cluster, train on them with
+    ``DaskLGBMRegressor`` and return the booster and the rows the client needs (the
+    partitions' calibration rows and tails, concatenated in partition order; ``X`` empty,
+    ``y`` the training target, so ``n_train`` counts the rows used)."""
+    import dask.array as da
+    from dask import delayed
+    from distributed import KilledWorker
+    from lightgbm.dask import DaskLGBMRegressor
+
+    from rama.forecast.training_rows import concat_rows
+
+    ref = client.scatter(plan, broadcast=True, hash=False)
+    futs = [client.submit(_rows_task, p, ref, retries=RETRIES, pure=False) for p in parts]
+    try:
+        local = client.gather([client.submit(_local_part, f, pure=False) for f in futs])
+        ys = client.gather([client.submit(_y_of, f, pure=False) for f in futs])
+    except KilledWorker as exc:
+        raise WorkerError(
+            f"forecast: Dask workers died repeatedly while building {len(parts)} feature "
+            f"partitions ({exc})",
+            stage="forecast",
+            count=len(parts),
+            fix="give the workers more memory, lower forecast.partition_series, or run "
+            "without --dask",
+        ) from exc
+    n_feat = len(names)
+    sizes = [len(y) for y in ys]
+    xs = [
+        da.from_delayed(delayed(client.submit(_x_of, f, pure=False)), (n, n_feat), np.float32)
+        for f, n in zip(futs, sizes, strict=True)
+        if n
+    ]
+    y_all = np.concatenate(ys)
+    dX = da.concatenate(xs)
+    dy = da.from_array(y_all, chunks=(tuple(n for n in sizes if n),))
+    p = params(len(y_all))
+    p.pop("num_threads", None)  # each worker trains with its own thread count
+    model = DaskLGBMRegressor(client=client, n_estimators=num_boost_round, **p)
+    try:
+        model.fit(dX, dy, feature_name=names, categorical_feature=categorical_indices(names))
+    except lgb.basic.LightGBMError as exc:
+        raise ConfigError(f"LightGBM rejected the parameters on the cluster ({exc})") from exc
+    rows = concat_rows(local)
+    rows.y = y_all
+    return model.booster_, rows

@@ -32,27 +32,12 @@ from typing import Any
 
 import numpy as np
 
+from bench_forecast_peer import ensure_data  # the same cached family datasets
+
 REPO = Path(__file__).resolve().parents[1]
 DATASETS = ("default", "persistent", "intermittent", "promo")
 DISTRIBUTIONS = ("gamma", "normal", "empirical")
 LEVELS = (0.1, 0.5, 0.9)
-
-
-def ensure_data(name: str, scale: float) -> Path:
-    """The dataset ``name`` at ``scale`` (generated once, seed 0, like bench_forecast_peer)."""
-    path = REPO / "data" / f"peer_{name}_s{scale:g}"
-    if (path / "truth" / "latent_demand.parquet").is_file():
-        return path
-    print(f"generating {name} at scale {scale:g} into {path} ...", flush=True)
-    if name == "default":
-        from rama.synth import generate_datasets
-
-        generate_datasets(path, scale=scale, seed=0)
-    else:
-        from rama.synth.families import generate_family
-
-        generate_family(path, name, scale=scale, seed=0)
-    return path
 
 
 def run_stages(data: Path, run: Path, cfg: Any) -> dict[str, float]:

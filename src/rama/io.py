@@ -248,14 +248,22 @@ def read_parquet_file(
     except BaseException as exc:  # a corrupt page can make polars panic (not an Exception)
         if isinstance(exc, KeyboardInterrupt | SystemExit | MemoryError):
             raise
-        first = str(exc).splitlines()[0] if str(exc) else ""
-        raise DataValidationError(
-            str(path),
-            f"could not be read as Parquet ({type(exc).__name__}: {first}); the file is "
-            "truncated, corrupted or not Parquet",
-            reason="unreadable",
-            fix=fix or "re-write the file (re-run the stage that wrote it) or re-download it",
-        ) from exc
+        raise unreadable_parquet(path, exc, fix) from exc
+
+
+def unreadable_parquet(
+    path: Path, exc: BaseException, fix: str | None = None
+) -> DataValidationError:
+    """The error for a Parquet file polars could not read (``unreadable``), naming the
+    exception's first line."""
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    return DataValidationError(
+        str(path),
+        f"could not be read as Parquet ({type(exc).__name__}: {first}); the file is "
+        "truncated, corrupted or not Parquet",
+        reason="unreadable",
+        fix=fix or "re-write the file (re-run the stage that wrote it) or re-download it",
+    )
 
 
 def read_json(path: Path, stage: str, hint: str) -> Any:

@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 
 from rama.errors import DataValidationError
-from rama.io import read_csv_text, read_parquet_file, readable_file
+from rama.io import read_csv_text, read_parquet_file, readable_file, unreadable_parquet
 
 
 def read_raw(path: Path) -> tuple[pl.DataFrame, bool]:
@@ -38,14 +38,7 @@ PARQUET_FIX = "re-download or re-export the file"
 
 
 def _unreadable(path: Path, exc: BaseException) -> DataValidationError:
-    first = str(exc).splitlines()[0] if str(exc) else ""
-    return DataValidationError(
-        str(path),
-        f"could not be read as Parquet ({type(exc).__name__}: {first}); the file is "
-        "truncated, corrupted or not Parquet",
-        reason="unreadable",
-        fix=PARQUET_FIX,
-    )
+    return unreadable_parquet(path, exc, PARQUET_FIX)
 
 
 def parquet_row_groups(path: Path) -> list[int]:

@@ -98,6 +98,9 @@ def run_forecast(run_dir: Path, cfg: Config, *, reuse_model: bool = False) -> Fo
         )
         truth = _load_truth(data_dir) if manifest.get("has_truth") else None
         rec_sum = _recovery_table(rec, truth)
+        if truth is not None:  # from here on only the backtest week's truth is read
+            first = rec["dt"].max() - timedelta(days=horizon)  # type: ignore[operator]
+            truth = truth.filter(pl.col("dt") > first)
     rec = rec.drop(LOST)  # the forecaster reads recovered_demand only
     gc.collect()
     timings["load"] = time.perf_counter() - t

@@ -18,6 +18,7 @@ active.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import lightgbm as lgb
@@ -27,7 +28,7 @@ import polars as pl
 from rama.cluster import RETRIES, kill_hook_for_tests
 from rama.errors import ConfigError, WorkerError
 from rama.forecast.features import categorical_indices
-from rama.forecast.training_rows import PartRows, RowPlan, part_rows
+from rama.forecast.training_rows import PartRows, RowPlan, concat_rows, part_rows
 
 
 def _rows_task(args: tuple[int, pl.DataFrame, pl.DataFrame], plan: RowPlan) -> PartRows:
@@ -38,17 +39,7 @@ def _rows_task(args: tuple[int, pl.DataFrame, pl.DataFrame], plan: RowPlan) -> P
 
 def _local_part(rows: PartRows) -> PartRows:
     """The partition without its training matrix (what the client needs)."""
-    return PartRows(
-        X=np.empty((0, rows.X.shape[1]), dtype=np.float32),
-        y=np.empty(0),
-        cal_features=rows.cal_features,
-        cal_y=rows.cal_y,
-        cal_oos=rows.cal_oos,
-        cal_sid=rows.cal_sid,
-        cal_day=rows.cal_day,
-        tail=rows.tail,
-        observed_days=rows.observed_days,
-    )
+    return replace(rows, X=rows.X[:0].copy(), y=rows.y[:0].copy())
 
 
 def _x_of(rows: PartRows) -> np.ndarray:
@@ -75,8 +66,6 @@ def fit_on_cluster(
     from dask import delayed
     from distributed import KilledWorker
     from lightgbm.dask import DaskLGBMRegressor
-
-    from rama.forecast.training_rows import concat_rows
 
     ref = client.scatter(plan, broadcast=True, hash=False)
     futs = [client.submit(_rows_task, p, ref, retries=RETRIES, pure=False) for p in parts]
@@ -109,6 +98,4 @@ def fit_on_cluster(
         model.fit(dX, dy, feature_name=names, categorical_feature=categorical_indices(names))
     except lgb.basic.LightGBMError as exc:
         raise ConfigError(f"LightGBM rejected the parameters on the cluster ({exc})") from exc
-    rows = concat_rows(local)
-    rows.y = y_all
-    return model.booster_, rows
+    return model.booster_, replace(concat_rows(local), y=y_all)

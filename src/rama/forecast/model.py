@@ -58,7 +58,6 @@ from rama.forecast.training_rows import (
     candidate_count,
     concat_rows,
     part_rows,
-    series_partitions,
     split_by_series,
 )
 from rama.forecast.uncertainty import (
@@ -411,6 +410,7 @@ class DemandForecaster(BaseEstimator):
             per_worker = -(-series.height // max(1, len(client.scheduler_info()["workers"])))
             size = per_worker if size <= 0 else min(size, per_worker)
         parts = split_by_series(long, series, size)
+        self.n_partitions_ = len(parts)
         del long
         if client is not None:
             from rama.forecast.distributed import fit_on_cluster
@@ -428,7 +428,6 @@ class DemandForecaster(BaseEstimator):
         del parts
         t_cal = time.perf_counter()
         self.n_train_rows_ = rows.n_train
-        self.n_partitions_ = len(series_partitions(series.height, size))
 
         csid, cday = rows.cal_sid, rows.cal_day
         ch = cday - cut

@@ -4,7 +4,10 @@ Generates the full-scale synthetic default once (cached in ``data/bench_full``, 
 reused when present), then, each in a fresh subprocess:
 
 1. the FreshRetailNet loader: raw Parquet read, then validation (timed separately);
-2. ``prepare`` end to end (wall time, peak RSS).
+2. ``prepare`` end to end (wall time, peak RSS);
+3. the pair parameters as one ``group_by`` over the daily table and in blocks of whole
+   stores (``rama.data.blocks.BLOCK_ROWS`` rows), each in its own subprocess: the same table,
+   the wall time and the peak RSS above the loaded table.
 
 Target: prepare within 30 s and 4 GB on 2 cores. Timings on a shared machine are noisy.
 
@@ -18,6 +21,7 @@ import json
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from _measure import cpu_s, peak_gb, run_child
 
@@ -64,6 +68,34 @@ def child_prepare(data: str, out: str) -> dict[str, object]:
     }
 
 
+def child_params(data: str, block_rows: str) -> dict[str, float]:
+    """Time store_product_params on the loaded daily table in blocks of ``block_rows``."""
+    import threading
+
+    import psutil
+
+    from rama.data.partitions import load_daily
+    from rama.prepare.demand import store_product_daily, store_product_params
+
+    daily = store_product_daily(load_daily(Path(data), "train"))
+    proc = psutil.Process()
+    base, peak, done = proc.memory_info().rss, [0], threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], proc.memory_info().rss)
+            time.sleep(0.005)
+
+    th = threading.Thread(target=sample, daemon=True)
+    th.start()
+    t0 = time.perf_counter()
+    params = store_product_params(daily, block_rows=int(block_rows))
+    seconds = time.perf_counter() - t0
+    done.set()
+    th.join()
+    return {"seconds": seconds, "extra_gb": (peak[0] - base) / 1e9, "pairs": params.height}
+
+
 def ensure_data(data: Path, scale: float) -> None:
     if (data / "freshretailnet" / "data" / "train.parquet").is_file() and (
         data / "logistics"
@@ -87,7 +119,13 @@ def main() -> None:
     args = ap.parse_args()
     if args.child:
         kind, *rest = args.child
-        res = child_load(*rest) if kind == "load" else child_prepare(*rest)
+        res: dict[str, Any]
+        if kind == "load":
+            res = dict(child_load(*rest))
+        elif kind == "params":
+            res = dict(child_params(*rest))
+        else:
+            res = child_prepare(*rest)
         print(json.dumps(res, default=str))
         return
 
@@ -124,6 +162,14 @@ def main() -> None:
         f"{100 * tr['share_cheaper_than_stockout_penalty']:.1f}%; cheaper than manufacturing "
         f"+ distribution: {100 * tr['share_cheaper_than_manufacturing_plus_distribution']:.1f}%"
     )
+    from rama.data.blocks import BLOCK_ROWS
+
+    for label, rows in (("one group_by", 10**12), (f"blocks of {BLOCK_ROWS:,} rows", BLOCK_ROWS)):
+        res, _ = run_child(__file__, "params", str(args.data), str(rows))
+        print(
+            f"pair parameters, {label}: {res['seconds']:.2f} s, "
+            f"+{res['extra_gb']:.2f} GB over the daily table ({res['pairs']:,} pairs)"
+        )
     ok = wall <= TARGET_SECONDS and prep["peak_gb"] <= TARGET_GB
     print(
         f"target {TARGET_SECONDS:.0f} s / {TARGET_GB:.0f} GB: {'met' if ok else 'NOT met'} "

@@ -24,6 +24,7 @@ from typing import Any
 
 import polars as pl
 
+from rama.data.blocks import BLOCK_ROWS, blocks
 from rama.errors import DataValidationError
 from rama.schema import PAIR_KEYS, DataWarning
 
@@ -121,38 +122,88 @@ def _apply(
     return report
 
 
-def cap_sale_outliers(
-    daily: pl.DataFrame, rule: OutlierRule, source: str
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """``daily`` (store, product, dt, sale_amount, ...) with outlier sales capped, and the
-    outlier table (:data:`OUTLIER_COLUMNS`); ``daily`` itself when there is none."""
-    if not rule.enabled or daily.height == 0:
-        return daily, empty_report()
+def _has_outlier(block: pl.DataFrame, global_ref: float, rule: OutlierRule) -> bool:
+    """Whether a series of ``block`` (whole series) has a day >= ratio x its reference: its
+    largest day is (one group_by, no per-row window)."""
+    s = pl.col("sale_amount")
+    pos = s.filter(s > 0)
+    per_pair = block.group_by(PAIR_KEYS).agg(
+        pos.count().alias("n"), pos.median().alias("median"), s.max().alias("top")
+    )
+    ref = (
+        pl.when(pl.col("n") >= MIN_SERIES_DAYS)
+        .then(pl.col("median"))
+        .otherwise(pl.lit(float(global_ref)))
+    )
+    return bool(per_pair.select((pl.col("top") >= rule.ratio * ref).any()).item())
+
+
+def _mark_block(block: pl.DataFrame, global_ref: float, rule: OutlierRule) -> pl.DataFrame | None:
+    """``block`` (whole series) with ``__ref`` (its reference median), ``__out`` (an outlier)
+    and ``__cap`` (the replacement) per row; None when it has no outlier (the rule as one
+    table-wide expression, applied to whole series)."""
     s = pl.col("sale_amount")
     keys = list(PAIR_KEYS)
     pos = s.filter(s > 0)
-    global_ref = daily.select(pos.median()).item()
-    if global_ref is None:
-        return daily, empty_report()
     series_ref = (
         pl.when(pos.count().over(keys) >= MIN_SERIES_DAYS)
         .then(pos.median().over(keys))
         .otherwise(pl.lit(float(global_ref)))
     )
-    marked = daily.with_columns(series_ref.alias("__ref")).with_columns(
+    marked = block.select(*keys, "dt", s, series_ref.alias("__ref")).with_columns(
         (s >= rule.ratio * pl.col("__ref")).alias("__out")
     )
     if not marked.select(pl.col("__out").any()).item():
-        return daily, empty_report()
+        return None
     ordinary = s.filter(~pl.col("__out")).max().over(keys)
-    marked = marked.with_columns(
-        pl.coalesce(ordinary, pl.col("__ref")).alias("__cap"),
-    )
-    flagged = marked.filter(pl.col("__out")).select(
-        pl.format("store_id={} product_id={} dt={}", "store_id", "product_id", "dt").alias("key"),
-        s.alias("value"),
-        pl.col("__ref").alias("reference_median"),
-        pl.col("__cap").alias("replaced_by"),
+    return marked.with_columns(pl.coalesce(ordinary, pl.col("__ref")).alias("__cap"))
+
+
+def _one_chunk(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with every column in one chunk (the layout the table-wide cap gave), copied a
+    column at a time: a column's old chunks are freed before the next one is copied when
+    nothing else holds them."""
+    for name in frame.columns:
+        if frame.get_column(name).n_chunks() > 1:
+            frame = frame.with_columns(frame.get_column(name).rechunk())
+    return frame
+
+
+def cap_sale_outliers(
+    daily: pl.DataFrame, rule: OutlierRule, source: str, *, block_rows: int = BLOCK_ROWS
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``daily`` (store, product, dt, sale_amount, ...) with outlier sales capped, and the
+    outlier table (:data:`OUTLIER_COLUMNS`); ``daily`` itself when there is none.
+
+    The series' medians are computed ``block_rows`` rows of whole stores at a time
+    (:func:`~rama.data.blocks.key_blocks`; the whole table when it is not sorted by store),
+    so the memory beyond ``daily`` is that of one block. A capped table comes in one chunk
+    per column, copied a column at a time: pass the only reference to ``daily`` (e.g.
+    ``cap_sale_outliers(frames.pop(), ...)``) and it needs one column more than ``daily``."""
+    if not rule.enabled or daily.height == 0:
+        return daily, empty_report()
+    s = pl.col("sale_amount")
+    global_ref = daily.select(s.filter(s > 0).median()).item()
+    if global_ref is None:
+        return daily, empty_report()
+    parts = blocks(daily, "store_id", block_rows)
+    ref = float(global_ref)
+    marks = [_mark_block(b, ref, rule) if _has_outlier(b, ref, rule) else None for b in parts]
+    if all(m is None for m in marks):
+        return daily, empty_report()
+    marked = [m for m in marks if m is not None]
+    flagged = pl.concat(
+        [
+            m.filter(pl.col("__out")).select(
+                pl.format("store_id={} product_id={} dt={}", "store_id", "product_id", "dt").alias(
+                    "key"
+                ),
+                s.alias("value"),
+                pl.col("__ref").alias("reference_median"),
+                pl.col("__cap").alias("replaced_by"),
+            )
+            for m in marked
+        ]
     )
     report = _apply(
         daily,
@@ -163,10 +214,15 @@ def cap_sale_outliers(
         column="sale_amount",
         what="the median of the series' positive days",
     )
-    capped = marked.with_columns(
-        pl.when(pl.col("__out")).then(pl.col("__cap")).otherwise(s).alias("sale_amount")
-    ).drop("__ref", "__out", "__cap")
-    return capped, report
+    sales = [
+        b.get_column("sale_amount")
+        if m is None
+        else m.select(pl.when(pl.col("__out")).then(pl.col("__cap")).otherwise(s)).to_series()
+        for b, m in zip(parts, marks, strict=True)
+    ]
+    capped = daily.with_columns(pl.concat([c.cast(pl.Float64) for c in sales]).alias("sale_amount"))
+    del daily, parts, marks, marked, sales  # the caller may have handed over the only reference
+    return _one_chunk(capped), report
 
 
 def cap_logistics_outliers(

@@ -19,7 +19,7 @@ import polars as pl
 
 from rama.config import Config
 from rama.errors import DataValidationError, StageInputError
-from rama.io import read_parquet_file
+from rama.io import read_parquet_file, readable_file, unreadable_parquet
 from rama.layout import RunLayout, truth_file
 from rama.problem import PAIR_KEYS as KEYS
 from rama.problem import Problem
@@ -49,20 +49,37 @@ EXCLUSION_RULE = (
 TRUTH_COLUMNS = (*KEYS, "dt", "latent_demand")
 
 
-def _read_truth(path: Path) -> pl.DataFrame:
-    """``truth/latent_demand.parquet``: store_id, product_id, dt, latent_demand (checked)."""
-    lat = read_parquet_file(path, "latent truth", "re-generate the data (`rama generate`)")
-    missing = [c for c in TRUTH_COLUMNS if c not in lat.columns]
+def _collect(frame: pl.LazyFrame, path: Path, fix: str) -> pl.DataFrame:
+    """``frame`` (a scan of ``path``) collected, or the unreadable-Parquet error."""
+    try:
+        return frame.collect()
+    except BaseException as exc:  # a corrupt page can make polars panic (not an Exception)
+        if isinstance(exc, KeyboardInterrupt | SystemExit | MemoryError):
+            raise
+        raise unreadable_parquet(path, exc, fix) from exc
+
+
+def _read_truth(path: Path, days: list[str]) -> pl.DataFrame:
+    """``truth/latent_demand.parquet`` (checked: the columns, no negative demand in any row)
+    restricted to the forecast ``days`` and finite values: store_id, product_id, dt,
+    latent_demand (Float64). The file is scanned, never held whole (every day of every
+    series: ~15 times the window)."""
+    fix = "re-generate the data (`rama generate`)"
+    path = readable_file(path, "latent truth", fix)
+    scan = pl.scan_parquet(path, glob=False)  # a [ or * in a folder name is no pattern
+    columns = _collect(scan.head(0), path, fix).columns
+    missing = [c for c in TRUTH_COLUMNS if c not in columns]
     if missing:
         raise DataValidationError(
             str(path),
-            f"missing column(s) {missing}; found {lat.columns}",
+            f"missing column(s) {missing}; found {columns}",
             reason="missing_column",
             column=missing[0],
             fix="write store_id, product_id, dt, latent_demand (docs/architecture.md)",
         )
-    lat = lat.select(TRUTH_COLUMNS)
-    bad = lat.filter(pl.col("latent_demand").cast(pl.Float64, strict=False) < 0)
+    lat = scan.select(TRUTH_COLUMNS)
+    value = pl.col("latent_demand").cast(pl.Float64, strict=False)
+    bad = _collect(lat.filter(value < 0), path, fix)
     if bad.height:
         raise DataValidationError(
             str(path),
@@ -73,7 +90,8 @@ def _read_truth(path: Path) -> pl.DataFrame:
             count=bad.height,
             fix="correct these rows (demand cannot be negative)",
         )
-    return lat.with_columns(pl.col("latent_demand").cast(pl.Float64, strict=False))
+    window = lat.filter(pl.col("dt").cast(pl.String).is_in(days) & value.is_finite())
+    return _collect(window.with_columns(value), path, fix)
 
 
 def _align(
@@ -176,10 +194,7 @@ def realized_demand(
                 f"evaluate: truth = 'latent' but {truth_path} does not exist (real "
                 f"data has no latent demand); use --truth sales"
             )
-        lat = _read_truth(truth_path)
-        lat = lat.filter(
-            pl.col("dt").cast(pl.String).is_in(days) & pl.col("latent_demand").is_finite()
-        )
+        lat = _read_truth(truth_path, days)
         totals, covered = _totals(lat, "latent_demand")
         where = str(truth_path)
         source = f"latent demand ({truth_path}, {len(days)} forecast days)"
@@ -190,23 +205,20 @@ def realized_demand(
                 f"there is no realized demand of the planning week; use --truth auto or none "
                 f"(plans are then scored on draws of the forecast distribution)"
             )
-        from rama.data import load_freshretail
-        from rama.forecast import recover_demand
+        from rama.data import DEFAULT_PARTITION_ROWS
+        from rama.evaluate.sales import eval_window
 
         fc = cfg["forecast"]
-        ev = load_freshretail(data_dir, "eval")
-        ev = ev.filter(pl.col("dt").cast(pl.String).is_in(days))
         lo, hi = fc["recovery_hours"]
         col = "recovered_demand" if bool(fc["recover_demand"]) else "sale_amount"
-        if ev.height and col == "recovered_demand":
-            rec = recover_demand(
-                ev,
-                prior_units=float(fc["recovery_prior_units"]),
-                window=(int(lo), int(hi)),
-                source=f"{data_dir} (eval)",
-            )
-        else:
-            rec = ev
+        rec = eval_window(
+            data_dir,
+            days,
+            recover=col == "recovered_demand",
+            prior_units=float(fc["recovery_prior_units"]),
+            window=(int(lo), int(hi)),
+            rows=int(cfg["data"].get("partition_rows", DEFAULT_PARTITION_ROWS)),
+        )
         totals, covered = _totals(rec.filter(pl.col(col).is_finite()), col)
         where = f"the eval split of {data_dir}"
         source = f"eval split sales ({len(days)} days)" + (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from rama.data.blocks import BLOCK_ROWS, blocks
 from rama.data.partitions import DAILY_COLUMNS
 from rama.data.schema import HIERARCHY_COLUMNS, STOCK_HOURS
 from rama.schema import PAIR_KEYS
@@ -30,7 +31,7 @@ def store_product_daily(train: pl.DataFrame) -> pl.DataFrame:
     return daily if is_sorted_by(daily, keys) else daily.sort(keys)
 
 
-def store_product_params(daily: pl.DataFrame) -> pl.DataFrame:
+def store_product_params(daily: pl.DataFrame, *, block_rows: int = BLOCK_ROWS) -> pl.DataFrame:
     """One row per (store, product): demand statistics of the observed daily sales.
 
     ``std_daily_sales`` is the sample std (ddof=1; null for a single day);
@@ -38,10 +39,22 @@ def store_product_params(daily: pl.DataFrame) -> pl.DataFrame:
     pair's days: stockout = ``stock_hour6_22_cnt > 0``, stockout hours = cnt / 16,
     discount = ``discount < 1``, holiday = ``holiday_flag == 1``, promotion =
     ``activity_flag == 1``. Sales are as observed (censored by stockouts).
+
+    Computed ``block_rows`` rows of whole stores at a time (:func:`rama.data.blocks.blocks`):
+    a pair's figures are those of one ``group_by`` over the whole table (its rows, in their
+    order), at the memory of one block.
     """
+    parts = [_pair_stats(b) for b in blocks(daily, "store_id", block_rows)]
+    params = pl.concat(parts) if len(parts) > 1 else parts[0]
+    order = ["city_id", "store_id", *HIERARCHY_COLUMNS, "product_id"]
+    return params.select(*order, pl.exclude(order)).sort(list(PAIR_KEYS))
+
+
+def _pair_stats(daily: pl.DataFrame) -> pl.DataFrame:
+    """The figures of :func:`store_product_params` for the pairs of ``daily``, unordered."""
     s = pl.col("sale_amount")
     mean, std = s.mean(), s.std(ddof=1)
-    params = daily.group_by(PAIR_KEYS).agg(
+    return daily.group_by(PAIR_KEYS).agg(
         pl.col("city_id").first(),
         *[pl.col(c).first() for c in HIERARCHY_COLUMNS],
         pl.len().cast(pl.Int64).alias("n_days"),
@@ -57,5 +70,3 @@ def store_product_params(daily: pl.DataFrame) -> pl.DataFrame:
         (pl.col("holiday_flag") == 1).mean().alias("holiday_day_share"),
         (pl.col("activity_flag") == 1).mean().alias("promotion_day_share"),
     )
-    order = ["city_id", "store_id", *HIERARCHY_COLUMNS, "product_id"]
-    return params.select(*order, pl.exclude(order)).sort(list(PAIR_KEYS))

@@ -2,33 +2,46 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import polars as pl
 
+from rama.data.blocks import BLOCK_ROWS, blocks
 from rama.prepare.clustering import LAT, LON, SUPPLY_STATS
 
 QUANTILES = {"min": 0.0, "p05": 0.05, "p25": 0.25, "p50": 0.5, "p75": 0.75, "p95": 0.95, "max": 1.0}
 LOGISTICS_RANGES = (LAT, LON, *SUPPLY_STATS)
+SUMMARY_ROWS = 1 << 22
+"""Store pairs per slice of the transfer-cost comparisons (~70 MB of temporaries)."""
 
 
-def quantiles(values: pl.Series | np.ndarray) -> dict[str, float | None]:
-    """min, p05, p25, median, p75, p95, max and mean of the non-null values (linear)."""
+def quantiles(values: pl.Series | np.ndarray, *, owned: bool = False) -> dict[str, float | None]:
+    """min, p05, p25, median, p75, p95, max and mean of the non-null values (linear).
+
+    ``owned``: ``values`` is a scratch array that may be reordered (no copy is made)."""
     arr = values.drop_nulls().to_numpy() if isinstance(values, pl.Series) else values
     arr = np.asarray(arr, dtype=float)
-    arr = arr[np.isfinite(arr)]
+    finite = np.isfinite(arr)
+    if not finite.all():
+        arr, owned = arr[finite], True
+    del finite
     if arr.size == 0:
         return {k: None for k in [*QUANTILES, "mean"]}
-    qs = np.quantile(arr, list(QUANTILES.values()))
+    mean = float(arr.mean())  # before the quantiles, which may reorder an owned array
+    qs = np.quantile(arr, list(QUANTILES.values()), overwrite_input=owned)
     out: dict[str, float | None] = {k: float(v) for k, v in zip(QUANTILES, qs, strict=True)}
-    out["mean"] = float(arr.mean())
+    out["mean"] = mean
     return out
 
 
-def demand_summary(daily: pl.DataFrame, params: pl.DataFrame) -> dict[str, Any]:
-    """Statistics of the train split (rows = store x product x day)."""
+def demand_summary(
+    daily: pl.DataFrame, params: pl.DataFrame, *, block_rows: int = BLOCK_ROWS
+) -> dict[str, Any]:
+    """Statistics of the train split (rows = store x product x day); the store-day figures
+    ``block_rows`` rows of whole stores at a time (:func:`rama.data.blocks.blocks`)."""
     s = pl.col("sale_amount")
     hol = pl.col("holiday_flag") == 1
     stats = daily.select(
@@ -52,12 +65,15 @@ def demand_summary(daily: pl.DataFrame, params: pl.DataFrame) -> dict[str, Any]:
         (pl.col("discount") < 1.0).mean().alias("discount_row_share"),
         (pl.col("activity_flag") == 1).mean().alias("promotion_row_share"),
     ).row(0, named=True)
-    store_days = (
-        daily.group_by("store_id", "dt")
-        .agg((pl.col("stock_hour6_22_cnt") > 0).any().alias("any"))
-        .get_column("any")
-        .to_numpy()
-    )
+    store_days, stockout_store_days = 0, 0
+    for block in blocks(daily, "store_id", block_rows):  # a store's days lie in one block
+        n, hit = (
+            block.group_by("store_id", "dt")
+            .agg((pl.col("stock_hour6_22_cnt") > 0).any().alias("any"))
+            .select(pl.len(), pl.col("any").sum())
+            .row(0)
+        )
+        store_days, stockout_store_days = store_days + n, stockout_store_days + hit
     reach = params.group_by("product_id").agg(pl.len().alias("n")).get_column("n")
     assortment = params.group_by("store_id").agg(pl.len().alias("n")).get_column("n")
     per_city = params.group_by("city_id").agg(pl.col("store_id").n_unique()).get_column("store_id")
@@ -74,7 +90,7 @@ def demand_summary(daily: pl.DataFrame, params: pl.DataFrame) -> dict[str, Any]:
         "sale_amount": {k: stats[k] for k in ("mean", "std", "median", "max")},
         "zero_sale_days": stats["zero_sale_days"],
         "stockout_row_share": stats["stockout_row_share"],
-        "stockout_store_day_share": float(store_days.mean()),
+        "stockout_store_day_share": stockout_store_days / store_days if store_days else math.nan,
         "stockout_hour_share": stats["stockout_hour_share"],
         "mean_sales_holiday": stats["mean_sales_holiday"],
         "mean_sales_non_holiday": stats["mean_sales_non_holiday"],
@@ -138,20 +154,27 @@ def transport_summary(
     cost = matrix.get_column("cost").to_numpy()
     sid = stores.get_column("store_id").to_numpy()
     dist_cost = stores.get_column("distribution_cost").to_numpy()
-    to_pos = np.searchsorted(sid, matrix.get_column("to_store_id").to_numpy())
-    alt = float(costs["manufacturing_cost_per_unit"]) + dist_cost[to_pos]
+    manufacturing = float(costs["manufacturing_cost_per_unit"])
+    to_store = matrix.get_column("to_store_id")
+    cheaper_than_alt = 0
+    for a in range(0, len(cost), SUMMARY_ROWS):  # the alternative's cost, a slice at a time
+        to_pos = np.searchsorted(sid, to_store.slice(a, SUMMARY_ROWS).to_numpy())
+        cheaper_than_alt += int(
+            (cost[a : a + SUMMARY_ROWS] < manufacturing + dist_cost[to_pos]).sum()
+        )
     cross = (matrix.get_column("from_city_id") != matrix.get_column("to_city_id")).to_numpy()
     penalty = float(costs["stockout_penalty_per_unit"])
     n = max(len(cost), 1)
+    n_cross = int(cross.sum())
     return {
         "store_pairs": len(cost),
-        "within_city_pairs": int((~cross).sum()),
-        "cross_city_pairs": int(cross.sum()),
+        "within_city_pairs": len(cost) - n_cross,
+        "cross_city_pairs": n_cross,
         "cost": quantiles(cost),
-        "cross_city_cost": quantiles(cost[cross]),
-        "distance_km": quantiles(matrix.get_column("distance_km").to_numpy()[cross]),
+        "cross_city_cost": quantiles(cost[cross], owned=True),
+        "distance_km": quantiles(matrix.get_column("distance_km").to_numpy()[cross], owned=True),
         "share_cheaper_than_stockout_penalty": float((cost < penalty).sum() / n),
-        "share_cheaper_than_manufacturing_plus_distribution": float((cost < alt).sum() / n),
+        "share_cheaper_than_manufacturing_plus_distribution": float(cheaper_than_alt / n),
         "stockout_penalty_per_unit": penalty,
         "distribution_cost": quantiles(dist_cost),
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -34,6 +34,8 @@ from rama.prepare.stores import store_supply_params
 from rama.prepare.transport import city_transport_costs, store_transport_matrix
 from rama.progress import step
 from rama.run_manifest import manifest_path, read_manifest, update_manifest
+
+DAILY_FILE = "store_product_daily.parquet"
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,7 @@ class Prepared:
     def files(self) -> dict[str, pl.DataFrame]:
         """Output file name -> table."""
         return {
-            "store_product_daily.parquet": self.daily,
+            DAILY_FILE: self.daily,
             "store_product_params.parquet": self.pair_params,
             "city_supply_params.csv": self.cities,
             "store_supply_params.csv": self.stores,
@@ -85,6 +87,48 @@ class Prepared:
             "city_transport_costs.csv": self.city_costs,
             "outliers.csv": self.outliers,
         }
+
+
+@dataclass(frozen=True)
+class Supply:
+    """The tables built from the demand's cities and stores and the logistics data (all
+    small: a row per cluster, city, store or city pair) and the plant (lat, lon degrees)."""
+
+    clusters: pl.DataFrame
+    cities: pl.DataFrame
+    stores: pl.DataFrame
+    city_costs: pl.DataFrame
+    plant: tuple[float, float]
+
+
+def build_supply(
+    pair_params: pl.DataFrame,
+    city_ids: list[Any],
+    logistics: pl.DataFrame,
+    cfg: Config,
+    locations: pl.DataFrame | None = None,
+    *,
+    logistics_source: str = "logistics",
+    locations_source: str = "city locations",
+) -> Supply:
+    """K-Means clusters of the logistics data, the city mapping and supply parameters, the
+    store distribution costs and the city x city transport costs."""
+    clusters, _ = cluster_logistics(
+        logistics,
+        len(city_ids),
+        seed=int(cfg["run"]["seed"]),
+        n_init=int(cfg["clustering"]["n_init"]),
+        source=logistics_source,
+    )
+    mapping = map_cities(city_ids, clusters, locations, locations_source)
+    cities = city_supply_params(mapping, clusters)
+    stores, plant = store_supply_params(pair_params, cities, cfg["distribution"])
+    city_costs = city_transport_costs(cities, cfg["transport"])
+    return Supply(clusters, cities, stores, city_costs, plant)
+
+
+def _city_ids(daily: pl.DataFrame) -> list[Any]:
+    return daily.get_column("city_id").unique().sort().to_list()
 
 
 def build_prepared(
@@ -99,27 +143,35 @@ def build_prepared(
     """Pure kernel: validated daily demand (``store_product_daily``) and logistics frames ->
     every prepared table."""
     pair_params = store_product_params(daily)
-    city_ids = daily.get_column("city_id").unique().sort().to_list()
-    clusters, _ = cluster_logistics(
+    sup = build_supply(
+        pair_params,
+        _city_ids(daily),
         logistics,
-        len(city_ids),
-        seed=int(cfg["run"]["seed"]),
-        n_init=int(cfg["clustering"]["n_init"]),
-        source=logistics_source,
+        cfg,
+        locations,
+        logistics_source=logistics_source,
+        locations_source=locations_source,
     )
-    mapping = map_cities(city_ids, clusters, locations, locations_source)
-    cities = city_supply_params(mapping, clusters)
-    stores, plant = store_supply_params(pair_params, cities, cfg["distribution"])
-    city_costs = city_transport_costs(cities, cfg["transport"])
-    matrix = store_transport_matrix(stores, city_costs)
-    return Prepared(daily, pair_params, clusters, cities, stores, city_costs, matrix, plant)
+    matrix = store_transport_matrix(sup.stores, sup.city_costs)
+    return Prepared(
+        daily, pair_params, sup.clusters, sup.cities, sup.stores, sup.city_costs, matrix, sup.plant
+    )
 
 
-def eda_summary(p: Prepared, logistics: pl.DataFrame, cfg: Config, data_dir: str) -> dict[str, Any]:
-    """The statistics written to ``eda_summary.json``."""
+def eda_summary(
+    p: Prepared,
+    logistics: pl.DataFrame,
+    cfg: Config,
+    data_dir: str,
+    *,
+    demand: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The statistics written to ``eda_summary.json``; ``demand``: the
+    :func:`~rama.prepare.eda.demand_summary` of ``p.daily`` when already computed (``p.daily``
+    is then not read)."""
     return {
         "data_dir": data_dir,
-        "demand": demand_summary(p.daily, p.pair_params),
+        "demand": demand if demand is not None else demand_summary(p.daily, p.pair_params),
         "logistics": logistics_summary(logistics),
         "clusters": cluster_summary(p.cities, p.clusters),
         "plant": {
@@ -152,10 +204,10 @@ def prepare(
     rule = OutlierRule.from_config(cfg["data"])
     with step("prepare: loading and validating the sales"):
         rows = int(cfg["data"].get("partition_rows", DEFAULT_PARTITION_ROWS))
-        daily = store_product_daily(load_daily(data_dir, "train", rows=rows))
+        loaded = [store_product_daily(load_daily(data_dir, "train", rows=rows))]
     train_source = str(freshretail_file(data_dir, "train") or data_dir)
-    with step("prepare: outlier check"):
-        daily, sale_outliers = cap_sale_outliers(daily, rule, train_source)
+    with step("prepare: outlier check"):  # handed over: a capped table is rebuilt in place
+        daily, sale_outliers = cap_sale_outliers(loaded.pop(), rule, train_source)
     t_demand = time.perf_counter()
     with step("prepare: loading the logistics data"):
         logistics = load_logistics(data_dir)
@@ -163,23 +215,46 @@ def prepare(
     logistics, logistics_outliers = cap_logistics_outliers(logistics, rule, logistics_source)
     locations = load_city_locations(city_locations) if city_locations is not None else None
     t_load = time.perf_counter()
-    with step("prepare: K-Means cities, demand parameters, transport costs"):
-        p = build_prepared(
-            daily,
+    with step("prepare: demand parameters and statistics"):
+        pair_params = store_product_params(daily)
+        demand = demand_summary(daily, pair_params)
+    with step("prepare: K-Means cities, store and city costs"):
+        sup = build_supply(
+            pair_params,
+            _city_ids(daily),
             logistics,
             cfg,
             locations,
             logistics_source=logistics_source,
             locations_source=str(city_locations),
         )
-    p = replace(p, outliers=pl.concat([sale_outliers, logistics_outliers]))
-    summary = eda_summary(p, logistics, cfg, str(data_dir))
     t_build = time.perf_counter()
-    with step("prepare: writing"), atomic_dir(layout.prepared) as tmp:
-        for name, table in p.files().items():
-            (write_parquet if name.endswith(".parquet") else write_csv)(table, tmp / name)
-        write_json(summary, tmp / "eda_summary.json")
-        write_text(render_markdown(summary) + "\n", tmp / "eda_summary.md")
+    with atomic_dir(layout.prepared) as tmp:
+        with step("prepare: writing the daily table"):
+            write_parquet(daily, tmp / DAILY_FILE)
+        n_daily, daily = daily.height, daily.clear()  # freed before the n x n store matrix
+        t_daily = time.perf_counter()
+        with step("prepare: store-to-store transport costs"):
+            matrix = store_transport_matrix(sup.stores, sup.city_costs)
+            p = Prepared(
+                daily,
+                pair_params,
+                sup.clusters,
+                sup.cities,
+                sup.stores,
+                sup.city_costs,
+                matrix,
+                sup.plant,
+                pl.concat([sale_outliers, logistics_outliers]),
+            )
+            summary = eda_summary(p, logistics, cfg, str(data_dir), demand=demand)
+        t_matrix = time.perf_counter()
+        with step("prepare: writing"):
+            for name, table in p.files().items():
+                if name != DAILY_FILE:
+                    (write_parquet if name.endswith(".parquet") else write_csv)(table, tmp / name)
+            write_json(summary, tmp / "eda_summary.json")
+            write_text(render_markdown(summary) + "\n", tmp / "eda_summary.md")
     write_text(cfg.to_toml(), layout.config)
     method = str(p.cities.item(0, "mapping_method"))
     d = summary["demand"]
@@ -204,7 +279,9 @@ def prepare(
     t_end = time.perf_counter()
     return PrepareResult(
         out_dir=layout.prepared,
-        tables=MappingProxyType({name: t.height for name, t in p.files().items()}),
+        tables=MappingProxyType(
+            {name: n_daily if name == DAILY_FILE else t.height for name, t in p.files().items()}
+        ),
         rows=int(d["rows"]),
         cities=int(d["cities"]),
         stores=int(d["stores"]),
@@ -219,8 +296,8 @@ def prepare(
             {
                 "load_demand": t_demand - t0,
                 "load_logistics": t_load - t_demand,
-                "build": t_build - t_load,
-                "write": t_end - t_build,
+                "build": t_build - t_load + t_matrix - t_daily,
+                "write": t_daily - t_build + t_end - t_matrix,
                 "total": t_end - t0,
             }
         ),

@@ -26,7 +26,7 @@ import numpy as np
 
 from rama.problem import Problem, forecast_samples
 from rama.strategies import STOCHASTIC, STRATEGY_FUNCTIONS, Decision, StrategyContext, score
-from rama.strategies.score import EPS
+from rama.strategies.score import EPS, Position, position, score_position
 
 FIGURES = (
     "holding",
@@ -106,12 +106,19 @@ def compare_strategies(
     ctx: StrategyContext,
     simulated: np.ndarray,
     advance: Callable[[float], None] | None = None,
+    *,
+    simulated_scale: float = 1.0,
+    sim_position: Callable[[Decision, np.ndarray], Position] | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per strategy: ``expected_*``, ``forecast_*`` (on ``simulated``, ``n x S``)
-    and ``realized_*`` (on ``actual``; ``None`` when there is no realized demand) figures
-    (:data:`FIGURES`), units, the fill-rate search's target and penalty raise, solve
-    seconds (0 when the decision was already in ``solved``) and ``plans_from``;
-    ``advance(1)`` after each strategy (progress)."""
+    """One row per strategy: ``expected_*``, ``forecast_*`` (on ``simulated`` x
+    ``simulated_scale``, ``n x S``) and ``realized_*`` (on ``actual``; ``None`` when there is
+    no realized demand) figures (:data:`FIGURES`), units, the fill-rate search's target and
+    penalty raise, solve seconds (0 when the decision was already in ``solved``) and
+    ``plans_from``; ``advance(1)`` after each strategy (progress).
+
+    ``sim_position(decision, available)``: the decision's position under that demand
+    (:func:`rama.strategies.score.position`) when the caller knows it (the scenario sweep's
+    cache); by default computed here."""
     problem = solved.problem
     rows: list[dict[str, Any]] = []
     for name in strategies:
@@ -124,7 +131,12 @@ def compare_strategies(
             solved.decisions[name], solved.expected[name] = dec, score(dec, problem, view)
         dec, exp = solved.decisions[name], solved.expected[name]
         real = score_realized(dec, problem, actual) if actual is not None else None
-        sim = score(dec, problem, simulated)
+        avail = dec.available(problem)
+        if sim_position is None:
+            at = position(avail, simulated, simulated_scale)
+        else:
+            at = sim_position(dec, avail)
+        sim = score_position(dec, problem, at)
         row: dict[str, Any] = {"strategy": name}
         row.update({f"expected_{k}": exp[k] for k in FIGURES})
         row.update({f"realized_{k}": real[k] if real else None for k in FIGURES})

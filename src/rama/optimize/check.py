@@ -246,7 +246,7 @@ def check_plan(
 ) -> dict[str, float]:
     """Check a plan folder (or an in-memory plan, via the same tables) against ``problem``."""
     if isinstance(plan_or_dir, Plan):
-        frames = {k: _typed(v) for k, v in plan_frames(plan_or_dir).items()}
+        frames = {k: _typed(v) for k, v in plan_frames(plan_or_dir, checked_only=True).items()}
         return check_frames(problem, frames, plan_summary(plan_or_dir), "plan (in memory)", tol)
     frames, summary = read_plan_frames(Path(plan_or_dir))
     return check_frames(problem, frames, summary, str(plan_or_dir), tol)

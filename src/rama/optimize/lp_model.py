@@ -48,7 +48,7 @@ import numpy as np
 
 from rama.optimize.warm import layout_digest
 from rama.problem.model import Problem
-from rama.problem.stochastic import room_above_top, segment_slopes
+from rama.problem.stochastic import segment_slopes
 
 STOCKOUT, ALLOCATE, MANUFACTURE, DISPOSAL, SEGMENT = 0, 1, 2, 3, 4
 _B = highspy.HighsBasisStatus
@@ -255,7 +255,8 @@ def build_block_lp(
     else:  # stochastic: row for the lowest point, slack = stock above the highest
         pts = problem.demand_points[pairs]
         d_lo, seg_total = pts[:, 0], pts[:, -1] - pts[:, 0]
-        cap = room_above_top(problem)[pairs]
+        # room_above_top(problem)[pairs], on the block's pairs only (the same values)
+        cap = np.maximum(cap + problem.demand[pairs] - pts[:, -1], 0.0)
     rhs = problem.current_inventory[pairs] - d_lo
     max_out = problem.max_transfer_out[pairs]
     h = problem.holding_cost[pg]

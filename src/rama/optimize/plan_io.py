@@ -172,15 +172,21 @@ _GRID_COLS = (
 )
 
 
-def plan_frames(plan: Plan) -> dict[str, pl.DataFrame]:
-    """Every plan table, keyed by file name (without summary.json)."""
-    frames = _plan_frames(plan)
+CHECKED_FILES = PLAN_FILES[:5]
+"""The plan tables the independent check reads (:func:`rama.optimize.check.check_frames`)."""
+
+
+def plan_frames(plan: Plan, checked_only: bool = False) -> dict[str, pl.DataFrame]:
+    """Every plan table, keyed by file name (without summary.json); with ``checked_only``
+    only the :data:`CHECKED_FILES` (the in-memory check skips the service levels and
+    marginal values it does not read)."""
+    frames = _plan_frames(plan, checked_only)
     for name in PLAN_FILES[:4]:  # the quantity tables
         frames[name] = _written(frames[name], plan, _GRID_COLS)
     return frames
 
 
-def _plan_frames(plan: Plan) -> dict[str, pl.DataFrame]:
+def _plan_frames(plan: Plan, checked_only: bool = False) -> dict[str, pl.DataFrame]:
     pb = plan.problem
     sid, pid = pb.store_ids, pb.product_ids
     ps, pp = pb.pair_store, pb.pair_product
@@ -237,15 +243,17 @@ def _plan_frames(plan: Plan) -> dict[str, pl.DataFrame]:
     breakdown = pl.DataFrame(
         {"component": [*COMPONENTS, "total"], "cost": [costs[c] for c in (*COMPONENTS, "total")]}
     )
-    return {
+    frames = {
         "transfer_plan.csv": transfers,
         "manufacturing_schedule.csv": manufacturing,
         "allocation_plan.csv": allocations,
         "store_product_plan.csv": store_products,
         "cost_breakdown.csv": breakdown,
-        "service_level.csv": service_levels(plan),
-        "marginal_values.csv": marginal_values(plan),
     }
+    if not checked_only:
+        frames["service_level.csv"] = service_levels(plan)
+        frames["marginal_values.csv"] = marginal_values(plan)
+    return frames
 
 
 def _jsonable(v: Any) -> Any:

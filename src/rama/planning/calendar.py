@@ -85,28 +85,42 @@ def _dated(
     )
 
 
-def date_plan_folder(
-    folder: Path, problem: Problem, week: PlanningWeek, days: np.ndarray
-) -> dict[str, int | float]:
-    """Add the dates (module doc) to the plan files in ``folder``; return the counts of
-    moves arriving within the week and after it."""
-    folder = Path(folder)
+def date_frames(
+    frames: dict[str, pl.DataFrame], problem: Problem, week: PlanningWeek, days: np.ndarray
+) -> tuple[dict[str, pl.DataFrame], dict[str, int | float]]:
+    """The plan tables ``frames`` (file name -> table) with the dates of the module doc, and
+    the counts of moves arriving within the week and after it."""
     lead = pl.DataFrame({"store_id": problem.store_ids, "lead_time_days": days})
     counts: dict[str, int | float] = {}
-    for path in sorted(folder.glob("*.csv")):
-        df = pl.read_csv(path, infer_schema_length=None)
-        if path.name in DATED:
+    out: dict[str, pl.DataFrame] = {}
+    for name in sorted(frames):
+        df = frames[name]
+        if name in DATED:
             store_col = "to_store_id" if "to_store_id" in df.columns else "store_id"
             df = _dated(df, store_col, lead, week)
             late = df.filter(~pl.col("arrives_in_week"))
-            key = path.name.removesuffix("_plan.csv")
+            key = name.removesuffix("_plan.csv")
             counts[f"{key}s_arriving_after_week"] = late.height
             counts[f"{key}_units_arriving_after_week"] = float(late["quantity"].sum())
-        elif path.name == "manufacturing_schedule.csv":
+        elif name == "manufacturing_schedule.csv":
             df = df.with_columns(pl.lit(week.first_day).alias("due_date"))
-        df = df.with_columns(
+        out[name] = df.with_columns(
             pl.lit(week.first_day).alias("week_first_day"),
             pl.lit(week.last_day).alias("week_last_day"),
         )
-        df.write_csv(path)
+    return out, counts
+
+
+def date_plan_folder(
+    folder: Path, problem: Problem, week: PlanningWeek, days: np.ndarray
+) -> dict[str, int | float]:
+    """Add the dates (module doc) to the plan files in ``folder`` (:func:`date_frames` of
+    the files as read back); return the counts of moves arriving within the week and after
+    it."""
+    folder = Path(folder)
+    paths = {p.name: p for p in sorted(folder.glob("*.csv"))}
+    frames = {name: pl.read_csv(p, infer_schema_length=None) for name, p in paths.items()}
+    dated, counts = date_frames(frames, problem, week, days)
+    for name, df in dated.items():
+        df.write_csv(paths[name])
     return counts

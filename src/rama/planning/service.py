@@ -22,29 +22,35 @@ import polars as pl
 
 from rama.problem import Problem
 from rama.strategies import Decision
+from rama.strategies.score import EPS, Position, position
 
-EPS = 1e-9  # units: a smaller shortfall is none
+__all__ = ["EPS", "expected_service"]
 
 
 def expected_service(
     decision: Decision,
     problem: Problem,
-    samples: np.ndarray,
+    samples: np.ndarray | None,
     *,
     service_level_target: float,
     fill_rate_target: float,
+    pos: Position | None = None,
 ) -> pl.DataFrame:
     """``level, id, demand, stockout, fill_rate, cycle_service_level`` and the two targets
-    (module doc); ``demand`` and ``stockout`` are expected units over the planning week."""
-    avail = decision.available(problem)
-    diff = np.asarray(samples, dtype=np.float64) - avail[:, None]
+    (module doc); ``demand`` and ``stockout`` are expected units over the planning week.
+    ``pos``: the decision's :func:`rama.strategies.score.position` under ``samples`` when
+    already computed (``samples`` may then be None)."""
+    if pos is None:
+        if samples is None:
+            raise ValueError("expected_service needs the forecast draws or their position")
+        pos = position(decision.available(problem), np.asarray(samples, dtype=np.float64))
     df = pl.DataFrame(
         {
             "store_id": problem.store_ids[problem.pair_store],
             "product_id": problem.product_ids[problem.pair_product],
-            "demand": samples.mean(axis=1),
-            "stockout": np.maximum(diff, 0.0).mean(axis=1),
-            "no_stockout": (diff <= EPS).mean(axis=1),
+            "demand": pos.demand,
+            "stockout": pos.stockout,
+            "no_stockout": pos.no_stockout,
         }
     )
     agg = [pl.col("demand").sum(), pl.col("stockout").sum(), pl.col("no_stockout").mean()]

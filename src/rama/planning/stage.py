@@ -32,9 +32,9 @@ from rama.config import Config
 from rama.errors import ConfigError
 from rama.io import atomic_dir
 from rama.layout import RunLayout
-from rama.optimize import OptimizeResult, check_plan, write_plan
-from rama.optimize.plan_io import plan_summary
-from rama.planning.calendar import PlanningWeek, date_plan_folder, lead_days
+from rama.optimize import OptimizeResult, check_plan
+from rama.optimize.plan_io import plan_frames, plan_summary
+from rama.planning.calendar import PlanningWeek, date_frames, lead_days
 from rama.planning.service import expected_service
 from rama.problem import (
     PlannerInputs,
@@ -48,7 +48,8 @@ from rama.problem import (
     write_store_risk,
 )
 from rama.run_manifest import record_stage
-from rama.strategies import STRATEGY_FUNCTIONS, Decision, StrategyContext, score
+from rama.strategies import STRATEGY_FUNCTIONS, Decision, StrategyContext
+from rama.strategies.score import Position, position, score_position
 
 PLAN_STRATEGIES = ("centralized_lp", "stochastic")
 """Always solved and kept in ``RUN/plans/``; ``plan.strategy`` is added when it is another."""
@@ -102,35 +103,42 @@ def _options(cfg: Config, threads: int | None, backend: str | None) -> tuple[int
 
 def _write_checked(
     dec: Decision,
+    pos: Position,
     folder: Path,
     final_dir: Path,
     problem: Problem,
-    samples: np.ndarray,
     week: PlanningWeek,
     risk: StoreRisk,
     cfg: Config,
     extra: dict[str, Any],
 ) -> OptimizeResult:
-    """Write ``dec``'s plan into ``folder``, date it (:mod:`rama.planning.calendar`), replace
-    its service figures by what it expects under the forecast draws
-    (:mod:`rama.planning.service`), re-read and check the final files once, and record it
-    all in ``summary.json`` (which names ``final_dir``, where the folder is moved)."""
+    """Write ``dec``'s plan into ``folder``, dated (:mod:`rama.planning.calendar`), its
+    service figures replaced by what it expects under the forecast draws (``pos``, its
+    :func:`rama.strategies.score.position` under them; :mod:`rama.planning.service`); re-read
+    and check the final files once, and record it all in ``summary.json`` (which names
+    ``final_dir``, where the folder is moved). The tables are dated before they are written:
+    the files are written once."""
     plan = dec.plan
     assert plan is not None, f"{dec.strategy} has no LP plan"
     tol = float(cfg["optimize"]["check_tolerance"])
-    write_plan(plan, folder)
-    counts = date_plan_folder(folder, problem, week, lead_days(risk, cfg))
+    frames = plan_frames(plan)
     service = expected_service(
         dec,
         problem,
-        samples,
+        None,
         service_level_target=float(cfg["service"]["service_level"]),
         fill_rate_target=_fill_rate_target(cfg, dec.strategy),
+        pos=pos,
     )
-    service.with_columns(
-        pl.lit(week.first_day).alias("week_first_day"),
-        pl.lit(week.last_day).alias("week_last_day"),
-    ).write_csv(folder / "service_level.csv")
+    frames["service_level.csv"] = service
+    dated, counts = date_frames(frames, problem, week, lead_days(risk, cfg))
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, frame in dated.items():
+        frame.write_csv(folder / name)
+    # summary.json as write_plan writes it, for the check (it compares the objective)
+    (folder / "summary.json").write_text(
+        json.dumps(plan_summary(plan), indent=2) + "\n", encoding="utf-8"
+    )
     worst = check_plan(plan.problem, folder, tol)
     net = service.row(0, named=True)
     summary = plan_summary(plan)
@@ -159,15 +167,35 @@ def _write_checked(
     return OptimizeResult.from_summary(final_dir, summary)
 
 
-def compare_plans(
+def positions(
     problem: Problem, decisions: Mapping[str, Decision], samples: np.ndarray
+) -> dict[str, Position]:
+    """Each decision's :func:`rama.strategies.score.position` under the draws ``samples``."""
+    return {name: position(dec.available(problem), samples) for name, dec in decisions.items()}
+
+
+def compare_plans(
+    problem: Problem,
+    decisions: Mapping[str, Decision],
+    samples: np.ndarray,
+    pos: Mapping[str, Position] | None = None,
+    *,
+    do_nothing: bool = True,
 ) -> dict[str, dict[str, float]]:
     """Each decision's expected cost ($), fill rate, cycle service level and stockout units
-    on the forecast draws ``samples`` (``n x S``), doing nothing included."""
+    on the forecast draws ``samples`` (``n x S``), doing nothing included unless
+    ``do_nothing`` is False; ``pos``: the decisions' :func:`positions` when already known."""
     out: dict[str, dict[str, float]] = {}
-    nothing = Decision.allocation_only("do_nothing", np.zeros(problem.n_pairs))
-    for name, dec in {"do_nothing": nothing, **decisions}.items():
-        fig = score(dec, problem, samples)
+    known = dict(pos or {})
+    everything = dict(decisions)
+    if do_nothing:
+        nothing = Decision.allocation_only("do_nothing", np.zeros(problem.n_pairs))
+        everything = {"do_nothing": nothing, **everything}
+    for name, dec in everything.items():
+        at = known.get(name)
+        if at is None:
+            at = position(dec.available(problem), samples)
+        fig = score_position(dec, problem, at)
         out[name] = {
             "expected_total": fig["total"],
             "fill_rate": fig["fill_rate"],
@@ -208,7 +236,9 @@ def run_plan(
     week = PlanningWeek.from_forecast(layout.forecast)
 
     lot = float(cfg["plan"]["lot_size"])
-    ctx = StrategyContext(stochastic, n_threads, solver, lot)
+    # every decision below is written and checked from its files (_write_checked): its
+    # solve skips the in-memory check of the same tables
+    ctx = StrategyContext(stochastic, n_threads, solver, lot, check=False)
     names = list(dict.fromkeys([*PLAN_STRATEGIES, chosen]))
     # with a lot, strategies plan on the lot grid (rama.problem.lots); every plan is still
     # scored on the problem as written, with the stock really on hand
@@ -217,14 +247,15 @@ def run_plan(
     samples, fallback = forecast_samples(
         problem, int(cfg["evaluate"]["samples"]), ctx.distribution, int(cfg["run"]["seed"])
     )
-    comparison = compare_plans(problem, decisions, samples)
+    pos = positions(problem, decisions, samples)
+    comparison = compare_plans(problem, decisions, samples, pos)
     overrides = cfg.overrides()
     plans: dict[str, OptimizeResult] = {}
     with atomic_dir(layout.plans) as tmp:
         for name, dec in decisions.items():
             extra = {"expected_under_forecast": comparison[name]}
             plans[name] = _write_checked(
-                dec, tmp / name, layout.plans / name, problem, samples, week, risk, cfg, extra
+                dec, pos[name], tmp / name, layout.plans / name, problem, week, risk, cfg, extra
             )
     cheapest = min(
         (n for n in comparison if n != "do_nothing"),
@@ -239,7 +270,7 @@ def run_plan(
         cont = STRATEGY_FUNCTIONS[chosen](problem, cont_ctx)
         cont_plan, lot_plan = cont.plan, decisions[chosen].plan
         assert cont_plan is not None and lot_plan is not None
-        cont_expected = compare_plans(problem, {chosen: cont}, samples)[chosen]
+        cont_expected = compare_plans(problem, {chosen: cont}, samples, do_nothing=False)[chosen]
         lots.update(
             continuous_objective=cont_plan.objective,
             lot_grid_objective=lot_plan.objective,

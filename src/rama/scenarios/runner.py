@@ -22,9 +22,13 @@ more in a fresh pool, and a second death raises :class:`rama.errors.WorkerError`
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing as mp
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from rama import cluster
 from rama.evaluate.compare import ScoringDemand, Solved, compare_strategies
@@ -34,6 +38,65 @@ from rama.problem import PlanningInputs, scenario_problem
 from rama.progress import step
 from rama.scenario_spec import Scenario
 from rama.strategies import STRATEGY_FUNCTIONS, Decision, StrategyContext
+from rama.strategies.score import Position, position
+
+
+class PositionCache:
+    """Positions (:func:`rama.strategies.score.position`) of the rule decisions (no LP plan:
+    do nothing, order-up-to) under the forecast draws, by forecast factor, scale and the
+    stock they leave: those decisions leave the same stock in every scenario that changes
+    only costs or routes, scored on the same draws. LP decisions are computed afresh. Holds
+    at most ``size`` positions (4 floats per pair each), least recently used dropped."""
+
+    def __init__(self, size: int = 16) -> None:
+        self.size = size
+        self._known: OrderedDict[tuple[float, float, bytes], Position] = OrderedDict()
+        self.hits = 0
+
+    def position(
+        self, draws: np.ndarray, factor: float, scale: float, dec: Decision, avail: np.ndarray
+    ) -> Position:
+        """``dec``'s position, stock ``avail``, under ``draws`` (of ``factor``) x ``scale``."""
+        if dec.plan is not None or self.size <= 0:
+            return position(avail, draws, scale)
+        stock = hashlib.blake2b(np.ascontiguousarray(avail).tobytes(), digest_size=16)
+        key = (factor, scale, stock.digest())
+        known = self._known.get(key)
+        if known is not None:
+            self._known.move_to_end(key)
+            self.hits += 1
+            return known
+        out = self._known[key] = position(avail, draws, scale)
+        while len(self._known) > self.size:
+            self._known.popitem(last=False)
+        return out
+
+
+class DrawCache:
+    """The forecast draws of the scenario problems, by forecast factor.
+
+    A scenario's draws depend only on its problem's forecast (mean, std and quantile grid:
+    the base's times the scenario's forecast factor, :func:`rama.problem.scenario_problem`),
+    so two scenarios with one factor (the base, the disruptions, the cost grid: 1.0) draw
+    exactly the same values: they are drawn once. Kept: the factor 1.0 and the last other
+    (each ``n x S`` floats); ``positions``: the rule decisions' positions under them
+    (:class:`PositionCache` of that size)."""
+
+    def __init__(self, positions: int = 16) -> None:
+        self._draws: dict[float, tuple[np.ndarray, int]] = {}
+        self.positions = PositionCache(positions)
+
+    def draws(self, solved: Solved, factor: float, demand: ScoringDemand, dist: str) -> np.ndarray:
+        """``solved``'s draws (:meth:`Solved.forecast_samples`), reused when known."""
+        known = self._draws.get(factor)
+        if known is not None and solved.samples is None and known[0].shape[1] == demand.samples:
+            solved.samples, solved.fallback_pairs = known
+            return known[0]
+        out = solved.forecast_samples(demand.samples, dist, demand.seed)
+        for f in [f for f in self._draws if f not in (1.0, factor)]:
+            del self._draws[f]
+        self._draws[factor] = (out, solved.fallback_pairs)
+        return out
 
 
 def evaluate_scenario(
@@ -44,12 +107,15 @@ def evaluate_scenario(
     ctx: StrategyContext,
     plans_dir: Path | None = None,
     cache: dict[tuple[float, ...], Solved] | None = None,
+    draws: DrawCache | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Decision]]:
     """One row per strategy (expected_* and realized_* figures) and the decisions.
 
     With ``cache``, a scenario whose plans see exactly what an earlier one's saw (an
     unforeseen demand shock and its base) reuses that scenario's decisions; the row names it
-    in ``plans_from`` and its ``seconds`` are 0.
+    in ``plans_from`` and its ``seconds`` are 0. With ``draws``, the forecast draws of a
+    forecast factor already drawn are reused (:class:`DrawCache`), and so are the rule
+    decisions' positions under them (:class:`PositionCache`).
     """
     key = scenario.plan_key()
     solved = cache.get(key) if cache is not None else None
@@ -63,11 +129,19 @@ def evaluate_scenario(
     # or cut Normal scales exactly with mean and std): only the part of the realized factor
     # the forecast did not see is applied, so a foreseen shock is drawn at f, never f^2
     seen = scenario.forecast_factor
-    draws = solved.forecast_samples(demand.samples, ctx.distribution, demand.seed)
-    simulated = draws * (f / seen) if seen > 0 else draws * 0.0
+    draws = draws or DrawCache(positions=0)
+    drawn = draws.draws(solved, seen, demand, ctx.distribution)
     rows: list[dict[str, Any]] = []
     multipliers = {f"x_{k}": v for k, v in scenario.multipliers().items()}
-    for row in compare_strategies(solved, strategies, actual, ctx, simulated):
+    scale = f / seen if seen > 0 else 0.0  # the draws x scale: drawn x (f / seen)
+    known = draws.positions
+
+    def sim_position(dec: Decision, avail: np.ndarray) -> Position:
+        return known.position(drawn, seen, scale, dec, avail)
+
+    for row in compare_strategies(
+        solved, strategies, actual, ctx, drawn, simulated_scale=scale, sim_position=sim_position
+    ):
         rows.append({"scenario": scenario.name, "group": scenario.group, **row, **multipliers})
         dec = solved.decisions[row["strategy"]]
         if plans_dir is not None and dec.plan is not None:
@@ -82,12 +156,16 @@ def evaluate_group(
     demand: ScoringDemand,
     ctx: StrategyContext,
     plans_dir: Path | None = None,
+    draws: DrawCache | None = None,
 ) -> list[dict[str, Any]]:
-    """Rows of scenarios sharing one plan key: solved once, scored on each one's demand."""
+    """Rows of scenarios sharing one plan key: solved once, scored on each one's demand;
+    ``draws`` carries the forecast draws from group to group (:class:`DrawCache`)."""
     cache: dict[tuple[float, ...], Solved] = {}
     rows: list[dict[str, Any]] = []
     for sc in group:
-        rows.extend(evaluate_scenario(inputs, sc, strategies, demand, ctx, plans_dir, cache)[0])
+        rows.extend(
+            evaluate_scenario(inputs, sc, strategies, demand, ctx, plans_dir, cache, draws)[0]
+        )
     return rows
 
 
@@ -114,6 +192,7 @@ def _reference_solves(
     demand: ScoringDemand,
     ctx: StrategyContext,
     plans_dir: Path | None,
+    draws: DrawCache | None = None,
 ) -> tuple[list[list[dict[str, Any]]], list[list[Scenario]]]:
     """Record the base scenario's bases in ``ctx.warm``: by evaluating the base group (its
     rows are returned, the group removed) or, when the sweep has none, by solving the base
@@ -123,7 +202,7 @@ def _reference_solves(
     ctx.record_bases = True
     try:
         if first is not None:
-            rows = evaluate_group(inputs, first, strategies, demand, ctx, plans_dir)
+            rows = evaluate_group(inputs, first, strategies, demand, ctx, plans_dir, draws)
             return [rows], [g for g in groups if g is not first]
         base = scenario_problem(inputs, Scenario("base"))
         for name in WARM_STRATEGIES:
@@ -150,6 +229,7 @@ def _worker(group: list[Scenario]) -> list[dict[str, Any]]:
         _SHARED["demand"],
         _SHARED["ctx"],
         _SHARED["plans_dir"],
+        _SHARED.setdefault("draws", DrawCache()),  # one per worker process
     )
 
 
@@ -184,8 +264,9 @@ def run_all(
     """
     groups = plan_groups(scenarios)
     parts: list[list[dict[str, Any]]] = []
+    draws = DrawCache()
     if warm_start and backend_records(ctx):
-        parts, groups = _reference_solves(inputs, groups, strategies, demand, ctx, plans_dir)
+        parts, groups = _reference_solves(inputs, groups, strategies, demand, ctx, plans_dir, draws)
     if cluster.active() is not None and len(groups) > 1:
         ctx.threads = 1  # single-threaded solves inside the Dask tasks
         state = {
@@ -201,7 +282,7 @@ def run_all(
     elif workers <= 1 or len(groups) <= 1:
         with step("scenarios: scenario groups", total=len(groups)) as advance:
             for g in groups:
-                parts.append(evaluate_group(inputs, g, strategies, demand, ctx, plans_dir))
+                parts.append(evaluate_group(inputs, g, strategies, demand, ctx, plans_dir, draws))
                 advance(1)
     else:
         ctx.threads = 1  # single-threaded solves inside scenario workers

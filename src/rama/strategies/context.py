@@ -21,6 +21,8 @@ class StrategyContext:
         threads: int = 0,
         backend: str = "highs",
         lot: float = 0.0,
+        *,
+        check: bool = True,
     ):
         self.points = int(stochastic["points"])
         self.distribution = str(stochastic["distribution"])
@@ -32,6 +34,9 @@ class StrategyContext:
         # > 0: every plan in multiples of ``lot`` units; problems given to strategies are on
         # the lot grid already (rama.problem.lots.on_lot_grid), stochastic ones are put on it
         self.lot = float(lot)
+        # each solve checks its plan in memory (rama.optimize.check); False only where every
+        # plan is written and its files are checked instead (rama.planning.stage)
+        self.check = bool(check)
         self._points: tuple[Problem, np.ndarray] | None = None
         # mean, std, quantile grid (or None) and points of the last problem computed afresh
         self._reference: tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray] | None = None
@@ -139,6 +144,7 @@ class StrategyContext:
             warm_start=self.warm.get(warm_from or strategy),
             record_basis=self.record_bases,
             lot=self.lot,
+            check=self.check,
         )
         if self.record_bases and plan.basis is not None and len(plan.basis):
             self.warm[strategy] = plan.basis

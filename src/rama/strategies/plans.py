@@ -44,7 +44,7 @@ def order_up_to(problem: Problem, ctx: StrategyContext) -> Decision:
 
 
 def decentralized_lp(problem: Problem, ctx: StrategyContext) -> Decision:
-    plan = solve(without_routes(problem), ctx.backend, ctx.threads, lot=ctx.lot)
+    plan = solve(without_routes(problem), ctx.backend, ctx.threads, lot=ctx.lot, check=ctx.check)
     return Decision.from_plan("decentralized_lp", plan)
 
 

@@ -14,6 +14,8 @@ share of pairs with no stockout (the expected share over the points).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from rama.problem import Problem
@@ -69,16 +71,53 @@ def score(decision: Decision, problem: Problem, demand: np.ndarray) -> dict[str,
     >>> fig["fill_rate"], fig["cycle_service_level"]
     (0.5, 0.5)
     """
+    return score_position(decision, problem, position(decision.available(problem), demand))
+
+
+@dataclass(frozen=True, eq=False)
+class Position:
+    """Per pair, means over a demand's columns (units): ``demand`` ``d``, ``stockout``
+    ``max(0, d - A)``, ``ending`` ``max(0, A - d)``, and ``no_stockout``, the share of columns
+    with ``d - A <= EPS`` (0-1)."""
+
+    demand: np.ndarray
+    stockout: np.ndarray
+    ending: np.ndarray
+    no_stockout: np.ndarray
+
+
+CHUNK_PAIRS = 4096  # pairs per block of an n x S demand: each temporary is CHUNK_PAIRS x S
+
+
+def position(available: np.ndarray, demand: np.ndarray, scale: float = 1.0) -> Position:
+    """:class:`Position` of the stock ``available`` (units per pair) under ``demand`` x
+    ``scale`` (``n`` values or ``n x S`` equiprobable ones, units).
+
+    Computed CHUNK_PAIRS pairs at a time, so that an ``n x S`` demand needs no ``n x S``
+    temporary; every figure is a per-pair mean, so the result is the one of the whole array
+    at once, to the bit."""
     d = np.asarray(demand, dtype=np.float64)
     if d.ndim == 1:
         d = d[:, None]
-    if d.shape[0] != problem.n_pairs:
-        raise ValueError(f"demand has {d.shape[0]} rows, the problem {problem.n_pairs} pairs")
-    avail = decision.available(problem)
-    diff = d - avail[:, None]
-    short = np.maximum(diff, 0.0).mean(axis=1)
-    ending = np.maximum(-diff, 0.0).mean(axis=1)
-    no_short = (diff <= EPS).mean(axis=1)
+    avail = np.asarray(available, dtype=np.float64)
+    n = d.shape[0]
+    if avail.shape[0] != n:
+        raise ValueError(f"demand has {n} rows, the problem {avail.shape[0]} pairs")
+    out = Position(np.empty(n), np.empty(n), np.empty(n), np.empty(n))
+    for a in range(0, n, CHUNK_PAIRS):
+        b = min(a + CHUNK_PAIRS, n)
+        block = d[a:b] if scale == 1.0 else d[a:b] * scale  # x 1.0 changes no value
+        out.demand[a:b] = block.mean(axis=1)
+        diff = block - avail[a:b, None]
+        out.stockout[a:b] = np.maximum(diff, 0.0).mean(axis=1)
+        out.ending[a:b] = np.maximum(-diff, 0.0).mean(axis=1)
+        out.no_stockout[a:b] = (diff <= EPS).mean(axis=1)
+    return out
+
+
+def score_position(decision: Decision, problem: Problem, pos: Position) -> dict[str, float]:
+    """:func:`score` of ``decision`` from its :class:`Position` under the demand."""
+    short, ending, no_short = pos.stockout, pos.ending, pos.no_stockout
     p = problem.pair_product
     units_made = float(decision.allocate.sum())
     out: dict[str, float] = {
@@ -91,7 +130,7 @@ def score(decision: Decision, problem: Problem, demand: np.ndarray) -> dict[str,
         ),
     }
     out["total"] = float(sum(out[c] for c in COMPONENTS))
-    total_d = float(d.mean(axis=1).sum())
+    total_d = float(pos.demand.sum())
     out["demand_units"] = total_d
     out["stockout_units"] = float(short.sum())
     out["ending_units"] = float(ending.sum())

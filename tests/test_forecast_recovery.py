@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rama.errors import DataValidationError
-from rama.forecast.recovery import recover_demand, recovery_summary
+from rama.forecast.recovery import recover_demand
+from rama.forecast.recovery_table import recovery_against_truth, recovery_summary
 
 OPEN = range(6, 22)
 
@@ -196,3 +197,41 @@ def test_real_sample_rows(fresh_sample_csv: Path) -> None:
     # Store 0 / product 38 runs out often: something is recovered, and not absurdly much.
     total_lost, total_obs = out["lost_demand"].sum(), out["sale_amount"].sum()
     assert 0 < total_lost < 2 * total_obs
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 7, 40, 10_000])
+def test_recovery_against_truth_chunked_equals_one_join(tmp_path: Path, chunk_rows: int) -> None:
+    """The store-range chunks give the table of one whole join (rows without truth left out,
+    stores missing from the truth file, days outside the history's range ignored)."""
+    rng = np.random.default_rng(3)
+    n = 120
+    start = date(2024, 3, 1)
+    hist = pl.DataFrame(
+        {
+            "store_id": rng.integers(0, 9, n),
+            "product_id": rng.integers(0, 3, n),
+            "dt": [start + timedelta(days=int(d)) for d in rng.integers(0, 10, n)],
+            "sale_amount": rng.gamma(1.0, 2.0, n),
+            "stock_hour6_22_cnt": rng.integers(0, 17, n).astype(np.int32),
+        }
+    ).unique(["store_id", "product_id", "dt"])
+    hist = hist.with_columns(
+        (pl.col("sale_amount") * (1 + pl.col("stock_hour6_22_cnt") / 16)).alias("recovered_demand")
+    )
+    truth = (
+        hist.select("store_id", "product_id", "dt", (pl.col("sale_amount") * 1.3).alias("y"))
+        .filter(pl.col("store_id") != 4)  # a store without truth
+        .sample(fraction=0.8, seed=1)  # and rows without truth
+    )
+    extra = truth.head(5).with_columns(pl.col("dt") + timedelta(days=30))  # after the history
+    file = tmp_path / "truth.parquet"
+    pl.concat([truth, extra]).with_columns(pl.col("dt").dt.to_string("%Y-%m-%d")).write_parquet(
+        file
+    )
+    got = recovery_against_truth(hist, file, "y", chunk_rows=chunk_rows)
+    want = recovery_summary(hist.join(truth, on=["store_id", "product_id", "dt"], how="left"), "y")
+    assert got.columns == want.columns
+    assert got["stockout_hours"].to_list() == want["stockout_hours"].to_list()
+    for c in want.columns[1:]:
+        np.testing.assert_allclose(got[c].to_numpy(), want[c].to_numpy(), rtol=1e-12)
+    assert got["n_rows"][0] == truth.height

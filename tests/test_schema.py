@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rama.data.readers import read_raw
 from rama.errors import DataValidationError
@@ -475,3 +477,33 @@ def test_check_magnitudes_names_rows_and_allows_inf() -> None:
 
 def test_outlier_reason_is_listed() -> None:
     assert "outlier" in REASONS
+
+
+@given(
+    rows=st.lists(
+        st.tuples(st.integers(0, 3), st.integers(0, 3), st.integers(0, 3)), min_size=0, max_size=30
+    ),
+    sort=st.booleans(),
+)
+@settings(max_examples=80, deadline=None, derandomize=True)
+def test_check_unique_sorted_fast_path_agrees_with_hashing(
+    rows: list[tuple[int, int, int]], sort: bool
+) -> None:
+    """Sorted or not, with or without duplicates: check_unique raises exactly when a key
+    repeats (the sorted pass and the hash give the same verdict)."""
+    from rama.schema import check_unique
+
+    if sort:
+        rows = sorted(rows)
+    df = pl.DataFrame(
+        rows, schema={"a": pl.Int64, "b": pl.Int64, "d": pl.Int64}, orient="row"
+    ).with_columns((pl.date(2024, 1, 1) + pl.duration(days=pl.col("d"))).alias("d"))
+    dup = len(set(rows)) < len(rows)
+    if dup:
+        with pytest.raises(DataValidationError, match="duplicate a/b/d") as err:
+            check_unique(df, ["a", "b", "d"], "t")
+        assert err.value.reason == "duplicate_key"
+    else:
+        check_unique(df, ["a", "b", "d"], "t")
+    # a null key skips the sorted pass: the hash decides (nulls count as equal)
+    check_unique(pl.DataFrame({"a": [None, 1]}, schema={"a": pl.Int64}), ["a"], "t")

@@ -2,7 +2,8 @@
 and the forecast stage (``rama forecast``). See docs/forecast.md."""
 
 from rama.forecast.model import DemandForecaster, quantile_name
-from rama.forecast.recovery import recover_demand, recovery_summary
+from rama.forecast.recovery import recover_demand
+from rama.forecast.recovery_table import recovery_summary
 from rama.forecast.stage import run_forecast
 
 __all__ = [

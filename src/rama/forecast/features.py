@@ -27,6 +27,7 @@ import numpy.typing as npt
 import polars as pl
 
 from rama.forecast.schema import COVARIATES, HIERARCHY, KEYS, OOS_HOURS, SALES
+from rama.schema import sorted_run_starts
 
 CATEGORICAL: tuple[str, ...] = ("store_id", "product_id", *HIERARCHY)
 PANEL_VALUES: tuple[str, ...] = ("y", SALES, OOS_HOURS, *COVARIATES)
@@ -113,7 +114,11 @@ class Panel:
 def series_table(df: pl.DataFrame) -> pl.DataFrame:
     """One row per store-product pair, sorted, with its static hierarchy attributes."""
     cols = [c for c in (*KEYS, *HIERARCHY) if c in df.columns]
-    return df.select(cols).unique(list(KEYS), keep="first").sort(list(KEYS))
+    frame = df.select(cols)
+    starts = sorted_run_starts(frame, KEYS)  # rows sorted by series: no hashing needed
+    if starts is not None:
+        return frame.filter(starts)
+    return frame.unique(list(KEYS), keep="first").sort(list(KEYS))
 
 
 def build_panel(

@@ -73,14 +73,6 @@ from rama.forecast.schema import (
 )
 
 OPEN_FIRST, OPEN_LAST = 6, 22  # open window 6:00-22:00 = list positions 6..21
-INTENSITY_BINS: tuple[tuple[str, int, int], ...] = (
-    ("0 h", 0, 0),
-    ("1-4 h", 1, 4),
-    ("5-8 h", 5, 8),
-    ("9-12 h", 9, 12),
-    ("13-16 h", 13, 16),
-)
-
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 I32 = npt.NDArray[np.int32]
@@ -288,33 +280,55 @@ def with_lost(
 ) -> pl.DataFrame:
     """``daily`` (the blocks' rows, in block order) with ``lost_demand`` and
     ``recovered_demand`` (units/day), and ``stock_hour6_22_cnt`` from the lists when
-    absent. The flagged profile share ``P`` of each row comes from its bit mask."""
+    absent. Two passes over the blocks, so no per-row temporary spans the split: the
+    series' exposure and in-stock sales, then each block's day levels and lost demand
+    (:func:`_lost_kernel`). The flagged profile share ``P`` of a row comes from its bit mask."""
+    n_series = prof.prod.size
+    exposure, a_tot = np.zeros(n_series), np.zeros(n_series)
+    for s in stats:
+        sid, P = _block_shares(s, prof)
+        exposure += np.bincount(sid, weights=1.0 - P, minlength=n_series)
+        a_tot += np.bincount(sid, weights=s.A, minlength=n_series)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m = a_tot / exposure
+    m = _fill_from_parent(m, prof.prod, int(prof.prod.max()) + 1 if n_series else 0)
+    lost = np.concatenate(
+        [_lost_kernel(s.A, s.B, *_block_shares(s, prof), m, prior_units) for s in stats]
+        or [np.empty(0)]
+    )
+    out = _aligned(daily)
+    if OOS_HOURS not in out.columns:
+        oos = np.concatenate([s.oos_cnt for s in stats] or [np.empty(0, np.int32)])
+        out = out.with_columns(_chunked_like(out, OOS_HOURS, oos))
+    out = out.with_columns(_chunked_like(out, LOST, lost))
+    return out.with_columns((pl.col(SALES) + pl.col(LOST)).alias(RECOVERED))
+
+
+def _block_shares(s: BlockStats, prof: Profiles) -> tuple[I64, F64]:
+    """A block's rows: their series' positions in ``prof`` and flagged profile shares P."""
     width = prof.profile.shape[1]
     bits = np.left_shift(np.uint32(1), np.arange(width, dtype=np.uint32))
-    sids, shares = [], []
-    for s in stats:  # one block at a time: (rows, width) temporaries stay small
-        sid = np.searchsorted(prof.keys, s.keys)[s.local].astype(np.int64)
-        oos = (s.flags[:, None] & bits) != 0
-        sids.append(sid)
-        shares.append(np.where(oos, prof.profile[sid], 0.0).sum(axis=1).clip(0.0, 1.0))
+    sid = np.searchsorted(prof.keys, s.keys)[s.local].astype(np.int64)
+    oos = (s.flags[:, None] & bits) != 0
+    return sid, np.where(oos, prof.profile[sid], 0.0).sum(axis=1).clip(0.0, 1.0)
 
-    def cat(name: str) -> npt.NDArray[Any]:
-        return np.concatenate([getattr(s, name) for s in stats])
 
-    lost = _lost_kernel(
-        cat("A"),
-        cat("B"),
-        np.concatenate(shares),
-        np.concatenate(sids),
-        prof.prod,
-        prior_units=float(prior_units),
-    )
-    out = daily
-    if OOS_HOURS not in out.columns:
-        out = out.with_columns(pl.Series(OOS_HOURS, cat("oos_cnt")))
-    return out.with_columns(
-        pl.Series(LOST, lost),
-        (pl.col(SALES) + pl.Series(LOST, lost)).alias(RECOVERED),
+def _aligned(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with every column cut into the same chunks (rechunked only when they are
+    not): polars copies a whole frame of misaligned chunks at each multi-column operation."""
+    layouts = {tuple(frame.get_column(c).chunk_lengths()) for c in frame.columns}
+    return frame if len(layouts) <= 1 else frame.rechunk()
+
+
+def _chunked_like(frame: pl.DataFrame, name: str, values: npt.NDArray[Any]) -> pl.Series:
+    """``values`` as a Series cut into the chunks of ``frame``'s (aligned) columns."""
+    lengths = frame.get_column(frame.columns[0]).chunk_lengths() if frame.width else []
+    if len(lengths) <= 1:
+        return pl.Series(name, values)
+    ends = np.cumsum(lengths)
+    return pl.concat(
+        [pl.Series(name, values[e - n : e]) for n, e in zip(lengths, ends, strict=True)],
+        rechunk=False,
     )
 
 
@@ -408,17 +422,12 @@ def _profiles(S: F64, N: F64, prod_of_series: I64, k: float) -> F64:
     return _shrunk_profile(S, N, p_prod[prod_of_series], k)
 
 
-def _lost_kernel(A: F64, B: F64, P: F64, sid: I64, prod: I64, *, prior_units: float) -> F64:
-    """Lost demand per day from in-stock sales A, flagged-hour sales B and flagged share P.
+def _lost_kernel(A: F64, B: F64, sid: I64, P: F64, m: F64, prior_units: float) -> F64:
+    """Lost demand per day from in-stock sales A, flagged-hour sales B, flagged share P and
+    the series levels ``m`` (units/day) of rows' series ``sid``.
 
-    m_s = sum A / sum (1 - P);  D = (A + k) / ((1 - P) + k / m_s);  lost = max(0, P D - B).
+    D = (A + k) / ((1 - P) + k / m_s);  lost = max(0, P D - B)  (k = ``prior_units``).
     """
-    n_series = len(prod)
-    exposure = np.bincount(sid, weights=1.0 - P, minlength=n_series)
-    a_tot = np.bincount(sid, weights=A, minlength=n_series)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        m = a_tot / exposure
-    m = _fill_from_parent(m, prod, int(prod.max()) + 1 if n_series else 0)
     ms = m[sid]
     with np.errstate(invalid="ignore", divide="ignore"):
         if prior_units > 0:
@@ -447,58 +456,4 @@ def _fill_from_parent(m: F64, parent: I64, n_parent: int) -> F64:
         hi = (starts + (ends - starts) // 2)[has]
         med[has] = 0.5 * (m_sorted[lo] + m_sorted[hi])
     out[bad] = med[parent[bad]]
-    return out
-
-
-def recovery_summary(recovered: pl.DataFrame, truth_col: str | None = None) -> pl.DataFrame:
-    """Observed vs recovered demand, overall and by stockout hours (6-22) of the day.
-
-    With ``truth_col`` (the synthetic latent demand), also WAPE and bias (sum(x-y)/sum y) of
-    observed and recovered daily demand against the truth. Aggregates in place (no copy of
-    the rows per bin).
-    """
-    require_columns(recovered, [SALES, RECOVERED, OOS_HOURS], "recovered history", "run recovery")
-    aggs: list[pl.Expr] = [
-        pl.len().alias("n_rows"),
-        pl.col(SALES).sum().alias("observed"),
-        pl.col(RECOVERED).sum().alias("recovered"),
-    ]
-    if truth_col:
-        y = pl.col(truth_col)
-        aggs += [
-            y.sum().alias("truth"),
-            ((pl.col(SALES) - y).abs().sum() / y.sum()).alias("observed_wape"),
-            ((pl.col(SALES) - y).sum() / y.sum()).alias("observed_bias"),
-            ((pl.col(RECOVERED) - y).abs().sum() / y.sum()).alias("recovered_wape"),
-            ((pl.col(RECOVERED) - y).sum() / y.sum()).alias("recovered_bias"),
-        ]
-    labels = ["all"] + [b[0] for b in INTENSITY_BINS]
-    code: pl.Expr = pl.lit(None, pl.Int8)
-    for i, (_, lo, hi) in reversed(list(enumerate(INTENSITY_BINS, start=1))):
-        code = (
-            pl.when(pl.col(OOS_HOURS).is_between(lo, hi)).then(pl.lit(i, pl.Int8)).otherwise(code)
-        )
-    cols = [SALES, RECOVERED, OOS_HOURS] + ([truth_col] if truth_col else [])
-    base = recovered.select(cols)
-    overall = base.select(pl.lit(0, pl.Int8).alias("_o"), *aggs)
-    by_bin = (
-        base.group_by(code.alias("_o")).agg(aggs).filter(pl.col("_o").is_not_null())
-        if base.height
-        else overall.head(0)
-    )
-    out = (
-        pl.concat([overall, by_bin.select(overall.columns)])
-        .sort("_o")
-        .with_columns(
-            pl.col("_o").replace_strict(list(range(len(labels))), labels).alias("stockout_hours")
-        )
-        .drop("_o")
-    )
-    out = out.select("stockout_hours", pl.exclude("stockout_hours")).with_columns(
-        (pl.col("recovered") - pl.col("observed")).alias("lost"),
-        ((pl.col("recovered") - pl.col("observed")) / pl.col("recovered")).alias(
-            "lost_share_of_recovered"
-        ),
-        (pl.col("n_rows") / recovered.height).alias("share_of_rows"),
-    )
     return out

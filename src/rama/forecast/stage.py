@@ -6,7 +6,7 @@ import gc
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -19,8 +19,9 @@ from rama.errors import StageInputError
 from rama.forecast.backtest import TRUTH, horizon_calibration, score_methods, seller_class
 from rama.forecast.baselines import moving_average, seasonal_naive
 from rama.forecast.model import DemandForecaster, quantile_name
-from rama.forecast.recovery import recover_split, recovery_summary
-from rama.forecast.schema import COVARIATES, HIERARCHY, KEYS, LOST, OOS_HOURS, RECOVERED, SALES
+from rama.forecast.recovery import recover_split
+from rama.forecast.recovery_table import recovery_against_truth, recovery_summary
+from rama.forecast.schema import COVARIATES, HIERARCHY, KEYS, LOST, OOS_HOURS, SALES
 from rama.io import atomic_dir, write_csv, write_json, write_parquet
 from rama.layout import RunLayout, truth_file
 from rama.progress import step
@@ -96,11 +97,14 @@ def run_forecast(run_dir: Path, cfg: Config, *, reuse_model: bool = False) -> Fo
             if manifest.get("has_eval")
             else None
         )
-        truth = _load_truth(data_dir) if manifest.get("has_truth") else None
-        rec_sum = _recovery_table(rec, truth)
-        if truth is not None:  # from here on only the backtest week's truth is read
-            first = rec["dt"].max() - timedelta(days=horizon)  # type: ignore[operator]
-            truth = truth.filter(pl.col("dt") > first)
+        truth_path = truth_file(data_dir) if manifest.get("has_truth") else None
+        if truth_path is not None and truth_path.is_file():
+            # joined one range of stores at a time; then only the backtest week's truth
+            rec_sum = recovery_against_truth(rec, truth_path, TRUTH, chunk_rows=rows)
+            first: date = rec["dt"].max() - timedelta(days=horizon)  # type: ignore[operator,assignment]
+            truth = _load_truth(truth_path, after=first)
+        else:
+            rec_sum, truth = recovery_summary(rec), None
     rec = rec.drop(LOST)  # the forecaster reads recovered_demand only
     gc.collect()
     timings["load"] = time.perf_counter() - t
@@ -239,25 +243,15 @@ def zero_stale(forecast: pl.DataFrame, stale: pl.DataFrame) -> pl.DataFrame:
     ).drop("_stale")
 
 
-def _load_truth(data_dir: Path) -> pl.DataFrame | None:
-    path = truth_file(data_dir)
-    if not path.is_file():
-        return None
-    return (  # lazily: the day text is converted as it is read, never held whole
+def _load_truth(path: Path, *, after: date) -> pl.DataFrame:
+    """The truth file's rows after the day ``after`` (the day text converted as it is read)."""
+    return (
         pl.scan_parquet(path, glob=False)
         .select(*KEYS, "dt", TRUTH)
         .with_columns(pl.col("dt").str.to_date("%Y-%m-%d"))
+        .filter(pl.col("dt") > after)
         .collect()
     )
-
-
-def _recovery_table(rec: pl.DataFrame, truth: pl.DataFrame | None) -> pl.DataFrame:
-    if truth is None:
-        return recovery_summary(rec)
-    joined = rec.select(*KEYS, "dt", SALES, RECOVERED, OOS_HOURS).join(
-        truth, on=[*KEYS, "dt"], how="left"
-    )
-    return recovery_summary(joined.filter(pl.col(TRUTH).is_not_null()), TRUTH)
 
 
 def _backtest(
@@ -302,8 +296,12 @@ def _backtest(
     if recover and extra and not reuse_model:
         fc_nr = DemandForecaster.from_config(cfg, recover_demand=False)
         preds["model_no_recovery"] = fc_nr.fit(hist, source="backtest history").predict(actual)
-    preds["seasonal_naive"] = seasonal_naive(hist, actual)
-    preds[f"moving_average_{MA_WINDOW}"] = moving_average(hist, actual, window=MA_WINDOW)
+    # the baselines read only the last MA_WINDOW days (the same numbers, a small join)
+    recent = hist.select(*KEYS, "dt", SALES).filter(
+        pl.col("dt") > pl.lit(hist["dt"].max()) - pl.duration(days=MA_WINDOW)
+    )
+    preds["seasonal_naive"] = seasonal_naive(recent, actual)
+    preds[f"moving_average_{MA_WINDOW}"] = moving_average(recent, actual, window=MA_WINDOW)
     qs = cfg["forecast"]["quantiles"]
     lo, hi = quantile_name(min(qs)), quantile_name(max(qs))
     metrics = score_methods(preds, actual, seller_class(hist), lo=lo, hi=hi)

@@ -273,6 +273,9 @@ def distributions(data: Path, totals: Path) -> None:
         f"  distribution ({tot.height:,} pairs, realized = {target} horizon total; h = "
         f"{hold:.2f}, b = {pen:.2f} $/unit, K = {k_pts}, stock = point {k_star + 1})"
     )
+    qs = grid_quantiles(grid, [0.1, 0.5, 0.9])
+    below = " / ".join(f"{100 * float((d <= qs[:, i]).mean()):.1f}" for i in range(3))
+    print(f"    empirical grid: {target} total <= q10 / q50 / q90 on {below} % of pairs")
     for name, a in stock.items():
         cost = float((hold * np.maximum(a - d, 0) + pen * np.maximum(d - a, 0)).sum())
         base = cost if base is None else base
@@ -363,10 +366,9 @@ def main() -> None:
                 runs["mlforecast_lgbm"], _ = run_child(__file__, "mlforecast", str(data), str(p))
                 preds["mlforecast_lgbm"] = p
             score(data, preds, runs)
-            first = next(iter(variants), None)
-            if first is not None:
-                print(f"  (distributions of {first}'s forecast)")
-                distributions(data, Path(str(preds[first]) + ".totals.parquet"))
+            for var in variants:
+                print(f"  (distributions of {var}'s forecast)")
+                distributions(data, Path(str(preds[var]) + ".totals.parquet"))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from rama.errors import ConfigError, DataValidationError, NotFittedError
 from rama.forecast import DemandForecaster, recover_demand
 from rama.forecast.features import FeatureSpec, build_panel, design_frame, series_table
 from rama.forecast.schema import COVARIATES
+from rama.forecast.uncertainty import Calibration, mean_scale
 from rama.schema import DataWarning
 
 START = date(2024, 3, 1)
@@ -162,7 +163,7 @@ def test_predict_from_tail_equals_features_on_the_full_history(
     sid = idx["sid"].to_numpy().astype(np.int64)
     day = np.array([(d - START).days for d in idx["dt"]])
     X = design_frame(panel, sid, day, day - 59, spec).to_numpy()
-    direct = np.maximum(fc.booster_.predict(X), 0)
+    direct = np.maximum(fc.booster_.predict(X), 0) * fc.calibration_.scale
     via_tail = idx.select("store_id", "product_id", "dt").join(
         fc.predict(fut), on=["store_id", "product_id", "dt"]
     )["forecast"]
@@ -290,3 +291,44 @@ def test_origin_lags_are_the_last_known_days() -> None:
     np.testing.assert_allclose(x["origin_lag_0"], y[day - h], rtol=1e-6)
     np.testing.assert_allclose(x["origin_lag_2"], y[day - h - 2], rtol=1e-6)
     assert spec.warmup == 13 and spec.tail_days == 7  # max(7, 7 - 1 + 7, 2 + 7); max(7, 7, 3)
+
+
+# ----------------------------------------------------------------------------- mean scale
+def test_mean_scale_by_hand() -> None:
+    assert mean_scale(np.array([1.0, 3.0]), np.array([2.0, 3.0])) == pytest.approx(1.25)
+    assert mean_scale(np.array([4.0]), np.array([4.4])) == pytest.approx(1.1)
+    assert mean_scale(np.array([2.0, 2.0]), np.array([1.0, 0.0])) == 0.8  # 0.25, clipped
+    assert mean_scale(np.array([1.0]), np.array([9.0])) == 1.25  # 9, clipped
+    assert mean_scale(np.array([0.0, 0.0]), np.array([5.0, 1.0])) == 1.0  # nothing predicted
+
+
+def test_calibration_scale_round_trips_and_defaults_to_one() -> None:
+    cal = Calibration((0.5,), np.array([1.0]), np.zeros((2, 1)), np.ones(2), 0.1, 10, 1.07)
+    assert Calibration.from_json(cal.to_json()).scale == 1.07
+    old = {k: v for k, v in cal.to_json().items() if k != "scale"}  # a model saved before
+    assert Calibration.from_json(old).scale == 1.0
+
+
+def test_mean_calibration_is_the_calibration_weeks_ratio(
+    fitted: tuple[DemandForecaster, pl.DataFrame, pl.DataFrame],
+) -> None:
+    """Differential: the same booster with and without the scale; the scale is the held-out
+    calibration week's sum(target) / sum(raw forecast), clipped; nothing else changes."""
+    fc, hist, fut = fitted
+    raw = DemandForecaster(recover_demand=False, calibrate_mean=False, **FAST).fit(hist)
+    assert raw.calibration_.scale == 1.0
+    assert raw.booster_.model_to_string() == fc.booster_.model_to_string()
+    keys = ["store_id", "product_id", "dt"]
+    week = raw.backtest_.join(hist.select(*keys, "sale_amount"), on=keys)
+    expected = np.clip(float(week["sale_amount"].sum()) / float(week["forecast"].sum()), 0.8, 1.25)
+    s = fc.calibration_.scale
+    assert s == pytest.approx(expected, rel=1e-6)  # the panel holds the target as float32
+    assert s != 1.0  # this history is not already unbiased on its calibration week
+    np.testing.assert_allclose(
+        fc.predict(fut)["forecast"].to_numpy(), s * raw.predict(fut)["forecast"].to_numpy()
+    )
+    np.testing.assert_allclose(
+        fc.backtest_["forecast"].to_numpy(), s * raw.backtest_["forecast"].to_numpy()
+    )
+    with pytest.raises(ConfigError, match="calibrate_mean"):
+        DemandForecaster(calibrate_mean="yes").fit(hist)  # type: ignore[arg-type]

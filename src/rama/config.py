@@ -180,6 +180,7 @@ SCHEMA: dict[str, dict[str, tuple[Check, str]]] = {
         ),
         "stale_after_days": (_int(0, 3650), "an integer in 0..3650 (days; 0 = off)"),
         "backtest_extra_fits": (lambda v: isinstance(v, bool), "true or false"),
+        "calibrate_mean": (lambda v: isinstance(v, bool), "true or false"),
         "objective": (
             _choice("regression", "tweedie", "poisson"),
             '"regression" (squared error), "tweedie" or "poisson"',

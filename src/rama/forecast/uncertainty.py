@@ -12,6 +12,9 @@
       rho      = sum_s sum_{i != j} e_si e_sj / sum_s sum_{i != j} sigma_si sigma_sj
 
   estimated on the calibration window (series with all ``H`` days), clipped to [0, 1].
+* **Mean scale** (:func:`mean_scale`): ``sum y / sum f`` over the calibration window,
+  clipped to [0.8, 1.25]; the point forecasts are multiplied by it before the tables above
+  are fitted, so the forecast is unbiased on the most recent held-out week.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ class Calibration:
     sigma: F64  # (n_bins,) RMS residual per bin
     rho: float
     n_rows: int
+    scale: float = 1.0
+    """Multiplier of the model's raw forecast (:func:`mean_scale`; 1 = none)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -46,6 +51,7 @@ class Calibration:
             "sigma": self.sigma.tolist(),
             "rho": self.rho,
             "n_rows": self.n_rows,
+            "scale": self.scale,
         }
 
     @classmethod
@@ -57,6 +63,7 @@ class Calibration:
             sigma=np.asarray(d["sigma"], dtype=np.float64),
             rho=float(d["rho"]),
             n_rows=int(d["n_rows"]),
+            scale=float(d.get("scale", 1.0)),
         )
 
     def bin_of(self, pred: F64) -> I64:
@@ -69,6 +76,24 @@ class Calibration:
 
     def daily_sigma(self, pred: F64) -> F64:
         return self.sigma[self.bin_of(pred)]
+
+
+SCALE_BOUNDS = (0.8, 1.25)
+"""Range of :func:`mean_scale` (a larger correction points at a broken window, not bias)."""
+
+
+def mean_scale(pred: F64, actual: F64) -> float:
+    """``sum(actual) / sum(pred)`` over calibration rows, clipped to :data:`SCALE_BOUNDS`
+    (1 when nothing is predicted): the factor that makes the point forecast unbiased there.
+
+    >>> mean_scale(np.array([1.0, 3.0]), np.array([2.0, 2.4]))
+    1.1
+    """
+    den = float(np.sum(pred))
+    if not np.isfinite(den) or den <= 0:
+        return 1.0
+    lo, hi = SCALE_BOUNDS
+    return float(np.clip(float(np.sum(actual)) / den, lo, hi))
 
 
 def fit_calibration(

@@ -894,7 +894,7 @@ def _check_series(df: pl.DataFrame, schema: TableSchema, ctx: _Ctx) -> None:
         (same & ~step_ok).fill_null(False).sum().alias("bad_steps"),
     ).row(0)
     if n_bad_steps == 0 and (  # sorted by series: each series is one block, no hashing
-        sorted_run_starts(df.select(keys), keys) is not None
+        sorted_run_starts(df, keys) is not None
         or n_blocks == df.select(pl.struct(keys).n_unique()).item()
     ):
         return

@@ -129,12 +129,12 @@ def evaluate_scenario(
     # or cut Normal scales exactly with mean and std): only the part of the realized factor
     # the forecast did not see is applied, so a foreseen shock is drawn at f, never f^2
     seen = scenario.forecast_factor
-    draws = draws or DrawCache(positions=0)
-    drawn = draws.draws(solved, seen, demand, ctx.distribution)
+    known_draws = draws if draws is not None else DrawCache(positions=0)
+    drawn = known_draws.draws(solved, seen, demand, ctx.distribution)
     rows: list[dict[str, Any]] = []
     multipliers = {f"x_{k}": v for k, v in scenario.multipliers().items()}
     scale = f / seen if seen > 0 else 0.0  # the draws x scale: drawn x (f / seen)
-    known = draws.positions
+    known = known_draws.positions
 
     def sim_position(dec: Decision, avail: np.ndarray) -> Position:
         return known.position(drawn, seen, scale, dec, avail)

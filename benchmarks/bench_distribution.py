@@ -18,6 +18,7 @@ Data is cached in ``data/peer_<name>_s<scale>`` (shared with bench_forecast_peer
 
     .venv/bin/python benchmarks/bench_distribution.py [--scale 0.1]
         [--datasets default,persistent,intermittent,promo] [--threads 1]
+        [--set forecast.recovery_prior_days=1 --set forecast.recovery_prior_units=0 --tag d1]
 """
 
 from __future__ import annotations
@@ -160,16 +161,29 @@ def main() -> None:
     ap.add_argument("--scale", type=float, default=0.1)
     ap.add_argument("--datasets", default=",".join(DATASETS))
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="config override (e.g. forecast.recovery_prior_days=1); the runs then go to "
+        "data/dist_run_<name>_s<scale>_<--tag>",
+    )
+    ap.add_argument("--tag", default="", help="run-folder suffix for --set variants")
     args = ap.parse_args()
     from rama.config import load_config
 
-    cfg = load_config(overrides={"stochastic.distribution": "gamma"})
+    cfg = load_config(overrides=["stochastic.distribution=gamma", *args.set])
+    if args.set and not args.tag:
+        ap.error("--set needs --tag (the runs of another configuration go to their own folder)")
     print(f"load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; scale {args.scale}")
     (REPO / "data").mkdir(exist_ok=True)
     results: dict[str, dict[str, Any]] = {}
     for name in args.datasets.split(","):
         data = ensure_data(name, args.scale)
-        run = REPO / "data" / f"dist_run_{name}_s{args.scale:g}"
+        run = (
+            REPO / "data" / (f"dist_run_{name}_s{args.scale:g}" + (f"_{args.tag}" * bool(args.tag)))
+        )
         ran = run_stages(data, run, cfg)
         if ran:
             print(f"{name}: ran " + ", ".join(f"{k} {v:.1f} s" for k, v in ran.items()))

@@ -132,7 +132,8 @@ def main() -> None:
         by = ", ".join(f"{k} {v:.1f} s" for k, v in s["solve_seconds_by_strategy"].items())
         print(
             f"  {solved} distinct plan sets solved ({len(s['scenarios']) - solved} unforeseen "
-            f"shocks reuse their base's plans); strategy seconds: {by}"
+            f"shocks reuse their base's plans); {s.get('solves_reused', 0)} solves reused "
+            f"(identical problem, rama.scenarios.reuse); strategy seconds: {by}"
         )
 
 

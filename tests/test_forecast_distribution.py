@@ -101,3 +101,34 @@ def test_stage_writes_the_grid(tiny_data_dir: Path, tmp_path: Path) -> None:
     # the grid's median tracks the point total (the conformal residuals are centred)
     med = (q[:, 9] + q[:, 10]) / 2
     assert np.corrcoef(med, hd["demand"].to_numpy())[0, 1] > 0.9
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    n=st.integers(1, 70),
+    k=st.integers(1, 8),
+    chunk=st.integers(1, 9),
+    seed=st.integers(0, 10_000),
+)
+def test_gamma_points_in_chunks_equal_one_call(n: int, k: int, chunk: int, seed: int) -> None:
+    """The Gamma points computed in row chunks on threads are the values of one ufunc call,
+    bit for bit, whatever the chunk size (pairs with std 0 or mean 0 included)."""
+    from scipy import special
+
+    from rama import rules
+
+    rng = np.random.default_rng(seed)
+    mean = rng.uniform(0.0, 5.0, n) * (rng.uniform(size=n) > 0.1)
+    std = rng.uniform(0.0, 3.0, n) * (rng.uniform(size=n) > 0.1)
+    q = (np.arange(1, k + 1) - 0.5) / k
+    ok = (mean > 0) & (std > 0)
+    want = np.repeat(mean[:, None], k, axis=1)
+    mo, so = mean[ok, None], std[ok, None]
+    want[ok] = special.gammaincinv((mo / so) ** 2, q[None, :]) * (so**2 / mo)
+    old = rules.QUANTILE_CHUNK
+    try:
+        rules.QUANTILE_CHUNK = chunk
+        got = rules.demand_points(mean, std, k, "gamma")
+    finally:
+        rules.QUANTILE_CHUNK = old
+    assert np.array_equal(got, want)

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rama.errors import DataValidationError
+from rama.config import load_config
+from rama.errors import ConfigError, DataValidationError
 from rama.forecast.recovery import recover_demand
 from rama.forecast.recovery_table import recovery_against_truth, recovery_summary
 
@@ -142,6 +143,80 @@ def test_recovered_at_least_observed_and_homogeneous(
         pl.col("sale_amount") * scale, pl.col("hours_sale").list.eval(pl.element() * scale)
     )
     out2 = recover_demand(scaled, prior_units=0.0)
+    np.testing.assert_allclose(out2["lost_demand"], out["lost_demand"] * scale, atol=1e-9)
+
+
+def _burst_day_frame() -> pl.DataFrame:
+    """10 days of 1 unit/hour (6..21), then a burst day at 2 units/hour that sells out at 14:00.
+
+    One series, so its profile is its in-stock rates normalised (the shrinkage targets are
+    themselves): 12/11 in hours 6..13 (11 days), 1 in 14..21 (10 days), so the flagged share
+    is P = 8 / (8 * 12/11 + 8) = 11/23; A = 16, B = 0 and the series level
+    m = (160 + 16) / (10 + 12/23) = 184/11 units/day.
+    """
+    return _frame([_day(1.0) for _ in range(10)] + [_day(2.0, set(range(14, 24)))])
+
+
+def test_days_prior_hand_computed() -> None:
+    out = recover_demand(_burst_day_frame(), prior_units=0.0, prior_days=1.0)
+    # D = (A + c m) / ((1 - P) + c) = (16 + 184/11) / (12/23 + 1) = 8280/385; lost = P D
+    assert out["lost_demand"][-1] == pytest.approx(72 / 7)
+    assert out["lost_demand"][:-1].to_list() == [0.0] * 10
+    # between the ratio (c = 0: P A / (1 - P) = 44/3) and the mean (c -> inf: P m = 8)
+    ratio = recover_demand(_burst_day_frame(), prior_units=0.0)["lost_demand"][-1]
+    assert ratio == pytest.approx(44 / 3)
+    big = recover_demand(_burst_day_frame(), prior_units=0.0, prior_days=1e9)["lost_demand"]
+    assert big[-1] == pytest.approx(8.0)
+    # the units form with k = c m is the same estimator
+    units = recover_demand(_burst_day_frame(), prior_units=184 / 11)["lost_demand"][-1]
+    assert units == pytest.approx(72 / 7)
+
+
+def test_days_prior_whole_day_out_gets_series_level() -> None:
+    days = [_day(1.0) for _ in range(8)] + [_day(1.0, set(OPEN))]
+    out = recover_demand(_frame(days), prior_units=0.0, prior_days=0.5)
+    assert out["recovered_demand"][-1] == pytest.approx(16.0)
+
+
+def test_both_priors_set_is_an_error() -> None:
+    with pytest.raises(ValueError, match=r"prior_units .* or prior_days"):
+        recover_demand(_burst_day_frame(), prior_units=0.1, prior_days=1.0)
+    with pytest.raises(ValueError, match=">= 0"):
+        recover_demand(_burst_day_frame(), prior_units=0.0, prior_days=-1.0)
+    with pytest.raises(ConfigError, match="recovery_prior_days"):
+        load_config(
+            overrides={"forecast.recovery_prior_units": 0.1, "forecast.recovery_prior_days": 1}
+        )
+    cfg = load_config(
+        overrides={"forecast.recovery_prior_units": 0.0, "forecast.recovery_prior_days": 1}
+    )
+    assert cfg["forecast"]["recovery_prior_days"] == 1
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    sales=st.lists(st.lists(st.integers(0, 9), min_size=24, max_size=24), min_size=3, max_size=8),
+    cut=st.lists(st.integers(0, 24), min_size=3, max_size=8),
+    scale=st.floats(0.5, 4.0),
+    days=st.sampled_from([0.5, 1.0, 2.0]),
+)
+def test_days_prior_is_level_independent(
+    sales: list[list[int]], cut: list[int], scale: float, days: float
+) -> None:
+    """The days form is homogeneous in the sales level (the units form is not): scaling
+    every sale by ``scale`` scales lost demand by ``scale``; recovered >= observed."""
+    rows = []
+    for i, row in enumerate(sales):
+        k = cut[i % len(cut)]
+        flags = [1 if h >= k else 0 for h in range(24)]
+        rows.append(([0.0 if f else v / 10 for v, f in zip(row, flags, strict=True)], flags))
+    df = _frame(rows)
+    out = recover_demand(df, prior_units=0.0, prior_days=days)
+    assert (out["recovered_demand"] >= out["sale_amount"] - 1e-12).all()
+    scaled = df.with_columns(
+        pl.col("sale_amount") * scale, pl.col("hours_sale").list.eval(pl.element() * scale)
+    )
+    out2 = recover_demand(scaled, prior_units=0.0, prior_days=days)
     np.testing.assert_allclose(out2["lost_demand"], out["lost_demand"] * scale, atol=1e-9)
 
 

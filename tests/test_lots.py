@@ -393,6 +393,35 @@ def test_stage_reports_the_cost_of_rounding(tmp_path: Path) -> None:
     assert written["continuous_objective"] == s["continuous_objective"]
 
 
+def test_rounding_cost_never_skips_the_continuous_solve(tmp_path: Path) -> None:
+    pb = _scaled(synthetic_problem(n_stores=20, n_products=5, n_pairs=50, seed=2), 2.3)
+    _, always = solve_and_write(pb, tmp_path / "always", threads=1, lot_size=1.0)
+    _, never = solve_and_write(
+        pb, tmp_path / "never", threads=1, lot_size=1.0, rounding_cost="never"
+    )
+    assert never.objective == always.objective  # the same lot plan, its cost unknown
+    assert never.summary["rounding_cost"] is None and "continuous_objective" not in never.summary
+    assert "never" in never.summary["rounding_cost_skipped"]
+    assert "rounding_cost_skipped" not in always.summary
+    written = json.loads((tmp_path / "never" / "summary.json").read_text())
+    assert written["rounding_cost"] is None and never.summary["check"] == "passed"
+
+
+def test_rounding_cost_auto_solves_up_to_the_pair_limit() -> None:
+    from rama.problem import lots
+
+    assert lots.rounding_cost_skipped("auto", lots.ROUNDING_COST_MAX_PAIRS, 0.1) is None
+    why = lots.rounding_cost_skipped("auto", lots.ROUNDING_COST_MAX_PAIRS + 1, 0.1)
+    assert why is not None and '"always"' in why
+    assert lots.rounding_cost_skipped("always", 10**9, 0.1) is None
+    assert lots.rounding_cost_skipped("never", 1, 0.0) is None  # no lot: nothing to round
+    with pytest.raises(ValueError, match=r"plan\.rounding_cost"):
+        lots.rounding_cost_skipped("sometimes", 1, 0.1)
+    assert load_config(None)["plan"]["rounding_cost"] == "auto"
+    with pytest.raises(ConfigError, match=r"plan\.rounding_cost"):
+        load_config(None, ["plan.rounding_cost=sometimes"])
+
+
 def test_config_key_plan_lot_size() -> None:
     assert load_config(None)["plan"]["lot_size"] == 0.1  # the data's 0.1-unit grid
     assert load_config(None, ["plan.lot_size=1"])["plan"]["lot_size"] == 1

@@ -170,15 +170,25 @@ def _tiny_split(rng: np.random.Generator, n_series: int, n_days: int) -> pl.Data
     group=st.integers(1, 40),
     rows=st.integers(1, 60),
     prior=st.sampled_from([0.0, 0.1, 2.0]),
+    days_form=st.booleans(),
 )
 def test_property_any_partition_size_gives_the_whole_frame_answer(
-    tmp_path: Path, seed: int, n_series: int, n_days: int, group: int, rows: int, prior: float
+    tmp_path: Path,
+    seed: int,
+    n_series: int,
+    n_days: int,
+    group: int,
+    rows: int,
+    prior: float,
+    days_form: bool,
 ) -> None:
     raw = _tiny_split(np.random.default_rng(seed), n_series, n_days)
     data = tmp_path / f"d{seed}_{n_series}_{n_days}_{group}_{rows}"
     _write(raw, data, group)
-    want = recover_demand(load_freshretail(data), prior_units=prior)
-    _same_recovery(recover_split(data, rows=rows, prior_units=prior), want)
+    # the prior as units of demand or as days of exposure (recovery_prior_days)
+    units, days = (0.0, prior) if days_form else (prior, 0.0)
+    want = recover_demand(load_freshretail(data), prior_units=units, prior_days=days)
+    _same_recovery(recover_split(data, rows=rows, prior_units=units, prior_days=days), want)
     shutil.rmtree(data)
 
 
@@ -355,7 +365,12 @@ def test_the_forecast_stage_equals_the_whole_split_path(
 
     def whole_train(path: Path, split: str, **kw: object) -> pl.DataFrame:
         train = load_freshretail(path, split)
-        return recover_demand(train, prior_units=float(kw["prior_units"]), window=kw["window"])  # type: ignore[arg-type]
+        return recover_demand(
+            train,
+            prior_units=float(kw["prior_units"]),  # type: ignore[arg-type]
+            prior_days=float(kw["prior_days"]),  # type: ignore[arg-type]
+            window=kw["window"],  # type: ignore[arg-type]
+        )
 
     monkeypatch.setattr(forecast_stage, "recover_split", whole_train)
     monkeypatch.setattr(

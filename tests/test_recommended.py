@@ -180,6 +180,21 @@ def test_whole_unit_plans_through_the_stage(forecast_run: Path, tmp_path: Path) 
         lots["lot_grid_objective"] - lots["continuous_objective"]
     )
     assert lots["continuous_expected_total"] > 0 and lots["lot_grid_expected_total"] > 0
+    assert "rounding_cost_skipped" not in lots  # "auto": a small network is solved
+
+
+def test_rounding_cost_never_keeps_the_plan_and_says_why(
+    forecast_run: Path, tmp_path: Path
+) -> None:
+    run = _copy(forecast_run, tmp_path)
+    res = runner.invoke(
+        app, ["optimize", "--run", str(run), *FAST, "--set", "plan.rounding_cost=never"]
+    )
+    assert res.exit_code == 0, res.output
+    lots = _summary(run / "plan")["recommended"]["lots"]
+    assert lots["rounding_cost"] is None and "continuous_objective" not in lots
+    assert "never" in lots["rounding_cost_skipped"]
+    assert _summary(run / "plan")["check"] == "passed"
 
 
 def test_a_fill_rate_target_makes_the_fill_rate_variant_the_recommendation(

@@ -172,6 +172,10 @@ SCHEMA: dict[str, dict[str, tuple[Check, str]]] = {
         "rolling_windows": (_int_list(1), "a sorted list of distinct integers >= 1 (days)"),
         "num_threads": (_int(0, 256), "an integer in 0..256 (0 = all cores)"),
         "recovery_prior_units": (_num(0.0), "a number >= 0 (units of demand; 0 = ratio)"),
+        "recovery_prior_days": (
+            _num(0.0),
+            "a number >= 0 (days of exposure; 0 = use recovery_prior_units)",
+        ),
         "max_train_rows": (_int(0), "an integer >= 0 (rows; 0 = every row)"),
         "partition_series": (_int(0), "an integer >= 0 (series per feature partition; 0 = all)"),
         "recovery_hours": (
@@ -207,6 +211,10 @@ SCHEMA: dict[str, dict[str, tuple[Check, str]]] = {
             "a number in [0, 1] (0 = no fill-rate target for the recommended plan)",
         ),
         "lot_size": (_num(0.0, 1e6), "a number in [0, 1e6] (units; 0 = continuous plan)"),
+        "rounding_cost": (
+            _choice("auto", "always", "never"),
+            '"auto", "always" or "never"',
+        ),
     },
     "risk": {
         "stretch_lead_time": (lambda v: isinstance(v, bool), "true or false"),
@@ -341,6 +349,13 @@ def _validate(values: Mapping[str, Mapping[str, Any]], origin: str) -> None:
                     f"{origin}: {section}.{key} expected {expected}, got {value!r}; "
                     f"fix the value in the config file or --set {section}.{key}=..."
                 )
+    fc = values["forecast"]
+    if fc.get("recovery_prior_units", 0) > 0 and fc.get("recovery_prior_days", 0) > 0:
+        raise ConfigError(
+            f"{origin}: forecast.recovery_prior_units ({fc['recovery_prior_units']}) and "
+            f"forecast.recovery_prior_days ({fc['recovery_prior_days']}) are both > 0; the "
+            f"recovery prior is one or the other: set the unused one to 0"
+        )
     inv = values["inventory"]
     if inv["min_cover"] > inv["max_cover"]:
         raise ConfigError(

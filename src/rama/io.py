@@ -197,6 +197,32 @@ def _first_bad_utf8(path: Path) -> str | None:
     return None
 
 
+INFER_ROWS = 10_000
+"""Rows :func:`read_csv_typed` infers the column types from before it reads the rest."""
+
+
+def read_csv_typed(path: Path) -> pl.DataFrame:
+    """``pl.read_csv(path, infer_schema_length=None)`` (every row's value decides the
+    types), in about a tenth of its time on large files: the types are inferred from the
+    first :data:`INFER_ROWS` rows, and the whole file is read again with full inference
+    only when that guess can be wrong: a later value does not parse as the guessed type
+    (polars refuses it), or a column is empty in those rows (text then, by no evidence).
+    Text is the widest type, so a column with a text value among them is text either way."""
+    try:
+        guessed = pl.read_csv(path, infer_schema_length=INFER_ROWS)
+    except pl.exceptions.ComputeError:
+        return pl.read_csv(path, infer_schema_length=None)
+    probe = guessed.head(INFER_ROWS)
+    blind = [
+        c
+        for c, t in guessed.schema.items()
+        if t == pl.String and probe[c].null_count() == probe.height
+    ]
+    if blind and guessed.height > INFER_ROWS:
+        return pl.read_csv(path, infer_schema_length=None)
+    return guessed
+
+
 def read_csv_text(path: Path, what: str = "CSV file", fix: str | None = None) -> pl.DataFrame:
     """A CSV file with every column as text (the schemas convert), or a DataValidationError
     naming the file: UTF-16/32 (byte-order mark) or non-UTF-8 bytes (byte and line), another

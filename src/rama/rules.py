@@ -24,7 +24,9 @@ the forecast's empirical quantile grid of the horizon total (``empirical``).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from statistics import NormalDist
 from typing import Any
 
@@ -232,13 +234,35 @@ def demand_points(
     if mo.size == 0:
         return out
     if distribution == "gamma":
-        shape = (mo / so) ** 2
-        out[ok] = special.gammaincinv(shape, q[None, :]) * (so**2 / mo)
+        out[ok] = _gamma_quantiles((mo / so) ** 2, q) * (so**2 / mo)
     elif distribution == "normal":
         z = np.array([NormalDist().inv_cdf(float(x)) for x in q])
         out[ok] = np.maximum(mo + so * z[None, :], 0.0)
     else:
         raise _unknown(distribution)
+    return out
+
+
+QUANTILE_CHUNK = 16_384
+"""Rows of Gamma quantiles per thread task in :func:`_gamma_quantiles`."""
+
+
+def _gamma_quantiles(shape: FloatArray, q: FloatArray) -> FloatArray:
+    """``gammaincinv(shape, q)`` of unit scale, ``len(shape) x len(q)``: the same values as
+    one call, computed in row chunks on the machine's cores (the ufunc releases the GIL;
+    ~0.4 us a value, 10 M values for a 10x network's 20 points)."""
+    n = shape.shape[0]
+    workers = min(os.cpu_count() or 1, -(-n // QUANTILE_CHUNK))
+    if workers <= 1:
+        return np.asarray(special.gammaincinv(shape, q[None, :]), dtype=np.float64)
+    out = np.empty((n, q.size), dtype=np.float64)
+
+    def fill(start: int) -> None:
+        rows = slice(start, start + QUANTILE_CHUNK)
+        out[rows] = special.gammaincinv(shape[rows], q[None, :])
+
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(fill, range(0, n, QUANTILE_CHUNK)))
     return out
 
 

@@ -18,7 +18,7 @@ problem; the evaluation stage once, on the run's problem.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,6 +109,7 @@ def compare_strategies(
     *,
     simulated_scale: float = 1.0,
     sim_position: Callable[[Decision, np.ndarray], Position] | None = None,
+    known: Mapping[str, Decision] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per strategy: ``expected_*``, ``forecast_*`` (on ``simulated`` x
     ``simulated_scale``, ``n x S``) and ``realized_*`` (on ``actual``; ``None`` when there is
@@ -118,15 +119,20 @@ def compare_strategies(
 
     ``sim_position(decision, available)``: the decision's position under that demand
     (:func:`rama.strategies.score.position`) when the caller knows it (the scenario sweep's
-    cache); by default computed here."""
+    cache); by default computed here. ``known``: decisions made on a problem identical to
+    what the strategy reads of ``solved.problem`` (:mod:`rama.scenarios.reuse`), used instead
+    of solving (scored afresh on this problem; ``seconds`` 0)."""
     problem = solved.problem
     rows: list[dict[str, Any]] = []
     for name in strategies:
         reused = name in solved.decisions
         if not reused:
-            t0 = time.perf_counter()
-            dec = STRATEGY_FUNCTIONS[name](problem, ctx)
-            solved.seconds[name] = time.perf_counter() - t0
+            if known is not None and name in known:
+                dec, solved.seconds[name] = known[name], 0.0
+            else:
+                t0 = time.perf_counter()
+                dec = STRATEGY_FUNCTIONS[name](problem, ctx)
+                solved.seconds[name] = time.perf_counter() - t0
             view = ctx.clipped_points(problem) if name in STOCHASTIC else problem.demand
             solved.decisions[name], solved.expected[name] = dec, score(dec, problem, view)
         dec, exp = solved.decisions[name], solved.expected[name]

@@ -16,14 +16,19 @@ flags are not recovered, as in the published ``stock_hour6_22_cnt``):
 2. Per day: flagged share ``P = sum_{h flagged} p[s, h]``, in-stock sales ``A``, sales
    booked in flagged hours ``B``.
 3. **Day level**, the Gamma-Poisson posterior mean with exposure ``1 - P`` and a prior of
-   mean ``m_s`` worth ``k`` units of observed demand (``k = prior_units``)::
+   mean ``m_s``, worth either ``k`` units of observed demand (``k = prior_units``) or ``c``
+   days of exposure (``c = prior_days``; at most one of the two is > 0)::
 
-       m_s = sum_d A / sum_d (1 - P)           (series level over the window, units/day)
-       D   = (A + k) / ((1 - P) + k / m_s)     (k = 0: the ratio A / (1 - P))
+       m_s = sum_d A / sum_d (1 - P)              (series level over the window, units/day)
+       D   = (A + k) / ((1 - P) + k / m_s)        (units form; k = 0: the ratio A / (1 - P))
+       D   = (A + c m_s) / ((1 - P) + c)          (days form, the units form with k = c m_s)
 
-   Low sellers (small ``m_s``) lean on their mean, high sellers on the day's own sales;
-   the shrinkage offsets the upward bias of the ratio on days that sold out early
-   *because* demand ran high.
+   In the units form low sellers (small ``m_s``) lean on their mean, high sellers on the
+   day's own sales: ``k`` units are ``k / m_s`` days of exposure, 1 day for a 0.1 unit/day
+   series but 0.01 day for a 10 unit/day one. The days form weighs the prior the same for
+   every level (a sold-out burst day of a slow mover is then not pulled to its mean harder
+   than a fast mover's). Either shrinkage offsets the upward bias of the ratio on days that
+   sold out early *because* demand ran high.
 4. ``lost = max(0, P * D - B)`` and ``recovered_demand = sale_amount + lost``.
 
 A day out of stock all window long gets ``D = m_s``; a series never in stock in any window
@@ -116,10 +121,21 @@ class Profiles:
     profile: F64
 
 
-def check_settings(prior_units: float, profile_prior_days: float, window: WindowT) -> None:
-    """Priors >= 0 and ``0 <= first < last <= 24`` (ValueError otherwise)."""
-    if prior_units < 0 or profile_prior_days < 0:
-        raise ValueError("prior_units (units) and profile_prior_days (days) must be >= 0")
+def check_settings(
+    prior_units: float, profile_prior_days: float, window: WindowT, prior_days: float = 0.0
+) -> None:
+    """Priors >= 0, at most one of ``prior_units`` / ``prior_days`` > 0 and
+    ``0 <= first < last <= 24`` (ValueError otherwise)."""
+    if prior_units < 0 or profile_prior_days < 0 or prior_days < 0:
+        raise ValueError(
+            "prior_units (units), prior_days (days) and profile_prior_days (days) must be >= 0"
+        )
+    if prior_units > 0 and prior_days > 0:
+        raise ValueError(
+            f"the day-level prior is either prior_units (units of demand) or prior_days "
+            f"(days of exposure), got prior_units={prior_units} and prior_days={prior_days}; "
+            f"set one of them to 0 (forecast.recovery_prior_units / recovery_prior_days)"
+        )
     lo_h, hi_h = window
     if not 0 <= lo_h < hi_h <= 24:
         raise ValueError(f"window must satisfy 0 <= first < last <= 24, got {window}")
@@ -132,6 +148,7 @@ def recover_demand(
     profile_prior_days: float = 30.0,
     window: tuple[int, int] = (OPEN_FIRST, OPEN_LAST),
     keep_hours: bool = False,
+    prior_days: float = 0.0,
     source: str = "history",
     chunk_rows: int = CHUNK_ROWS,
 ) -> pl.DataFrame:
@@ -141,7 +158,8 @@ def recover_demand(
     ``hours_sale`` / ``hours_stock_status``; only flagged hours in ``window`` (default
     6:00-22:00, list positions 6..21) are recovered. The hourly lists are dropped from the
     result unless ``keep_hours``; ``stock_hour6_22_cnt`` is added from the list when absent.
-    ``prior_units`` is the Gamma prior's weight, in units of observed demand (0 = ratio).
+    The Gamma prior's weight is ``prior_units`` units of observed demand or ``prior_days``
+    days of exposure (at most one > 0; both 0 = the ratio).
     Rows are processed ``chunk_rows`` at a time to bound memory: the map/reduce of
     :func:`recover_partitions`, over slices of the frame instead of partitions of files.
     """
@@ -152,13 +170,13 @@ def recover_demand(
         "demand recovery needs the hourly lists; load the published train split "
         "or set forecast.recover_demand=false",
     )
-    check_settings(prior_units, profile_prior_days, window)
+    check_settings(prior_units, profile_prior_days, window, prior_days)
     _check_lists(history, source)
     stats = [block_stats(b, window, source) for b in _blocks(history, chunk_rows)]
     prof = reduce_blocks(stats, profile_prior_days)
     # drop the lists before adding columns: adding first makes polars rechunk them (~GBs)
     out = history if keep_hours else history.drop(HOURS_SALE, HOURS_STOCK)
-    return with_lost(out, stats, prof, prior_units)
+    return with_lost(out, stats, prof, prior_units, prior_days)
 
 
 def recover_partitions(
@@ -170,6 +188,7 @@ def recover_partitions(
     columns: Sequence[str] = DAILY_COLUMNS,
     split: str = "train",
     stage: str = "forecast",
+    prior_days: float = 0.0,
 ) -> pl.DataFrame:
     """:func:`recover_demand` of a split read partition by partition (the same numbers).
 
@@ -181,14 +200,15 @@ def recover_partitions(
     ``stock_hour6_22_cnt`` from the lists when not among them), ``lost_demand`` and
     ``recovered_demand``.
     """
-    check_settings(prior_units, profile_prior_days, window)
+    check_settings(prior_units, profile_prior_days, window, prior_days)
     mapped = map_partitions(_partition_task, (tuple(columns), window), parts, stage=stage)
     stats = [s for _, block in mapped for s in block]
     frames = [d for d, _ in mapped]
     del mapped
     daily = check_split(frames, parts, split).select(columns)
     del frames
-    return with_lost(daily, stats, reduce_blocks(stats, profile_prior_days), prior_units)
+    prof = reduce_blocks(stats, profile_prior_days)
+    return with_lost(daily, stats, prof, prior_units, prior_days)
 
 
 def recover_split(
@@ -201,6 +221,7 @@ def recover_split(
     window: WindowT = (OPEN_FIRST, OPEN_LAST),
     columns: Sequence[str] = DAILY_COLUMNS,
     stage: str = "forecast",
+    prior_days: float = 0.0,
 ) -> pl.DataFrame:
     """:func:`recover_partitions` of ``split`` under ``path`` in partitions of ``rows`` rows
     (``data.partition_rows``, rounded down to a multiple of :data:`CHUNK_ROWS`: the blocks,
@@ -214,6 +235,7 @@ def recover_split(
         columns=columns,
         split=split,
         stage=stage,
+        prior_days=prior_days,
     )
 
 
@@ -276,7 +298,11 @@ def reduce_blocks(stats: Sequence[BlockStats], profile_prior_days: float) -> Pro
 
 
 def with_lost(
-    daily: pl.DataFrame, stats: Sequence[BlockStats], prof: Profiles, prior_units: float
+    daily: pl.DataFrame,
+    stats: Sequence[BlockStats],
+    prof: Profiles,
+    prior_units: float,
+    prior_days: float = 0.0,
 ) -> pl.DataFrame:
     """``daily`` (the blocks' rows, in block order) with ``lost_demand`` and
     ``recovered_demand`` (units/day), and ``stock_hour6_22_cnt`` from the lists when
@@ -293,7 +319,7 @@ def with_lost(
         m = a_tot / exposure
     m = _fill_from_parent(m, prof.prod, int(prof.prod.max()) + 1 if n_series else 0)
     lost = np.concatenate(
-        [_lost_kernel(s.A, s.B, *_block_shares(s, prof), m, prior_units) for s in stats]
+        [_lost_kernel(s.A, s.B, *_block_shares(s, prof), m, prior_units, prior_days) for s in stats]
         or [np.empty(0)]
     )
     out = _aligned(daily)
@@ -422,15 +448,21 @@ def _profiles(S: F64, N: F64, prod_of_series: I64, k: float) -> F64:
     return _shrunk_profile(S, N, p_prod[prod_of_series], k)
 
 
-def _lost_kernel(A: F64, B: F64, sid: I64, P: F64, m: F64, prior_units: float) -> F64:
+def _lost_kernel(
+    A: F64, B: F64, sid: I64, P: F64, m: F64, prior_units: float, prior_days: float = 0.0
+) -> F64:
     """Lost demand per day from in-stock sales A, flagged-hour sales B, flagged share P and
     the series levels ``m`` (units/day) of rows' series ``sid``.
 
-    D = (A + k) / ((1 - P) + k / m_s);  lost = max(0, P D - B)  (k = ``prior_units``).
+    D = (A + k) / ((1 - P) + k / m_s)  (k = ``prior_units`` > 0), or
+    D = (A + c m_s) / ((1 - P) + c)    (c = ``prior_days`` > 0), else D = A / (1 - P);
+    lost = max(0, P D - B).
     """
     ms = m[sid]
     with np.errstate(invalid="ignore", divide="ignore"):
-        if prior_units > 0:
+        if prior_days > 0:  # prior worth c days of exposure at the series level
+            level = (A + prior_days * ms) / ((1.0 - P) + prior_days)
+        elif prior_units > 0:
             level = np.where(ms > 0, (A + prior_units) / ((1.0 - P) + prior_units / ms), 0.0)
         else:  # pure ratio estimator; a fully stocked-out day has no information
             level = np.where(P < 1.0 - 1e-9, A / (1.0 - P), ms)

@@ -335,33 +335,42 @@ def build_block_lp(
     row_lower[rows.c1], row_upper[rows.c1] = rhs - cap, rhs
     row_lower[rows.c3], row_upper[rows.c3] = 0.0, 0.0
     row_lower[rows.c2], row_upper[rows.c2] = -np.inf, max_out[upfront]
+    # highspy converts a numpy array into these vectors element by element (only col_cost_
+    # takes the buffer); a list converts about twice as fast, with the same values exactly
     lp = highspy.HighsLp()
     lp.num_col_ = n_cols
     lp.num_row_ = rows.count
     lp.col_cost_ = cost
-    lp.col_lower_ = np.zeros(n_cols)
-    lp.col_upper_ = upper
-    lp.row_lower_ = row_lower
-    lp.row_upper_ = row_upper
+    lp.col_lower_ = [0.0] * n_cols
+    lp.col_upper_ = upper.tolist()
+    lp.row_lower_ = row_lower.tolist()
+    lp.row_upper_ = row_upper.tolist()
     lp.offset_ = float(np.dot(h, rhs))
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = starts
-    lp.a_matrix_.index_ = index
-    lp.a_matrix_.value_ = value
+    matrix = lp.a_matrix_
+    matrix.format_ = highspy.MatrixFormat.kColwise
+    matrix.start_ = starts.tolist()
+    matrix.index_ = index.tolist()
+    matrix.value_ = value.tolist()
     digest = layout_digest(starts, index, value, rows.count)
 
     # crash basis: the optimal plan without transfers
     deficit = rhs < 0
+    seg_basic = np.zeros(sq.size, dtype=bool)
+    if sq.size and not phase1:  # stochastic: each pair at its own newsvendor level
+        deficit, seg_full, seg_basic = _newsvendor_crash(
+            rhs, sq, width[sq, sk], slopes[sq, sk], np.where(alloc_cheaper, mc + dist, pen) + h
+        )
     kref, kk = ref[cols.per_pair], kind[cols.per_pair]
     cheaper = np.where(kk == ALLOCATE, alloc_cheaper[kref], ~alloc_cheaper[kref])
     is_basic = np.ones(n_cols, dtype=bool)  # manufacture (and disposal in phase 1)
     is_basic[cols.per_pair] = deficit[kref] & (cheaper | ~gen_pair[kref])
-    is_basic[cols.segment] = False
+    is_basic[cols.segment] = seg_basic
     col = np.full(n_cols, _B.kLower, dtype=object)
     col[is_basic] = _B.kBasic
     col[cols.segment][seg_full] = _B.kUpper
     row = np.full(rows.count, _B.kBasic, dtype=object)
     row[rows.c1][deficit] = _B.kUpper
+    row[rows.c1][sq[seg_basic]] = _B.kUpper
     if phase1:
         row[rows.c1][forced] = _B.kLower
     row[rows.c3] = _B.kLower
@@ -375,7 +384,8 @@ def build_block_lp(
     duals[c3_of[ref[m_cols]]] = -cost[m_cols]
     b = np.flatnonzero(is_basic & (kind != MANUFACTURE))
     y3 = np.where(gen_pair[ref[b]] & (kind[b] == ALLOCATE), duals[c3_of[prod[ref[b]]]], 0.0)
-    duals[c1_of[ref[b]]] = np.where(kind[b] == DISPOSAL, cost[b], y3 - cost[b])
+    plus = (kind[b] == DISPOSAL) | (kind[b] == SEGMENT)  # +1 in C1: reduced cost cost - y
+    duals[c1_of[ref[b]]] = np.where(plus, cost[b], y3 - cost[b])
 
     model = BlockLP(
         pairs=pairs,
@@ -394,6 +404,41 @@ def build_block_lp(
         matrix_digest=digest,
     )
     return model, lp, basis
+
+
+def _newsvendor_crash(
+    rhs: np.ndarray, sq: np.ndarray, width: np.ndarray, cost: np.ndarray, deficit_cost: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The stochastic crash: each pair alone, without transfers, at its optimal stock.
+
+    Per pair (C1 row ``sum(segments) - deficit <= rhs``, ``rhs = inv - d_1`` units) the
+    segments (``sq``: pair of each, in point order; ``width`` units; ``cost`` $/unit, the
+    model's ``slope_k - h``: negative, increasing within a pair) are filled for free up to
+    ``rhs``, and further while a segment's cost plus ``deficit_cost`` (the cheaper of
+    allocating or a stockout, $/unit) is negative: the newsvendor's critical level, at a
+    breakpoint. Returns, per pair, whether the deficit column is basic (it pays: ``rhs < 0``
+    or a paid segment above ``rhs``), and per segment whether it is full (at its upper bound)
+    or basic (``rhs`` falls inside it, nothing paid). At most one of the deficit or one
+    segment is basic per pair, else its C1 row; the rest sit at a bound, so it is a basis
+    whatever the data (a start only: the simplex proves the optimum).
+    """
+    n = rhs.size
+    paid = cost + deficit_cost[sq] < 0  # a prefix of each pair's segments (costs increase)
+    n_paid = np.bincount(sq, weights=paid, minlength=n).astype(np.int64)
+    paid_level = np.bincount(sq, weights=width * paid, minlength=n)
+    pays = (rhs < 0) | (paid_level > rhs)
+    first = np.searchsorted(sq, np.arange(n))  # first segment of each pair
+    rank = np.arange(sq.size) - first[sq]  # position of a segment within its pair
+    end = np.cumsum(width)
+    start = end - width
+    base = start[np.minimum(first, max(sq.size - 1, 0))] if sq.size else np.zeros(n)
+    lo, hi = start - base[sq], end - base[sq]  # the segment's span above the lowest point
+    r = rhs[sq]
+    full = np.where(pays[sq], rank < n_paid[sq], hi <= r)
+    inside = np.flatnonzero(~pays[sq] & (lo < r) & (r < hi))
+    basic = np.zeros(sq.size, dtype=bool)  # one per pair: the first, should rounding of the
+    basic[inside[np.unique(sq[inside], return_index=True)[1]]] = True  # spans give two
+    return pays, full, basic
 
 
 def route_columns(

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from rama.io import atomic_dir, read_json
+from rama.io import atomic_dir, read_csv_typed, read_json
 from rama.optimize.plan import COMPONENTS, Plan
 
 PLAN_FILES = (
@@ -302,6 +302,6 @@ def read_plan_frames(out_dir: Path) -> tuple[dict[str, pl.DataFrame], dict[str, 
             from rama.errors import PlanCheckError
 
             raise PlanCheckError(f"{path}: plan file missing; re-run `rama optimize`")
-        frames[name] = pl.read_csv(path, infer_schema_length=None)
+        frames[name] = read_csv_typed(path)
     summary = read_json(out_dir / "summary.json", "optimize", "re-run `rama optimize`")
     return frames, summary

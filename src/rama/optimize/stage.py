@@ -23,6 +23,7 @@ from rama.problem import (
     Problem,
     load_problem,
     on_lot_grid,
+    rounding_cost_skipped,
 )
 
 
@@ -82,6 +83,7 @@ def solve_and_write(
     write_lp: Path | None = None,
     write_mps: Path | None = None,
     lot_size: float = 0.0,
+    rounding_cost: str = "always",
 ) -> tuple[Plan, OptimizeResult]:
     """Solve, write the plan into ``out_dir``, re-read and check it; return the plan and
     what was written.
@@ -92,22 +94,28 @@ def solve_and_write(
     lot_size)`` in lot multiples (:mod:`rama.problem.lots`), checked against that rounded
     problem; the continuous plan of ``problem`` is solved too and summary.json reports
     ``continuous_objective``, ``rounding_cost`` ($ and ``rounding_cost_pct``) and
-    ``continuous_solve_seconds``.
+    ``continuous_solve_seconds``, unless ``rounding_cost`` (``plan.rounding_cost``;
+    :func:`rama.problem.lots.rounding_cost_skipped`) skips that solve, which summary.json
+    then says in ``rounding_cost_skipped``.
     """
     t0 = time.perf_counter()
     if write_lp is not None or write_mps is not None:
         write_model(build_pulp_model(problem), write_lp, write_mps)
     rounding: dict[str, Any] = {}
+    skipped = rounding_cost_skipped(rounding_cost, problem.n_pairs, lot_size)
     try:
         if lot_size > 0:
-            continuous = solve(problem, backend, threads, check=False, tol=tol)
+            if skipped is None:
+                continuous = solve(problem, backend, threads, check=False, tol=tol)
             problem = on_lot_grid(problem, lot_size)
         plan = solve(problem, backend, threads, check=False, tol=tol, lot=lot_size)
     except InfeasibleError as exc:
         if exc.pairs:
             write_csv(pl.DataFrame(exc.pairs), Path(out_dir) / "infeasible_pairs.csv")
         raise
-    if lot_size > 0:
+    if lot_size > 0 and skipped is not None:
+        rounding = {"rounding_cost": None, "rounding_cost_skipped": skipped}
+    elif lot_size > 0:
         cost = plan.objective - continuous.objective
         rounding = {
             "continuous_objective": continuous.objective,
@@ -151,6 +159,7 @@ def _defaults(cfg: Config, options: dict[str, Any]) -> dict[str, Any]:
         "threads": int(opt["threads"]),
         "tol": float(opt["check_tolerance"]),
         "lot_size": float(cfg["plan"]["lot_size"]),
+        "rounding_cost": str(cfg["plan"]["rounding_cost"]),
     }
     out.update({k: v for k, v in options.items() if v is not None})
     return out

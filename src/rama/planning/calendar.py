@@ -27,6 +27,7 @@ import polars as pl
 
 from rama.config import Config
 from rama.errors import StageInputError
+from rama.io import read_csv_typed
 from rama.problem import Problem, StoreRisk
 from rama.rules import effective_lead_time
 
@@ -119,7 +120,7 @@ def date_plan_folder(
     it."""
     folder = Path(folder)
     paths = {p.name: p for p in sorted(folder.glob("*.csv"))}
-    frames = {name: pl.read_csv(p, infer_schema_length=None) for name, p in paths.items()}
+    frames = {name: read_csv_typed(p) for name, p in paths.items()}
     dated, counts = date_frames(frames, problem, week, days)
     for name, df in dated.items():
         df.write_csv(paths[name])

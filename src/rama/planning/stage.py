@@ -43,6 +43,7 @@ from rama.problem import (
     build_run_problem,
     forecast_samples,
     on_lot_grid,
+    rounding_cost_skipped,
     store_risk_from_params,
     write_problem,
     write_store_risk,
@@ -265,7 +266,10 @@ def run_plan(
     if float(cfg["plan"]["fill_rate_target"]) > 0:
         chosen_by += f", plan.fill_rate_target = {cfg['plan']['fill_rate_target']}"
     lots: dict[str, Any] = {"lot_size": lot}
-    if lot > 0:  # the cost of rounding: the chosen strategy's continuous plan beside it
+    skipped = rounding_cost_skipped(str(cfg["plan"]["rounding_cost"]), problem.n_pairs, lot)
+    if lot > 0 and skipped is not None:
+        lots.update(rounding_cost=None, rounding_cost_skipped=skipped)
+    elif lot > 0:  # the cost of rounding: the chosen strategy's continuous plan beside it
         cont_ctx = StrategyContext(stochastic, n_threads, solver)
         cont = STRATEGY_FUNCTIONS[chosen](problem, cont_ctx)
         cont_plan, lot_plan = cont.plan, decisions[chosen].plan

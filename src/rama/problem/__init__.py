@@ -16,7 +16,7 @@ from rama.problem.folder import (
     transport_frame,
     write_problem,
 )
-from rama.problem.lots import off_grid_inputs, on_lot_grid
+from rama.problem.lots import off_grid_inputs, on_lot_grid, rounding_cost_skipped
 from rama.problem.model import PAIR_KEYS, TABLES, Problem, align_pairs, make_problem
 from rama.problem.planner_tables import BuildReport, PlannerInputs
 from rama.problem.risk import StoreRisk, read_store_risk, store_risk_from_params, write_store_risk
@@ -63,6 +63,7 @@ __all__ = [
     "read_inventory",
     "read_points",
     "read_store_risk",
+    "rounding_cost_skipped",
     "scale_transport",
     "scenario_problem",
     "stochastic_problem",

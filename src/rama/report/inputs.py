@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from rama.io import read_json
+from rama.io import read_csv_typed, read_json
 from rama.layout import RunLayout
 from rama.optimize.check import PLAN_FLOAT_COLUMNS
 from rama.run_manifest import manifest_path, read_manifest, stage_states
@@ -34,7 +34,7 @@ def _csv(path: Path) -> pl.DataFrame | None:
     """A CSV with its id and quantity columns typed (an empty table reads as text)."""
     if not path.is_file():
         return None
-    df = pl.read_csv(path, infer_schema_length=None)
+    df = read_csv_typed(path)
     return df.with_columns(
         *(pl.col(c).cast(pl.Int64, strict=False) for c in INT_COLUMNS if c in df.columns),
         *(pl.col(c).cast(pl.Float64, strict=False) for c in FLOAT_COLUMNS if c in df.columns),

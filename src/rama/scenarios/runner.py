@@ -37,6 +37,7 @@ from rama.optimize.pool import kill_hook_for_tests, run_in_pool
 from rama.problem import PlanningInputs, scenario_problem
 from rama.progress import step
 from rama.scenario_spec import Scenario
+from rama.scenarios.reuse import SolveCache
 from rama.strategies import STRATEGY_FUNCTIONS, Decision, StrategyContext
 from rama.strategies.score import Position, position
 
@@ -45,7 +46,8 @@ class PositionCache:
     """Positions (:func:`rama.strategies.score.position`) of the rule decisions (no LP plan:
     do nothing, order-up-to) under the forecast draws, by forecast factor, scale and the
     stock they leave: those decisions leave the same stock in every scenario that changes
-    only costs or routes, scored on the same draws. LP decisions are computed afresh. Holds
+    only costs or routes, scored on the same draws. LP decisions are computed afresh (a
+    reused LP decision's only hit would not pay for hashing every LP stock). Holds
     at most ``size`` positions (4 floats per pair each), least recently used dropped."""
 
     def __init__(self, size: int = 16) -> None:
@@ -80,11 +82,14 @@ class DrawCache:
     so two scenarios with one factor (the base, the disruptions, the cost grid: 1.0) draw
     exactly the same values: they are drawn once. Kept: the factor 1.0 and the last other
     (each ``n x S`` floats); ``positions``: the rule decisions' positions under them
-    (:class:`PositionCache` of that size)."""
+    (:class:`PositionCache` of that size); ``solves``: the decisions of the strategies whose
+    problem was identical in an earlier scenario (:class:`rama.scenarios.reuse.SolveCache`,
+    the first problem's and ``solves`` others kept; 0 = off)."""
 
-    def __init__(self, positions: int = 16) -> None:
+    def __init__(self, positions: int = 16, solves: int = 2) -> None:
         self._draws: dict[float, tuple[np.ndarray, int]] = {}
         self.positions = PositionCache(positions)
+        self.solves = SolveCache(solves)
 
     def draws(self, solved: Solved, factor: float, demand: ScoringDemand, dist: str) -> np.ndarray:
         """``solved``'s draws (:meth:`Solved.forecast_samples`), reused when known."""
@@ -115,7 +120,9 @@ def evaluate_scenario(
     unforeseen demand shock and its base) reuses that scenario's decisions; the row names it
     in ``plans_from`` and its ``seconds`` are 0. With ``draws``, the forecast draws of a
     forecast factor already drawn are reused (:class:`DrawCache`), and so are the rule
-    decisions' positions under them (:class:`PositionCache`).
+    decisions' positions under them (:class:`PositionCache`), and a strategy whose problem
+    is identical to one an earlier scenario solved reuses that decision (``seconds`` 0;
+    :mod:`rama.scenarios.reuse`).
     """
     key = scenario.plan_key()
     solved = cache.get(key) if cache is not None else None
@@ -129,7 +136,10 @@ def evaluate_scenario(
     # or cut Normal scales exactly with mean and std): only the part of the realized factor
     # the forecast did not see is applied, so a foreseen shock is drawn at f, never f^2
     seen = scenario.forecast_factor
-    known_draws = draws if draws is not None else DrawCache(positions=0)
+    known_draws = draws if draws is not None else DrawCache(positions=0, solves=0)
+    todo = [name for name in strategies if name not in solved.decisions]
+    keys = known_draws.solves.keys(solved.problem, todo, ctx)
+    reused = known_draws.solves.lookup(keys)
     drawn = known_draws.draws(solved, seen, demand, ctx.distribution)
     rows: list[dict[str, Any]] = []
     multipliers = {f"x_{k}": v for k, v in scenario.multipliers().items()}
@@ -140,12 +150,20 @@ def evaluate_scenario(
         return known.position(drawn, seen, scale, dec, avail)
 
     for row in compare_strategies(
-        solved, strategies, actual, ctx, drawn, simulated_scale=scale, sim_position=sim_position
+        solved,
+        strategies,
+        actual,
+        ctx,
+        drawn,
+        simulated_scale=scale,
+        sim_position=sim_position,
+        known=reused,
     ):
         rows.append({"scenario": scenario.name, "group": scenario.group, **row, **multipliers})
         dec = solved.decisions[row["strategy"]]
         if plans_dir is not None and dec.plan is not None:
             write_plan(dec.plan, plans_dir / scenario.name / row["strategy"])
+    known_draws.solves.store(keys, solved.decisions)
     return rows, {name: solved.decisions[name] for name in strategies}
 
 

@@ -29,6 +29,7 @@ from rama.layout import RunLayout
 from rama.problem import load_inputs
 from rama.run_manifest import record_stage, stage_key
 from rama.scenario_spec import scenario_list
+from rama.scenarios.reuse import REUSABLE
 from rama.scenarios.runner import plan_groups, run_all
 from rama.strategies import StrategyContext
 
@@ -119,6 +120,12 @@ def run_scenarios(
             "strategies": list(scfg["strategies"]),
             "rows": table.height,
             "plan_sets_solved": len(plan_groups(scenarios)),
+            # decisions taken from an identical earlier problem (rama.scenarios.reuse)
+            "solves_reused": table.filter(
+                pl.col("strategy").is_in(sorted(REUSABLE))
+                & pl.col("plans_from").eq(pl.col("scenario"))
+                & pl.col("seconds").eq(0.0)
+            ).height,
             "solve_seconds_by_strategy": {
                 str(k): float(v)
                 for k, v in table.group_by("strategy").agg(pl.col("seconds").sum()).iter_rows()

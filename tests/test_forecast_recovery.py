@@ -310,3 +310,19 @@ def test_recovery_against_truth_chunked_equals_one_join(tmp_path: Path, chunk_ro
     for c in want.columns[1:]:
         np.testing.assert_allclose(got[c].to_numpy(), want[c].to_numpy(), rtol=1e-12)
     assert got["n_rows"][0] == truth.height
+
+
+def test_the_days_prior_reaches_the_forecaster_and_its_fit() -> None:
+    """``forecast.recovery_prior_days`` is a forecaster parameter (config, get_params), and
+    on a burst day it gives other lost demand than the ratio the forecaster used before."""
+    from rama.config import load_config
+    from rama.forecast.model import DemandForecaster
+
+    cfg = load_config(None, ["forecast.recovery_prior_days=1", "forecast.recovery_prior_units=0"])
+    est = DemandForecaster.from_config(cfg)
+    assert est.recovery_prior_days == 1.0 and est.recovery_prior_units == 0.0
+    assert est.get_params()["recovery_prior_days"] == 1.0
+    frame = _burst_day_frame()
+    days = recover_demand(frame, prior_units=0.0, prior_days=1.0)["lost_demand"]
+    ratio = recover_demand(frame, prior_units=0.0)["lost_demand"]
+    assert not np.allclose(days.to_numpy(), ratio.to_numpy())  # the setting matters here

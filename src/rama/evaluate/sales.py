@@ -93,14 +93,16 @@ def eval_window(
     prior_units: float,
     window: tuple[int, int],
     rows: int = DEFAULT_PARTITION_ROWS,
+    prior_days: float = 0.0,
 ) -> pl.DataFrame:
     """The checked eval split's rows of ``days`` (``YYYY-MM-DD``): store_id, product_id, dt,
     sale_amount, stock_hour6_22_cnt, plus ``lost_demand`` and ``recovered_demand`` when
-    ``recover`` (the ``[forecast]`` recovery settings ``prior_units``, ``window``), the
+    ``recover`` (the ``[forecast]`` recovery settings ``prior_units``, ``prior_days``,
+    ``window``), the
     hourly profiles estimated from these rows alone."""
     source = f"{data_dir} (eval)"
     if recover:
-        check_settings(prior_units, PROFILE_PRIOR_DAYS, window)
+        check_settings(prior_units, PROFILE_PRIOR_DAYS, window, prior_days)
     parts = split_partitions(Path(data_dir), "eval", rows)
     checks, kept = [], []
     blocks = _Blocks(window, source)
@@ -119,4 +121,5 @@ def eval_window(
     if not recover or daily.height == 0:
         return daily
     stats = blocks.finish()
-    return with_lost(daily, stats, reduce_blocks(stats, PROFILE_PRIOR_DAYS), prior_units)
+    prof = reduce_blocks(stats, PROFILE_PRIOR_DAYS)
+    return with_lost(daily, stats, prof, prior_units, prior_days)

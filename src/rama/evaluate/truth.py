@@ -216,6 +216,7 @@ def realized_demand(
             days,
             recover=col == "recovered_demand",
             prior_units=float(fc["recovery_prior_units"]),
+            prior_days=float(fc["recovery_prior_days"]),
             window=(int(lo), int(hi)),
             rows=int(cfg["data"].get("partition_rows", DEFAULT_PARTITION_ROWS)),
         )

@@ -139,6 +139,9 @@ class DemandForecaster(BaseEstimator):
     recovery_prior_units : float, default 0.1
         Weight of the series mean in a stockout day's recovered level (units of demand;
         0 = pure ratio estimator).
+    recovery_prior_days : float, default 0.0
+        Weight of the series mean in days of exposure, the same for every level (> 0 needs
+        ``recovery_prior_units = 0``; docs/forecast.md, "Demand recovery").
     recovery_hours : (int, int), default (6, 22)
         Hours ``[first, last)`` whose stockout flags are recovered (hours of the day).
     max_train_rows : int or None, default 1,000,000
@@ -271,6 +274,7 @@ class DemandForecaster(BaseEstimator):
         calibrate_on: str = "all",
         calibrate_mean: bool = True,
         recovery_prior_units: float = 0.1,
+        recovery_prior_days: float = 0.0,
         recovery_hours: Sequence[int] = (6, 22),
         max_train_rows: int | None = 1_000_000,
         seed: int = 42,
@@ -296,6 +300,7 @@ class DemandForecaster(BaseEstimator):
         self.calibrate_on = calibrate_on
         self.calibrate_mean = calibrate_mean
         self.recovery_prior_units = recovery_prior_units
+        self.recovery_prior_days = recovery_prior_days
         self.recovery_hours = recovery_hours
         self.max_train_rows = max_train_rows
         self.seed = seed
@@ -323,6 +328,8 @@ class DemandForecaster(BaseEstimator):
         }
         if "recovery_prior_units" in f:
             kwargs["recovery_prior_units"] = float(f["recovery_prior_units"])
+        if "recovery_prior_days" in f:
+            kwargs["recovery_prior_days"] = float(f["recovery_prior_days"])
         if "recovery_hours" in f:
             kwargs["recovery_hours"] = tuple(f["recovery_hours"])
         if "origin_lags" in f:
@@ -387,6 +394,7 @@ class DemandForecaster(BaseEstimator):
                 hist = recover_demand(
                     hist,
                     prior_units=self.recovery_prior_units,
+                    prior_days=self.recovery_prior_days,
                     window=(lo_h, hi_h),
                     source=source,
                 )

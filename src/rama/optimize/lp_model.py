@@ -431,8 +431,8 @@ def _newsvendor_crash(
     rank = np.arange(sq.size) - first[sq]  # position of a segment within its pair
     end = np.cumsum(width)
     start = end - width
-    base = start[np.minimum(first, max(sq.size - 1, 0))] if sq.size else np.zeros(n)
-    lo, hi = start - base[sq], end - base[sq]  # the segment's span above the lowest point
+    base = start[first[sq]]  # where each pair's segments start in the running sum
+    lo, hi = start - base, end - base  # the segment's span above the lowest point
     r = rhs[sq]
     full = np.where(pays[sq], rank < n_paid[sq], hi <= r)
     inside = np.flatnonzero(~pays[sq] & (lo < r) & (r < hi))

@@ -9,15 +9,23 @@ lowest expected cost. The constraint couples the products; its Lagrangian, a mul
 1. ``lam = 0`` (the stochastic plan): done if it meets the target within the tolerance;
 2. a first guess: in a scenario sweep the base scenario's answer, else the closed-form
    no-route newsvendor (each pair stocks up to the ``(b + lam - c) / (b + lam + h)``
-   quantile of its points; bisection, no LP);
-3. full network solves, keeping a bracket ``[lo, hi]`` (fill below / at or above target)
-   and stepping by regula falsi (clamped to the middle 80 % of the bracket, doubling ``hi``
-   until the target is met), until ``|fill - target| <= stochastic.fill_rate_tolerance`` or
-   ``stochastic.max_solves`` solves. The plan returned meets the target when any solve did
-   (the one with the smallest ``lam``), else the highest fill reached.
+   quantile of its points; bisection, no LP) aimed at the target shifted by the proxy's
+   error at ``lam = 0`` (the proxy ignores routes and capacities, so it overstates the fill
+   rate by about the same amount near 0);
+3. full network solves (:func:`search_penalty`): while every solve is below the target, a
+   secant step through the last two (at most 4x the last step; doubling when the fill did
+   not rise), then, with a bracket ``[lo, hi]`` (fill below / at or above target), regula
+   falsi, bisecting when one end was kept twice running (a concave curve pins one end and
+   regula falsi crawls), until ``|fill - target| <=
+   stochastic.fill_rate_tolerance`` or ``stochastic.max_solves`` solves. The plan returned
+   meets the target when any solve did (the one with the smallest ``lam``), else the highest
+   fill reached. Measured on the 10x network (target 0.95, tolerance 0.0025): 3 solves
+   where doubling from the uncorrected proxy took 5.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
@@ -59,6 +67,56 @@ def proxy_lambda(problem: Problem, points: np.ndarray, target: float) -> float:
     return hi
 
 
+def search_penalty(
+    fill_at: Callable[[float], float],
+    target: float,
+    tol: float,
+    max_solves: int,
+    first_guess: Callable[[float], float],
+) -> list[tuple[float, float]]:
+    """The ``(lam, fill)`` pairs tried, in order, searching the smallest penalty raise
+    ``lam`` ($/unit) whose fill rate ``fill_at(lam)`` (non-decreasing in ``lam``) is within
+    ``tol`` of ``target`` (module doc, step 3); ``fill_at(0)`` first, then
+    ``first_guess(fill_at(0))``.
+
+    >>> fill = lambda lam: min(0.9 + 0.01 * lam, 1.0)  # fill rate 0.9 + 0.01 per $ raised
+    >>> [round(lam, 9) for lam, _ in search_penalty(fill, 0.95, 1e-9, 8, lambda f0: 1.0)]
+    [0.0, 1.0, 5.0]
+    """
+    history = [(0.0, fill_at(0.0))]
+    lo, g_lo = 0.0, history[0][1] - target  # g: fill - target, < 0 at lo, >= 0 at hi
+    hi: float | None = None
+    g_hi = np.nan
+    kept: list[str] = []  # the bracket end each step kept ("lo": it moved hi)
+    lam = max(float(first_guess(history[0][1])), 0.0) if g_lo < -tol else 0.0
+    while abs(history[-1][1] - target) > tol and len(history) < max_solves:
+        if g_lo >= 0:  # lam = 0 already meets it
+            break
+        f = fill_at(lam)
+        history.append((lam, f))
+        if abs(f - target) <= tol:
+            break
+        if f >= target:
+            hi, g_hi = lam, f - target
+            kept.append("lo")
+        else:
+            lo, g_lo = lam, f - target
+            kept.append("hi")
+        if hi is None:  # every fill below target: extrapolate through the last two solves
+            (a, fa), (b, fb) = history[-2], history[-1]
+            if b > a and fb > fa:
+                step = (target - fb) * (b - a) / (fb - fa)
+                lam = b + min(step, 4.0 * (b - a))
+            else:
+                lam = max(2.0 * lam, lam + 0.5)
+            continue
+        guess = lo - g_lo * (hi - lo) / max(g_hi - g_lo, 1e-12)
+        # one end kept twice running: regula falsi is crawling, bisect instead
+        crawl = len(kept) >= 2 and kept[-1] == kept[-2]
+        lam = guess if lo < guess < hi and not crawl else 0.5 * (lo + hi)
+    return history
+
+
 def fill_rate_plan(problem: Problem, ctx: StrategyContext) -> Decision:
     """The stochastic plan meeting the fill-rate target at the lowest expected cost."""
     target, tol = ctx.fill_rate_target, ctx.fill_rate_tolerance
@@ -73,38 +131,23 @@ def fill_rate_plan(problem: Problem, ctx: StrategyContext) -> Decision:
         known = "stochastic_fill_rate" in ctx.warm
         return ctx.solve(raised, NAME, warm_from=NAME if known else "stochastic")
 
-    history: list[tuple[float, float]] = []
     plans: dict[float, Plan] = {}
 
-    def step(lam: float) -> float:
+    def fill_at(lam: float) -> float:
         plans[lam] = run(lam)
-        fill = plans[lam].fill_rate
-        history.append((lam, fill))
-        return fill
+        return plans[lam].fill_rate
 
-    lo, f_lo = 0.0, step(0.0)
-    hi: float | None = None
-    f_hi = np.nan
-    # first guess: the reference scenario's answer when there is one (scenario sweeps: the
-    # base's), else the closed-form newsvendor proxy
-    hint = ctx.fill_rate_hint
-    lam = hint if hint else proxy_lambda(problem, ctx.clipped_points(problem), target)
-    while abs(history[-1][1] - target) > tol and len(history) < ctx.max_solves:
-        if f_lo >= target:  # lam = 0 already meets it
-            break
-        f = step(lam)
-        if f >= target:
-            hi, f_hi = lam, f
-        else:
-            lo, f_lo = lam, f
-        if abs(f - target) <= tol:
-            break
-        if hi is None:
-            lam = max(2.0 * lam, lam + 0.5)
-            continue
-        width = hi - lo
-        guess = lo + (target - f_lo) * width / max(f_hi - f_lo, 1e-12)
-        lam = float(np.clip(guess, lo + 0.1 * width, hi - 0.1 * width))
+    def first_guess(f0: float) -> float:
+        # a sweep's reference answer, else the proxy aimed at the target shifted by its
+        # error at lam = 0 (unshifted when that aim is out of the proxy's reach)
+        if ctx.fill_rate_hint:
+            return ctx.fill_rate_hint
+        pts = ctx.clipped_points(problem)
+        p0 = proxy_fill(problem, pts, 0.0)
+        aim = target + p0 - f0
+        return proxy_lambda(problem, pts, aim if p0 < aim < 1.0 else target)
+
+    history = search_penalty(fill_at, target, tol, ctx.max_solves, first_guess)
     meets = [(lam_, f) for lam_, f in history if f >= target - tol]
     # met (within tol): the lowest lam among them; else the highest fill reached
     chosen = min(meets)[0] if meets else max(history, key=lambda x: x[1])[0]

@@ -180,6 +180,26 @@ def test_one_fit_by_default_backtest_is_the_calibration_week(
     assert set(m["method"]) == {"model", "seasonal_naive", "moving_average_28"}
 
 
+def test_sampled_calibration_week_scores_every_method_on_the_same_series(
+    tiny_data_dir: Path, tmp_path: Path
+) -> None:
+    """forecast.max_calibration_series below the series count: the same-fit backtest covers
+    the sampled series only, and the baselines are scored on exactly those rows."""
+    run = _train_only(tiny_data_dir, tmp_path)
+    n_series = pl.read_parquet(
+        tiny_data_dir / "freshretailnet" / "data" / "train.parquet",
+        columns=["store_id", "product_id"],
+    ).n_unique()
+    cap = max(1, n_series // 3)
+    res = run_forecast(run, load_config(overrides=FAST | {"forecast.max_calibration_series": cap}))
+    bt = pl.read_parquet(run / "forecast" / "backtest_predictions.parquet")
+    sampled = bt.select("store_id", "product_id").n_unique()
+    assert 0 < sampled < n_series
+    assert f"the {sampled:,} of {n_series:,} series sampled" in res.backtest_window
+    for method in ("model", "seasonal_naive", "moving_average_28"):
+        assert bt[method].null_count() == 0, method  # every scored row has every method
+
+
 def test_extra_fits_only_when_asked(tiny_data_dir: Path, tmp_path: Path) -> None:
     run = _train_only(tiny_data_dir, tmp_path)
     cfg = load_config(overrides=FAST | {"forecast.backtest_extra_fits": True})

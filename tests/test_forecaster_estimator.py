@@ -120,6 +120,48 @@ def test_lgb_params_reach_lightgbm(fitted: tuple[DemandForecaster, pl.DataFrame]
     assert not np.allclose(base, other)
 
 
+def _depth(node: dict[str, Any]) -> int:
+    """Splits on the longest root-to-leaf path of a dumped LightGBM tree."""
+    if "leaf_value" in node:
+        return 0
+    return 1 + max(_depth(node["left_child"]), _depth(node["right_child"]))
+
+
+def test_trees_are_depth_capped_unless_overridden() -> None:
+    # 255 leaves on 1-row leaves: without a cap the trees of these 24 series grow chains
+    # deeper than 12 splits; rama's default (max_depth 12) stops them, lgb_params lifts it
+    hist = history(n_series=24)
+    grow = {**FAST, "num_leaves": 255, "min_data_in_leaf": 1}
+    capped = DemandForecaster(**grow).fit(hist)
+    free = DemandForecaster(**grow, lgb_params={"max_depth": -1}).fit(hist)
+    depth = {
+        name: max(_depth(t["tree_structure"]) for t in fc.booster_.dump_model()["tree_info"])
+        for name, fc in (("capped", capped), ("free", free))
+    }
+    assert capped.booster_.params["max_depth"] == 12 and depth["capped"] <= 12
+    assert free.booster_.params["max_depth"] == -1 and depth["free"] > 12
+
+
+def test_calibration_series_cap_samples_whole_series_and_keeps_the_model() -> None:
+    hist = history(n_series=24)
+    full = DemandForecaster(**FAST).fit(hist)
+    capped = DemandForecaster(**FAST, max_calibration_series=8).fit(hist)
+    split = DemandForecaster(**FAST, max_calibration_series=8, partition_series=5).fit(hist)
+    assert full.n_calibration_series_ == 24
+    assert 0 < capped.n_calibration_series_ < 24
+    # training rows use other hash streams: the same booster, to the byte
+    assert capped.booster_.model_to_string() == full.booster_.model_to_string()
+    # whole calibration weeks of the sampled series, the same series in any partitioning
+    per_series = capped.backtest_.group_by("store_id", "product_id").len()
+    assert per_series.height == capped.n_calibration_series_
+    assert set(per_series["len"].to_list()) == {capped.spec_.horizon}
+    keys = ["store_id", "product_id", "dt"]
+    assert split.backtest_.select(keys).equals(capped.backtest_.select(keys))
+    assert capped.backtest_.join(full.backtest_, on=keys, how="anti").height == 0
+    with pytest.raises(ConfigError, match="max_calibration_series expected an integer >= 1"):
+        DemandForecaster(**FAST, max_calibration_series=0).fit(hist)
+
+
 # ----------------------------------------------------------------------------- frames
 def test_pandas_in_equals_polars_in(fitted: tuple[DemandForecaster, pl.DataFrame]) -> None:
     fc, hist = fitted

@@ -53,9 +53,10 @@ def test_position_by_hand() -> None:
     scale=st.sampled_from([1.0, 0.0, 0.8, 1.25]),
     seed=st.integers(0, 10_000),
     one_d=st.booleans(),
+    threaded=st.booleans(),
 )
 def test_chunked_position_is_the_whole_array_bit_for_bit(
-    n: int, s: int, chunk: int, scale: float, seed: int, one_d: bool
+    n: int, s: int, chunk: int, scale: float, seed: int, one_d: bool, threaded: bool
 ) -> None:
     rng = np.random.default_rng(seed)
     d = rng.gamma(1.5, 3.0, (n, s)).round(rng.integers(0, 3))  # ties at the stock too
@@ -63,6 +64,9 @@ def test_chunked_position_is_the_whole_array_bit_for_bit(
     avail = rng.integers(0, 12, n).astype(np.float64)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(score_module, "CHUNK_PAIRS", chunk)
+        # threaded: the blocks shared by 4 threads whatever the machine's cores
+        mp.setattr(score_module, "THREAD_VALUES", 0 if threaded else 10**12)
+        mp.setattr(score_module.os, "cpu_count", lambda: 4)
         got = position(avail, d, scale)
     want = _whole_array(avail, d * scale)
     for a, b in zip((got.demand, got.stockout, got.ending, got.no_stockout), want, strict=True):

@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
 
 from rama.config import load_config
@@ -47,18 +48,37 @@ def _rows(shared: bool) -> list[dict]:
             rows += evaluate_scenario(inputs, sc, STRATEGIES, demand, ctx, None, cache, draws)[0]
     if draws is not None:  # do nothing under the base draws: base, fuel and pricey
         assert draws.positions.hits >= 2
+        assert draws.scaled == 1  # shock_foreseen: the base draws x 1.2
     return [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
 
 
 def test_shared_draws_and_positions_give_the_rows_of_fresh_ones() -> None:
     shared, fresh = _rows(shared=True), _rows(shared=False)
     assert len(shared) == len(SCENARIOS) * len(STRATEGIES)
-    assert shared == fresh  # every figure to the bit
+    for got, want in zip(shared, fresh, strict=True):
+        if got["scenario"] != "shock_foreseen":
+            assert got == want  # every figure to the bit
+            continue
+        # the foreseen shock scores on the base draws x 1.2, the fresh path draws its own
+        # Gamma of shape (1.2 m / 1.2 s)^2: the same values but for the last bits
+        assert got.keys() == want.keys()
+        for k, v in got.items():
+            if isinstance(v, float):
+                assert v == pytest.approx(want[k], rel=1e-12, abs=1e-12, nan_ok=True), k
+            else:
+                assert v == want[k], k
 
 
 def test_draws_are_shared_by_forecast_factor_and_kept_bounded() -> None:
+    class Problem:  # the forecast a DrawCache reads: mean, std, grid
+        def __init__(self, mean: list[float]) -> None:
+            self.demand = np.array(mean)
+            self.store_products = pl.DataFrame({"demand_std": 0.5 * self.demand})
+            self.demand_grid = None
+
     class Solved:
-        def __init__(self) -> None:
+        def __init__(self, mean: tuple[float, float] = (2.0, 4.0)) -> None:
+            self.problem = Problem(list(mean))
             self.samples: np.ndarray | None = None
             self.fallback_pairs = 0
             self.calls = 0
@@ -69,13 +89,19 @@ def test_draws_are_shared_by_forecast_factor_and_kept_bounded() -> None:
             return self.samples
 
     cache, demand = DrawCache(), ScoringDemand(None, 3, 1)
-    first, again, other, last = Solved(), Solved(), Solved(), Solved()
+    first, again = Solved(), Solved()
+    other, last = Solved((1.0, 4.0)), Solved((3.0, 4.0))  # not the base x their factor
     base = cache.draws(first, 1.0, demand, "gamma")  # type: ignore[arg-type]
     assert cache.draws(again, 1.0, demand, "gamma") is base  # type: ignore[arg-type]
     assert again.calls == 0 and again.samples is base
     cache.draws(other, 0.8, demand, "gamma")  # type: ignore[arg-type]
     cache.draws(last, 1.2, demand, "gamma")  # type: ignore[arg-type]
+    assert other.calls == last.calls == 1 and cache.scaled == 0
     assert sorted(cache._draws) == [1.0, 1.2]  # the base's and the last other only
+    # a forecast that is the base's x 1.5 (mean and std): the base draws x 1.5, no new draw
+    grown = Solved((3.0, 6.0))
+    got = cache.draws(grown, 1.5, demand, "gamma")  # type: ignore[arg-type]
+    assert grown.calls == 0 and cache.scaled == 1 and got.tolist() == (1.5 * base).tolist()
 
 
 @pytest.mark.parametrize("lot", [0.0, 0.5])

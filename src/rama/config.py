@@ -177,6 +177,7 @@ SCHEMA: dict[str, dict[str, tuple[Check, str]]] = {
             "a number >= 0 (days of exposure; 0 = use recovery_prior_units)",
         ),
         "max_train_rows": (_int(0), "an integer >= 0 (rows; 0 = every row)"),
+        "max_calibration_series": (_int(0), "an integer >= 0 (series; 0 = every series)"),
         "partition_series": (_int(0), "an integer >= 0 (series per feature partition; 0 = all)"),
         "recovery_hours": (
             lambda v: _int_list(0)(v) and len(v) == 2 and v[1] <= 24,

@@ -37,6 +37,11 @@ DEFAULTS: Mapping[str, Any] = {
     "cat_smooth": 20.0,
     "cat_l2": 10.0,
     "max_bin": 127,
+    # depth cap: without it the 63-leaf trees grow chains of one-category splits on store_id /
+    # product_id (mean depth 46 by tree 250 on the 10x network), and prediction, which walks
+    # every tree for every row, slows with depth; 12 was neutral or better on WAPE on every
+    # benchmark family (benchmarks/bench_forecast_peer.py, issue 13 note)
+    "max_depth": 12,
     "deterministic": True,
     "force_row_wise": True,
     "verbose": -1,

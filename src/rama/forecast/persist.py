@@ -32,7 +32,7 @@ from rama.io import (
     write_text,
 )
 
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: n_calibration_series (issue 13)
 
 
 def save_state(self: Any, folder: Path) -> Path:
@@ -52,6 +52,7 @@ def save_state(self: Any, folder: Path) -> Path:
         "target": self.target_,
         "last_date": self.last_date_.isoformat(),
         "n_train_rows": self.n_train_rows_,
+        "n_calibration_series": self.n_calibration_series_,
         "short_series": self.short_series_,
         "fit_seconds": self.fit_seconds_,
         "calibration": self.calibration_.to_json(),
@@ -91,6 +92,7 @@ def load_state(cls: Any, folder: Path) -> Any:
         self.target_ = str(state["target"])
         self.last_date_ = date.fromisoformat(state["last_date"])
         self.n_train_rows_ = int(state["n_train_rows"])
+        self.n_calibration_series_ = int(state["n_calibration_series"])
         self.short_series_ = int(state["short_series"])
         self.fit_seconds_ = float(state["fit_seconds"])
         self.calibration_ = Calibration.from_json(state["calibration"])

@@ -335,8 +335,11 @@ def _block_shares(s: BlockStats, prof: Profiles) -> tuple[I64, F64]:
     width = prof.profile.shape[1]
     bits = np.left_shift(np.uint32(1), np.arange(width, dtype=np.uint32))
     sid = np.searchsorted(prof.keys, s.keys)[s.local].astype(np.int64)
-    oos = (s.flags[:, None] & bits) != 0
-    return sid, np.where(oos, prof.profile[sid], 0.0).sum(axis=1).clip(0.0, 1.0)
+    hit = np.flatnonzero(s.flags)  # rows with a flagged hour; the others' share is 0
+    oos = (s.flags[hit, None] & bits) != 0
+    P = np.zeros(sid.size)
+    P[hit] = np.where(oos, prof.profile[sid[hit]], 0.0).sum(axis=1).clip(0.0, 1.0)
+    return sid, P
 
 
 def _aligned(frame: pl.DataFrame) -> pl.DataFrame:
@@ -417,11 +420,19 @@ def _index_of(values: pl.Series, sorted_unique: pl.Series) -> I64:
 
 
 def _group_sum(idx: I64, weights: F64, n_groups: int) -> F64:
-    """Column-wise sums of a (n, k) matrix into (n_groups, k) by group index."""
-    out = np.empty((n_groups, weights.shape[1]), dtype=np.float64)
-    for j in range(weights.shape[1]):  # <= 24 columns, each a vectorised bincount
-        out[:, j] = np.bincount(idx, weights=weights[:, j], minlength=n_groups)
-    return out
+    """Column-wise sums of a (n, k) matrix into (n_groups, k) by group index: one bincount
+    over the flattened matrix, bin ``group * k + column`` (each bin adds its values in row
+    order, as a bincount per column does: the same bits, without k strided column copies).
+
+    >>> _group_sum(np.array([1, 0, 1]), np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]), 3)
+    array([[3., 4.],
+           [6., 8.],
+           [0., 0.]])
+    """
+    k = weights.shape[1]
+    flat = (idx[:, None] * k + np.arange(k)).ravel()
+    sums = np.bincount(flat, weights=weights.ravel(), minlength=n_groups * k)
+    return np.asarray(sums, dtype=np.float64).reshape(n_groups, k)  # float64 already: no copy
 
 
 def _shrunk_profile(S: F64, N: F64, prior: F64, k: float) -> F64:

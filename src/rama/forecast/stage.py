@@ -294,6 +294,11 @@ def _backtest(
         # the same fit: its calibration window is these days, seen from their origin
         window += " (the model's calibration window; same fit)"
         preds[main], main_model = fc.backtest_, fc
+        n_all = fc.series_.height
+        if fc.n_calibration_series_ < n_all:  # forecast.max_calibration_series: every
+            # method is scored on the sampled series only, so all score the same rows
+            actual = actual.join(fc.backtest_.select(KEYS).unique(), on=list(KEYS), how="semi")
+            window += f"; the {fc.n_calibration_series_:,} of {n_all:,} series sampled"
     if recover and extra and not reuse_model:
         fc_nr = DemandForecaster.from_config(cfg, recover_demand=False)
         preds["model_no_recovery"] = fc_nr.fit(hist, source="backtest history").predict(actual)

@@ -53,7 +53,9 @@ class RowPlan:
 
     ``keep`` is the probability a training candidate is sampled (``max_train_rows`` /
     candidates, at most 1); ``cut`` the last training target day (panel day index);
-    ``n_days`` the history's length (days) starting at ``start``."""
+    ``n_days`` the history's length (days) starting at ``start``; ``cal_keep`` the
+    probability a series' calibration week is kept (``max_calibration_series`` / series, at
+    most 1; by a hash of seed and series, so again partition-independent)."""
 
     spec: FeatureSpec
     start: date
@@ -61,6 +63,7 @@ class RowPlan:
     cut: int
     keep: float
     seed: int
+    cal_keep: float = 1.0
 
 
 @dataclass
@@ -116,6 +119,9 @@ def part_rows(long: pl.DataFrame, series: pl.DataFrame, sid0: int, plan: RowPlan
 
     last = plan.n_days - 1
     csid, cday = grid(n, np.arange(plan.cut + 1, last + 1))
+    if plan.cal_keep < 1.0:  # a series keeps its whole calibration week or none of it
+        kept = hash_uniform(np.arange(n, dtype=np.int64) + sid0, plan.seed, 3) < plan.cal_keep
+        csid, cday = csid[kept[csid]], cday[kept[csid]]
     cal_features = design_frame(panel, csid, cday, cday - plan.cut, spec).to_numpy()
     rows = panel.rows(csid, cday)
     observed = panel.frame.group_by("sid", maintain_order=True).agg(pl.col("y").is_not_null().sum())

@@ -34,7 +34,7 @@ from rama import cluster
 from rama.evaluate.compare import ScoringDemand, Solved, compare_strategies
 from rama.optimize import write_plan
 from rama.optimize.pool import kill_hook_for_tests, run_in_pool
-from rama.problem import PlanningInputs, scenario_problem
+from rama.problem import PlanningInputs, Problem, scenario_problem
 from rama.progress import step
 from rama.scenario_spec import Scenario
 from rama.scenarios.reuse import SolveCache
@@ -80,16 +80,22 @@ class DrawCache:
     A scenario's draws depend only on its problem's forecast (mean, std and quantile grid:
     the base's times the scenario's forecast factor, :func:`rama.problem.scenario_problem`),
     so two scenarios with one factor (the base, the disruptions, the cost grid: 1.0) draw
-    exactly the same values: they are drawn once. Kept: the factor 1.0 and the last other
-    (each ``n x S`` floats); ``positions``: the rule decisions' positions under them
-    (:class:`PositionCache` of that size); ``solves``: the decisions of the strategies whose
-    problem was identical in an earlier scenario (:class:`rama.scenarios.reuse.SolveCache`,
-    the first problem's and ``solves`` others kept; 0 = off)."""
+    exactly the same values: they are drawn once. The Gamma, the cut Normal and the empirical
+    grid are scale families, so a problem whose forecast is exactly (relative 1e-12) the
+    factor-1.0 one's times ``f`` (a foreseen demand shock) takes the factor-1.0 draws times
+    ``f``: the same seeded draws, scaled, instead of ~6.5 s of new Gamma draws at 10x. Kept:
+    the factor 1.0 and the last other (each ``n x S`` floats); ``positions``: the rule
+    decisions' positions under them (:class:`PositionCache` of that size); ``solves``: the
+    decisions of the strategies whose problem was identical in an earlier scenario
+    (:class:`rama.scenarios.reuse.SolveCache`, the first problem's and ``solves`` others
+    kept; 0 = off)."""
 
     def __init__(self, positions: int = 16, solves: int = 2) -> None:
         self._draws: dict[float, tuple[np.ndarray, int]] = {}
+        self._unit: Forecast | None = None  # the forecast the factor-1.0 draws are of
         self.positions = PositionCache(positions)
         self.solves = SolveCache(solves)
+        self.scaled = 0  # draws made by scaling the factor-1.0 ones
 
     def draws(self, solved: Solved, factor: float, demand: ScoringDemand, dist: str) -> np.ndarray:
         """``solved``'s draws (:meth:`Solved.forecast_samples`), reused when known."""
@@ -97,11 +103,62 @@ class DrawCache:
         if known is not None and solved.samples is None and known[0].shape[1] == demand.samples:
             solved.samples, solved.fallback_pairs = known
             return known[0]
-        out = solved.forecast_samples(demand.samples, dist, demand.seed)
+        unit = self._draws.get(1.0)
+        if (
+            unit is not None
+            and solved.samples is None
+            and unit[0].shape[1] == demand.samples
+            and self._unit is not None
+            and factor >= 0
+            and scaled_forecast(self._unit, forecast_of(solved.problem), factor, dist)
+        ):
+            out = solved.samples = unit[0] * factor
+            solved.fallback_pairs = unit[1]
+            self.scaled += 1
+        else:
+            out = solved.forecast_samples(demand.samples, dist, demand.seed)
         for f in [f for f in self._draws if f not in (1.0, factor)]:
             del self._draws[f]
         self._draws[factor] = (out, solved.fallback_pairs)
+        if factor == 1.0:
+            self._unit = forecast_of(solved.problem)
         return out
+
+
+Forecast = tuple[np.ndarray, np.ndarray, np.ndarray | None]
+"""A problem's forecast: mean and std per pair (units) and its quantile grid (or None)."""
+
+
+def forecast_of(problem: Problem) -> Forecast:
+    """``problem``'s mean, std and quantile grid (views, no copy)."""
+    std = problem.store_products["demand_std"].to_numpy().astype(np.float64)
+    return problem.demand, std, problem.demand_grid
+
+
+def scaled_forecast(unit: Forecast, forecast: Forecast, factor: float, dist: str) -> bool:
+    """Whether ``forecast`` is ``unit`` times ``factor``: mean, std and, for ``dist =
+    "empirical"``, the quantile grid and which pairs have one (relative 1e-12).
+
+    >>> m, s = np.array([2.0, 0.0]), np.array([1.0, 0.0])
+    >>> scaled_forecast((m, s, None), (1.2 * m, 1.2 * s, None), 1.2, "gamma")
+    True
+    >>> scaled_forecast((m, s, None), (1.2 * m, s, None), 1.2, "gamma")
+    False
+    """
+
+    def close(a: np.ndarray, b: np.ndarray) -> bool:
+        return a.shape == b.shape and bool(
+            np.allclose(a, factor * b, rtol=1e-12, atol=0.0, equal_nan=True)
+        )
+
+    if not (close(forecast[0], unit[0]) and close(forecast[1], unit[1])):
+        return False
+    if dist != "empirical":
+        return True
+    g, g0 = forecast[2], unit[2]
+    if g is None or g0 is None:
+        return g is None and g0 is None
+    return close(g, g0) and bool((np.isfinite(g) == np.isfinite(g0)).all())
 
 
 def evaluate_scenario(

@@ -14,6 +14,8 @@ share of pairs with no stockout (the expected share over the points).
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -87,6 +89,7 @@ class Position:
 
 
 CHUNK_PAIRS = 4096  # pairs per block of an n x S demand: each temporary is CHUNK_PAIRS x S
+THREAD_VALUES = 4_000_000  # demand values (n x S) from which the blocks run on every core
 
 
 def position(available: np.ndarray, demand: np.ndarray, scale: float = 1.0) -> Position:
@@ -95,7 +98,9 @@ def position(available: np.ndarray, demand: np.ndarray, scale: float = 1.0) -> P
 
     Computed CHUNK_PAIRS pairs at a time, so that an ``n x S`` demand needs no ``n x S``
     temporary; every figure is a per-pair mean, so the result is the one of the whole array
-    at once, to the bit."""
+    at once, to the bit. From THREAD_VALUES demand values on, the blocks are shared by one
+    thread per core (numpy releases the GIL; each block writes only its own rows, so the
+    result is the same bits)."""
     d = np.asarray(demand, dtype=np.float64)
     if d.ndim == 1:
         d = d[:, None]
@@ -104,7 +109,8 @@ def position(available: np.ndarray, demand: np.ndarray, scale: float = 1.0) -> P
     if avail.shape[0] != n:
         raise ValueError(f"demand has {n} rows, the problem {avail.shape[0]} pairs")
     out = Position(np.empty(n), np.empty(n), np.empty(n), np.empty(n))
-    for a in range(0, n, CHUNK_PAIRS):
+
+    def fill(a: int) -> None:
         b = min(a + CHUNK_PAIRS, n)
         block = d[a:b] if scale == 1.0 else d[a:b] * scale  # x 1.0 changes no value
         out.demand[a:b] = block.mean(axis=1)
@@ -112,6 +118,15 @@ def position(available: np.ndarray, demand: np.ndarray, scale: float = 1.0) -> P
         out.stockout[a:b] = np.maximum(diff, 0.0).mean(axis=1)
         out.ending[a:b] = np.maximum(-diff, 0.0).mean(axis=1)
         out.no_stockout[a:b] = (diff <= EPS).mean(axis=1)
+
+    starts = range(0, n, CHUNK_PAIRS)
+    workers = min(os.cpu_count() or 1, len(starts)) if d.size >= THREAD_VALUES else 1
+    if workers <= 1:
+        for a in starts:
+            fill(a)
+    else:
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(fill, starts))
     return out
 
 

@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 from rama.errors import ConfigError, NotFittedError
 from rama.forecast import DemandForecaster
 from rama.forecast.frames import LONG_LAYOUT, NEUTRAL
+from rama.forecast.training_rows import hash_uniform
 from rama.schema import DataWarning
 
 START = date(2024, 3, 1)
@@ -160,6 +161,16 @@ def test_calibration_series_cap_samples_whole_series_and_keeps_the_model() -> No
     assert capped.backtest_.join(full.backtest_, on=keys, how="anti").height == 0
     with pytest.raises(ConfigError, match="max_calibration_series expected an integer >= 1"):
         DemandForecaster(**FAST, max_calibration_series=0).fit(hist)
+
+
+def test_a_calibration_sample_of_no_series_is_a_clear_error() -> None:
+    # a cap of 1 in 24 series: seeds whose hash keeps none of them exist; find one
+    hist = history(n_series=24)
+    plan_keep = 1 / 24
+    seed = next(s for s in range(1000) if not (hash_uniform(np.arange(24), s, 3) < plan_keep).any())
+    fc = DemandForecaster(**FAST, max_calibration_series=1, seed=seed)
+    with pytest.raises(ConfigError, match="sampled none of the 24 series"):
+        fc.fit(hist)
 
 
 # ----------------------------------------------------------------------------- frames

@@ -472,6 +472,12 @@ class DemandForecaster(BaseEstimator):
         t_cal = time.perf_counter()
         self.n_train_rows_ = rows.n_train
         self.n_calibration_series_ = int(np.unique(rows.cal_sid).size)
+        if self.n_calibration_series_ == 0:  # only a cap far below the series count does this
+            raise ConfigError(
+                f"max_calibration_series = {self.max_calibration_series} sampled none of the "
+                f"{series.height:,} series for the calibration week; raise it (thousands of "
+                f"series give stable calibration tables) or set 0 / None for every series"
+            )
 
         csid, cday = rows.cal_sid, rows.cal_day
         ch = cday - cut

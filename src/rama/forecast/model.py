@@ -471,7 +471,7 @@ class DemandForecaster(BaseEstimator):
         del parts
         t_cal = time.perf_counter()
         self.n_train_rows_ = rows.n_train
-        self.n_calibration_series_ = int(np.unique(rows.cal_sid).size)
+        self.n_calibration_series_ = len(rows.cal_sid) // spec.horizon  # whole weeks each
         if self.n_calibration_series_ == 0:  # only a cap far below the series count does this
             raise ConfigError(
                 f"max_calibration_series = {self.max_calibration_series} sampled none of the "

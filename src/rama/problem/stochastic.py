@@ -123,6 +123,42 @@ def _moments(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
     return problem.demand, std
 
 
+Forecast = tuple[np.ndarray, np.ndarray, np.ndarray | None]
+"""A problem's horizon forecast: mean and std per pair (units) and its quantile grid (or
+None: no grid, or one not compared)."""
+
+
+def forecast_of(problem: Problem, with_grid: bool = True) -> Forecast:
+    """``problem``'s mean, std and (``with_grid``) quantile grid."""
+    mean, std = _moments(problem)
+    return mean, std, problem.demand_grid if with_grid else None
+
+
+def is_scaled(unit: Forecast, forecast: Forecast, factor: float) -> bool:
+    """Whether ``forecast`` is ``unit`` times ``factor`` (relative 1e-12): mean, std and the
+    grids (both None, or equal with NaN rows in the same places). The horizon distributions
+    are scale families, so such a forecast's points and draws are ``unit``'s times ``factor``.
+
+    >>> m, s = np.array([2.0, 0.0]), np.array([1.0, 0.0])
+    >>> is_scaled((m, s, None), (1.2 * m, 1.2 * s, None), 1.2)
+    True
+    >>> is_scaled((m, s, None), (1.2 * m, s, None), 1.2)
+    False
+    """
+
+    def close(a: np.ndarray, b: np.ndarray, nan: bool = False) -> bool:
+        return a.shape == b.shape and bool(
+            np.allclose(a, factor * b, rtol=1e-12, atol=0.0, equal_nan=nan)
+        )
+
+    if not (close(forecast[0], unit[0]) and close(forecast[1], unit[1])):
+        return False
+    g, g0 = forecast[2], unit[2]
+    if g is None or g0 is None:
+        return g is None and g0 is None
+    return close(g, g0, nan=True)
+
+
 def grid_rows(problem: Problem) -> np.ndarray:
     """Per pair: whether ``problem.demand_grid`` has its quantiles (bool; all False without a
     grid)."""

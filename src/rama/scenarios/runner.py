@@ -34,7 +34,8 @@ from rama import cluster
 from rama.evaluate.compare import ScoringDemand, Solved, compare_strategies
 from rama.optimize import write_plan
 from rama.optimize.pool import kill_hook_for_tests, run_in_pool
-from rama.problem import PlanningInputs, Problem, scenario_problem
+from rama.problem import PlanningInputs, scenario_problem
+from rama.problem.stochastic import Forecast, forecast_of, is_scaled
 from rama.progress import step
 from rama.scenario_spec import Scenario
 from rama.scenarios.reuse import SolveCache
@@ -110,7 +111,7 @@ class DrawCache:
             and unit[0].shape[1] == demand.samples
             and self._unit is not None
             and factor >= 0
-            and scaled_forecast(self._unit, forecast_of(solved.problem), factor, dist)
+            and is_scaled(self._unit, forecast_of(solved.problem, dist == "empirical"), factor)
         ):
             out = solved.samples = unit[0] * factor
             solved.fallback_pairs = unit[1]
@@ -121,44 +122,8 @@ class DrawCache:
             del self._draws[f]
         self._draws[factor] = (out, solved.fallback_pairs)
         if factor == 1.0:
-            self._unit = forecast_of(solved.problem)
+            self._unit = forecast_of(solved.problem, dist == "empirical")
         return out
-
-
-Forecast = tuple[np.ndarray, np.ndarray, np.ndarray | None]
-"""A problem's forecast: mean and std per pair (units) and its quantile grid (or None)."""
-
-
-def forecast_of(problem: Problem) -> Forecast:
-    """``problem``'s mean, std and quantile grid (views, no copy)."""
-    std = problem.store_products["demand_std"].to_numpy().astype(np.float64)
-    return problem.demand, std, problem.demand_grid
-
-
-def scaled_forecast(unit: Forecast, forecast: Forecast, factor: float, dist: str) -> bool:
-    """Whether ``forecast`` is ``unit`` times ``factor``: mean, std and, for ``dist =
-    "empirical"``, the quantile grid and which pairs have one (relative 1e-12).
-
-    >>> m, s = np.array([2.0, 0.0]), np.array([1.0, 0.0])
-    >>> scaled_forecast((m, s, None), (1.2 * m, 1.2 * s, None), 1.2, "gamma")
-    True
-    >>> scaled_forecast((m, s, None), (1.2 * m, s, None), 1.2, "gamma")
-    False
-    """
-
-    def close(a: np.ndarray, b: np.ndarray) -> bool:
-        return a.shape == b.shape and bool(
-            np.allclose(a, factor * b, rtol=1e-12, atol=0.0, equal_nan=True)
-        )
-
-    if not (close(forecast[0], unit[0]) and close(forecast[1], unit[1])):
-        return False
-    if dist != "empirical":
-        return True
-    g, g0 = forecast[2], unit[2]
-    if g is None or g0 is None:
-        return g is None and g0 is None
-    return close(g, g0) and bool((np.isfinite(g) == np.isfinite(g0)).all())
 
 
 def evaluate_scenario(

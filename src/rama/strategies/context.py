@@ -10,6 +10,7 @@ import numpy as np
 
 from rama.optimize import Plan, WarmStart, solve
 from rama.problem import Problem, forecast_points, on_lot_grid, stochastic_problem
+from rama.problem.stochastic import is_scaled
 
 
 class StrategyContext:
@@ -98,16 +99,10 @@ class StrategyContext:
             return None
         m0, s0, g0, p0 = ref
         denom = float(np.dot(m0, m0))
-        if denom <= 0 or (grid is None) != (g0 is None):
+        if denom <= 0:
             return None
         f = float(np.dot(mean, m0)) / denom
-        same = np.allclose(mean, f * m0, rtol=1e-12, atol=0.0) and np.allclose(
-            std, f * s0, rtol=1e-12, atol=0.0
-        )
-        if same and grid is not None and g0 is not None:
-            same = grid.shape == g0.shape and np.allclose(
-                grid, f * g0, rtol=1e-12, atol=0.0, equal_nan=True
-            )
+        same = is_scaled((m0, s0, g0), (mean, std, grid), f)
         return p0 * f if same and f >= 0 else None
 
     def stochastic(self, problem: Problem) -> Problem:

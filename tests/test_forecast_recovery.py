@@ -275,15 +275,19 @@ def test_real_sample_rows(fresh_sample_csv: Path) -> None:
 
 
 @pytest.mark.parametrize("chunk_rows", [1, 7, 40, 10_000])
-def test_recovery_against_truth_chunked_equals_one_join(tmp_path: Path, chunk_rows: int) -> None:
+@pytest.mark.parametrize("offset", [0, 2**60])  # 2**60: ids too large for the one-int key
+def test_recovery_against_truth_chunked_equals_one_join(
+    tmp_path: Path, chunk_rows: int, offset: int
+) -> None:
     """The store-range chunks give the table of one whole join (rows without truth left out,
-    stores missing from the truth file, days outside the history's range ignored)."""
+    stores missing from the truth file, days outside the history's range ignored), by the
+    sorted key lookup or, for huge ids, the polars join."""
     rng = np.random.default_rng(3)
     n = 120
     start = date(2024, 3, 1)
     hist = pl.DataFrame(
         {
-            "store_id": rng.integers(0, 9, n),
+            "store_id": rng.integers(0, 9, n) + offset,
             "product_id": rng.integers(0, 3, n),
             "dt": [start + timedelta(days=int(d)) for d in rng.integers(0, 10, n)],
             "sale_amount": rng.gamma(1.0, 2.0, n),
@@ -295,7 +299,7 @@ def test_recovery_against_truth_chunked_equals_one_join(tmp_path: Path, chunk_ro
     )
     truth = (
         hist.select("store_id", "product_id", "dt", (pl.col("sale_amount") * 1.3).alias("y"))
-        .filter(pl.col("store_id") != 4)  # a store without truth
+        .filter(pl.col("store_id") != 4 + offset)  # a store without truth
         .sample(fraction=0.8, seed=1)  # and rows without truth
     )
     extra = truth.head(5).with_columns(pl.col("dt") + timedelta(days=30))  # after the history

@@ -134,6 +134,18 @@ def test_check_catches_tampered_plans(problem_dir: Path, tmp_path: Path) -> None
             original["manufacturing_schedule.csv"].with_columns(pl.col("quantity") + 1.0),
         ),
         "disagree on the store-product": ("store_product_plan.csv", sp.head(sp.height - 1)),
+        "disagree on the store-product pairs .3 rows": (  # a pair twice (2 rows), one lost
+            "store_product_plan.csv",
+            pl.concat([sp.head(1), sp.head(sp.height - 1)]),
+        ),
+        "allocates to a store-product pair the problem does not have": (
+            "allocation_plan.csv",
+            original["allocation_plan.csv"].with_columns(pl.col("product_id") + 10_000),
+        ),
+        "lists a product the problem does not have, or one twice": (
+            "manufacturing_schedule.csv",
+            pl.concat([original["manufacturing_schedule.csv"]] * 2),
+        ),
     }
     for expected, (name, frame) in edits.items():
         _tamper(out, name, frame)

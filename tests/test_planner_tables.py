@@ -16,7 +16,17 @@ from rama.config import load_config
 from rama.errors import DataValidationError
 from rama.optimize import solve
 from rama.planning import run_plan
-from rama.problem import BuildReport, PlannerInputs, Problem, build_problem, build_run_problem
+from rama.problem import (
+    BuildReport,
+    PlannerInputs,
+    Problem,
+    build_problem,
+    build_run_problem,
+    load_inputs,
+    scenario_problem,
+)
+from rama.scenario_spec import Scenario
+from rama.scenarios.reuse import problem_digest
 from rama.testing import tiny_run_folder
 
 Z95 = 1.6448536269514722
@@ -191,6 +201,35 @@ def test_capacities_replace_the_rule(tmp_path: Path) -> None:
     assert (report.capacities_rows, report.capacity_must_ship) == (2, 1)
     plan = solve(problem)  # 30 - 14 = 16 left, room for 5: 11 units must leave store 1
     assert float(plan.t_qty.sum()) >= 11 - 1e-6
+
+
+def test_scenarios_keep_the_planners_capacities(tmp_path: Path) -> None:
+    """A capacity the planner gave is a fact every scenario keeps; the rule's capacities follow
+    the scenario's demand; the base scenario's problem is the run's problem, value for value."""
+    run = tiny_run_folder(tmp_path)
+    caps = csv(tmp_path, "caps.csv", "store_id,product_id,max_capacity\n1,7,40\n")
+    costs = csv(tmp_path, "products.csv", "product_id,max_production,holding_cost\n7,3,\n8,,1\n")
+    cfg = load_config().with_overrides({"stochastic.points": 3, "evaluate.samples": 10})
+    run_plan(run, cfg, capacities=caps, product_costs=costs)
+    given = pl.read_parquet(run / "problem" / "planner_given.parquet")
+    assert sorted(given.rows()) == [("max_capacity", 1, 7), ("max_production", None, 7)]
+    inputs = load_inputs(run / "problem", cfg)
+    base = inputs.base
+    same = scenario_problem(inputs, Scenario("base"))
+    assert problem_digest(same, "centralized_lp") == problem_digest(base, "centralized_lp")
+    shock = scenario_problem(inputs, Scenario("up", forecast_demand=1.5))
+    cap, cap0 = pair_values(shock, "max_capacity"), pair_values(base, "max_capacity")
+    assert cap[(1, 7)] == cap0[(1, 7)] == 40.0  # the planner's shelf
+    for key in set(cap) - {(1, 7)}:  # the rule's: more demand, more room
+        assert cap[key] > cap0[key]
+    prod = dict(zip(shock.product_ids.tolist(), shock.max_production.tolist(), strict=True))
+    prod0 = dict(zip(base.product_ids.tolist(), base.max_production.tolist(), strict=True))
+    assert prod[7] == prod0[7] == 3.0  # the planner's plant
+    assert prod[8] == pytest.approx(1.5 * prod0[8], rel=1e-12)  # the rule: x network demand
+    # a folder without the table (an older rama): every capacity is the rule's
+    (run / "problem" / "planner_given.parquet").unlink()
+    old = scenario_problem(load_inputs(run / "problem", cfg), Scenario("up", forecast_demand=1.5))
+    assert old.max_production.tolist()[0] != 3.0
 
 
 def test_capacity_no_plan_can_respect_is_reported(tmp_path: Path) -> None:

@@ -11,10 +11,10 @@ Run folder (``RUN/``)::
     rama.log             every command on the folder
     prepared/            rama prepare: demand parameters, city supply, transport costs
     forecast/            rama forecast: horizon demand, daily forecasts, backtest, the model
-    problem/             rama optimize --run: the problem tables + store_risk
+    problem/             rama optimize --run: the problem tables + store_risk + planner_given
     plan/                rama optimize: the recommended plan (plan.strategy)
     plans/<strategy>/    rama optimize: every plan strategy's plan
-    evaluation/          rama evaluate
+    evaluation/          rama evaluate (decisions/: its LP decisions, for the sweep)
     scenarios/           rama scenarios
     report.html          rama report: the self-contained page with the charts
     report.md            rama report: its short text twin
@@ -86,6 +86,10 @@ class RunLayout:
     @property
     def evaluation(self) -> Path:
         return self.root / "evaluation"
+
+    @property
+    def evaluation_decisions(self) -> Path:
+        return self.evaluation / "decisions"
 
     @property
     def scenarios(self) -> Path:

@@ -5,8 +5,10 @@ Writes ``RUN/evaluation/`` atomically: ``evaluation.parquet`` + ``.csv`` (one ro
 strategy: expected_*, forecast_* and realized_* cost components, fill rate, cycle service
 level, units transferred and manufactured; realized_* empty on live data),
 ``summary.json`` (truth source, how the forecast draws were made, figures per strategy, the
-fill-rate search) and, when ``RUN/plan/`` exists, the optimizer's written plan scored the
-same way (strategy ``plan_folder``). See :mod:`rama.evaluate.compare`.
+fill-rate search), ``decisions/`` (the LP decisions solved from a cold start, which the
+scenario sweep's base group takes instead of solving them again;
+:mod:`rama.strategies.saved`) and, when ``RUN/plan/`` exists, the optimizer's written plan
+scored the same way (strategy ``plan_folder``). See :mod:`rama.evaluate.compare`.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from rama.run_manifest import record_stage
 from rama.scenario_spec import Scenario
 from rama.schema import TableSchema, id_column, nonneg, require_columns, validate
 from rama.strategies import Decision, StrategyContext
+from rama.strategies.saved import save_decisions
 
 PLAN_ROWS = TableSchema(
     "store_product_plan",
@@ -173,6 +176,10 @@ def run_evaluation(
     with atomic_dir(layout.evaluation) as tmp:
         table.write_parquet(tmp / "evaluation.parquet")
         table.write_csv(tmp / "evaluation.csv")
+        # the cold LP solves, for the scenario sweep's base group (rama.strategies.saved)
+        summary["decisions_kept"] = save_decisions(
+            tmp / layout.evaluation_decisions.name, inputs.base, solved.decisions, ctx
+        )
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     record_stage(layout.root, "evaluate", cfg)
     return EvaluationResult(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -102,6 +103,54 @@ def summary_from_sums(sums: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+KEY_LIMIT = 1 << 62  # (store, product, day) keys below this are exact int64 values
+
+
+def _day_keys(
+    frame: pl.DataFrame, lo: Any, n_products: int, n_days: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """One int64 per row, ``(store_id x n_products + product_id) x n_days + day``, and the
+    rows it is exact for (ids >= 0, product below ``n_products``, day in the window)."""
+    s = frame["store_id"].cast(pl.Int64).fill_null(-1).to_numpy()
+    p = frame["product_id"].cast(pl.Int64).fill_null(-1).to_numpy()
+    d = frame.select((pl.col("dt") - pl.lit(lo)).dt.total_days().fill_null(-1))
+    day = d.to_series().to_numpy().astype(np.int64)
+    ok = (s >= 0) & (p >= 0) & (p < n_products) & (day >= 0) & (day < n_days)
+    return np.where(ok, (s * n_products + p) * n_days + day, -1), ok
+
+
+def _with_truth(
+    part: pl.DataFrame, truth: pl.DataFrame, truth_col: str, lo: Any, hi: Any
+) -> pl.DataFrame:
+    """``part``'s rows that have a truth row (same store, product and day), with its
+    ``truth_col``: an inner join, done as a sorted lookup of one int64 key per row (a
+    3-column hash join at 10x took 0.7 s per 2 M rows, this about a tenth), or a polars join
+    when the ids are too large for the key."""
+    if not part.height or not truth.height:
+        return part.join(truth, on=[*KEYS, "dt"], how="inner")
+    n_days = (hi - lo).days + 1
+    both = pl.concat([f.select(pl.col(KEYS).cast(pl.Int64)) for f in (part, truth)])
+    n_products = max(int(both["product_id"].max() or 0), 0) + 1  # type: ignore[arg-type]
+    top = max(int(both["store_id"].max() or 0), 0) + 1  # type: ignore[arg-type]
+    if top * n_products * n_days >= KEY_LIMIT:
+        return part.join(truth, on=[*KEYS, "dt"], how="inner")
+    kp, p_ok = _day_keys(part, lo, n_products, n_days)
+    kt, t_ok = _day_keys(truth, lo, n_products, n_days)
+    rows = np.flatnonzero(t_ok)
+    kt = kt[rows]
+    if kt.size > 1 and not bool(np.all(kt[1:] >= kt[:-1])):
+        order = np.argsort(kt, kind="stable")
+        kt, rows = kt[order], rows[order]
+    if kt.size == 0:
+        return part.join(truth, on=[*KEYS, "dt"], how="inner")
+    i = np.minimum(np.searchsorted(kt, kp), kt.size - 1)
+    hit = p_ok & (kt[i] == kp)
+    values = truth[truth_col].to_numpy()[rows[i[hit]]]
+    return part.filter(pl.Series(hit)).with_columns(
+        pl.Series(truth_col, values, dtype=truth[truth_col].dtype)
+    )
+
+
 def recovery_summary(recovered: pl.DataFrame, truth_col: str | None = None) -> pl.DataFrame:
     """Observed vs recovered demand, overall and by stockout hours (6-22) of the day.
 
@@ -141,8 +190,7 @@ def recovery_against_truth(
             .filter(pl.col("dt").is_between(lo, hi))
             .collect()
         )
-        joined = part.join(t, on=[*KEYS, "dt"], how="inner")
-        sums.append(recovery_sums(joined, truth_col))
+        sums.append(recovery_sums(_with_truth(part, t, truth_col, lo, hi), truth_col))
     if not sums:  # an empty history
         return recovery_summary(history.select(cols).with_columns(pl.lit(0.0).alias(truth_col)))
     return summary_from_sums(pl.concat(sums))

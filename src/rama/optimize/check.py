@@ -73,6 +73,75 @@ class _Checker:
             )
 
 
+DIRECT_MAX = 1 << 26  # ids up to this: looked up in a position table, not by binary search
+
+
+class _Index:
+    """Positions of distinct int64 ids (any order): a table indexed by id when the ids are
+    small non-negative numbers (one gather per lookup), else a binary search."""
+
+    def __init__(self, known: np.ndarray) -> None:
+        known = np.asarray(known, dtype=np.int64)
+        self.size = known.size
+        self.table: np.ndarray | None = None
+        if known.size and known.min() >= 0 and known.max() < max(DIRECT_MAX, 4 * known.size):
+            self.table = np.full(int(known.max()) + 1, -1, dtype=np.int64)
+            self.table[known] = np.arange(known.size)
+        else:
+            self.order = np.argsort(known, kind="stable")
+            self.sorted = known[self.order]
+
+    def __call__(self, ids: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
+        """Position of each of ``ids``; -1 when absent (or not ``valid``)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        if self.size == 0:
+            return np.full(ids.shape, -1, dtype=np.int64)
+        if self.table is not None:
+            inside = (ids >= 0) & (ids < self.table.size)
+            if valid is not None:
+                inside &= valid
+            return np.where(inside, self.table[np.where(inside, ids, 0)], -1)
+        i = np.minimum(np.searchsorted(self.sorted, ids), self.size - 1)
+        found = self.sorted[i] == ids
+        if valid is not None:
+            found &= valid
+        return np.where(found, self.order[i], -1).astype(np.int64)
+
+
+def _ids(frame: pl.DataFrame, col: str) -> tuple[np.ndarray, np.ndarray]:
+    """An id column as int64 values and its not-null mask."""
+    s = frame[col]
+    ok = s.is_not_null().to_numpy()
+    return s.fill_null(-1).cast(pl.Int64).to_numpy(), ok
+
+
+class _Pairs:
+    """The problem's store-product pairs by (store id, product id), from its own tables."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.n_products = problem.n_products
+        self.stores = _Index(problem.store_ids)
+        self.products = _Index(problem.product_ids)
+        sp = problem.store_products
+        s = self.stores(sp["store_id"].cast(pl.Int64).to_numpy())
+        p = self.products(sp["product_id"].cast(pl.Int64).to_numpy())
+        self.pairs = _Index(s * self.n_products + p)
+
+    def positions(self, frame: pl.DataFrame, store_col: str) -> np.ndarray:
+        """Pair position of each row of ``frame`` (``store_col``, ``product_id``); -1 when the
+        problem has no such pair."""
+        sid, s_ok = _ids(frame, store_col)
+        pid, p_ok = _ids(frame, "product_id")
+        s, p = self.stores(sid, s_ok), self.products(pid, p_ok)
+        key = np.where((s >= 0) & (p >= 0), s * self.n_products + p, -1)
+        return self.pairs(key, key >= 0)
+
+
+def _pair_error(where: str, frame: pl.DataFrame, bad: np.ndarray, what: str) -> PlanCheckError:
+    rows = frame.filter(pl.Series(bad))
+    return PlanCheckError(f"{where}: {what} ({rows.height} rows), e.g. {rows.head(3).to_dicts()}")
+
+
 def check_frames(
     problem: Problem,
     frames: dict[str, pl.DataFrame],
@@ -80,113 +149,122 @@ def check_frames(
     where: str,
     tol: float,
 ) -> dict[str, float]:
-    """Check plan tables against the problem; return the worst violation of each check."""
+    """Check plan tables against the problem; return the worst violation of each check.
+
+    Every plan row is matched to the problem's pair, store or product by its ids (sorted
+    lookups of the problem's own id columns, never the solver's positions); a row the problem
+    lacks, a pair listed twice or not at all is an error naming the rows."""
     ck = _Checker(where, tol)
-    sp_prob = problem.store_products.select(
-        *KEY, "demand", "current_inventory", "safety_stock", "max_capacity"
-    )
+    n = problem.n_pairs
+    pairs = _Pairs(problem)
+
+    # the store-product table: each of the problem's pairs exactly once
     plan_sp = _typed(frames["store_product_plan.csv"])
-    sp = sp_prob.join(
-        plan_sp.drop("demand", "current_inventory"), on=KEY, how="full", coalesce=True
-    )
-    missing = sp.filter(pl.col("ending_inventory").is_null() | pl.col("max_capacity").is_null())
-    if missing.height:
+    pos = pairs.positions(plan_sp, "store_id")
+    seen = np.bincount(pos[pos >= 0], minlength=n)
+    if (pos < 0).any() or (seen != 1).any():
+        dup = (pos >= 0) & (seen[np.maximum(pos, 0)] > 1)
+        count = int((pos < 0).sum() + dup.sum() + (seen == 0).sum())
+        lost = problem.store_products.filter(pl.Series(seen == 0)).select(KEY)
+        examples = [*plan_sp.filter(pl.Series((pos < 0) | dup)).select(KEY).head(3).to_dicts()]
+        examples += lost.head(3 - len(examples)).to_dicts() if len(examples) < 3 else []
         raise PlanCheckError(
             f"{where}: store_product_plan.csv and the problem disagree on the store-product "
-            f"pairs ({missing.height} rows), e.g. {missing.head(3).to_dicts()}"
+            f"pairs ({count} rows), e.g. {examples}"
         )
-    prod = problem.products.select("product_id", "holding_cost", "stockout_penalty")
-    sp = sp.sort(KEY).join(prod, on="product_id", how="left")
-    store = problem.stores.select("store_id", "distribution_cost")
+    order = np.empty(n, dtype=np.int64)
+    order[pos] = np.arange(n)  # the plan row of each problem pair
+    sp = plan_sp[order]  # in the problem's pair order
+
+    def col(frame: pl.DataFrame, name: str) -> np.ndarray:
+        return frame[name].cast(pl.Float64).fill_null(np.nan).to_numpy()
 
     # transfers: known routes between stores carrying the product, unit cost as in the problem
     tp = _typed(frames["transfer_plan.csv"])
-    pairs = problem.store_products.select(*KEY)
-    for side in ("from", "to"):
-        lost = tp.join(
-            pairs.rename({"store_id": f"{side}_store_id"}),
-            on=[f"{side}_store_id", "product_id"],
-            how="anti",
+    t_from, t_to = pairs.positions(tp, "from_store_id"), pairs.positions(tp, "to_store_id")
+    lost_t = (t_from < 0) | (t_to < 0)
+    if lost_t.any():
+        raise _pair_error(
+            where,
+            tp,
+            lost_t,
+            "transfer_plan.csv moves a product from/to a store that does not carry it",
         )
-        if lost.height:
-            raise PlanCheckError(
-                f"{where}: transfer_plan.csv moves a product from/to a store that does not "
-                f"carry it ({lost.height} rows), e.g. {lost.head(3).to_dicts()}"
-            )
-    f_idx = np.searchsorted(problem.store_ids, tp["from_store_id"].to_numpy())
-    t_idx = np.searchsorted(problem.store_ids, tp["to_store_id"].to_numpy())
-    route_cost = problem.transport.pairs(f_idx, t_idx)
-    q = tp["quantity"].to_numpy()
+    ps, pp = problem.pair_store, problem.pair_product
+    route_cost = problem.transport.pairs(ps[t_from], ps[t_to])
+    q = col(tp, "quantity")
     ck.require("route exists", np.where(np.isfinite(route_cost), 0.0, np.inf), q, tp, "no route")
     rc = np.where(np.isfinite(route_cost), route_cost, 0.0)
-    ck.require("transfer unit cost", np.abs(tp["unit_cost"].to_numpy() - rc), rc, tp, "$/unit")
+    ck.require("transfer unit cost", np.abs(col(tp, "unit_cost") - rc), rc, tp, "$/unit")
     ck.require("C6 transfer >= 0", -q, q, tp, "negative quantity")
+    t_out = np.bincount(t_from, weights=q, minlength=n)
+    t_in = np.bincount(t_to, weights=q, minlength=n)
 
-    flows_out = tp.group_by(pl.col("from_store_id").alias("store_id"), "product_id").agg(
-        pl.col("quantity").sum().alias("out")
-    )
-    flows_in = tp.group_by(pl.col("to_store_id").alias("store_id"), "product_id").agg(
-        pl.col("quantity").sum().alias("in")
-    )
-    ap = _typed(frames["allocation_plan.csv"]).join(store, on="store_id", how="left")
-    alloc = ap.group_by(KEY).agg(pl.col("quantity").sum().alias("alloc"))
-    sp = (
-        sp.join(flows_out, on=KEY, how="left")
-        .join(flows_in, on=KEY, how="left")
-        .join(alloc, on=KEY, how="left")
-        .join(store, on="store_id", how="left")
-        .with_columns(pl.col("out", "in", "alloc").fill_null(0.0))
-    )
-    a = {c: sp[c].to_numpy() for c in sp.columns if c not in KEY}
-    inv, dem, e, u = a["current_inventory"], a["demand"], a["ending_inventory"], a["stockout"]
-    t_in, t_out, al = a["in"], a["out"], a["alloc"]
+    ap = _typed(frames["allocation_plan.csv"])
+    a_pos = pairs.positions(ap, "store_id")
+    if (a_pos < 0).any():
+        raise _pair_error(
+            where,
+            ap,
+            a_pos < 0,
+            "allocation_plan.csv allocates to a store-product pair the problem does not have",
+        )
+    a_q = col(ap, "quantity")
+    al = np.bincount(a_pos, weights=a_q, minlength=n)
+    a_dist = problem.distribution_cost[ps[a_pos]]
+
+    inv, dem = problem.current_inventory, problem.demand
+    e, u = col(sp, "ending_inventory"), col(sp, "stockout")
     big = np.maximum.reduce([np.abs(inv), np.abs(dem), np.abs(e), t_in, t_out, al, np.abs(u)])
-    ck.require("transfer_in matches transfers", np.abs(a["transfer_in"] - t_in), big, sp, "units")
     ck.require(
-        "transfer_out matches transfers", np.abs(a["transfer_out"] - t_out), big, sp, "units"
+        "transfer_in matches transfers", np.abs(col(sp, "transfer_in") - t_in), big, sp, "units"
     )
-    ck.require("allocated matches allocations", np.abs(a["allocated"] - al), big, sp, "units")
+    ck.require(
+        "transfer_out matches transfers", np.abs(col(sp, "transfer_out") - t_out), big, sp, "units"
+    )
+    ck.require("allocated matches allocations", np.abs(col(sp, "allocated") - al), big, sp, "units")
     c1 = np.abs(e - (inv + t_in - t_out + al - dem + u))
     ck.require("C1 inventory balance", c1, big, sp, "units")
     ck.require(
-        "C2 transfer-out limit", t_out - np.maximum(0.0, inv - a["safety_stock"]), inv, sp, "units"
+        "C2 transfer-out limit",
+        t_out - np.maximum(0.0, inv - problem.safety_stock),
+        inv,
+        sp,
+        "units",
     )
-    ck.require("C5 storage capacity", e - a["max_capacity"], e, sp, "units")
+    ck.require("C5 storage capacity", e - problem.max_capacity, e, sp, "units")
     for name, v in (("ending", e), ("stockout", u), ("allocated", al)):
         ck.require(f"C6 {name} >= 0", -v, v, sp, "units")
-    ck.require(
-        "C6 allocation >= 0", -ap["quantity"].to_numpy(), ap["quantity"].to_numpy(), ap, "units"
-    )
-    ck.require(
-        "allocation unit cost",
-        np.abs(ap["unit_cost"].to_numpy() - ap["distribution_cost"].to_numpy()),
-        ap["distribution_cost"].to_numpy(),
-        ap,
-        "$/unit",
-    )
+    ck.require("C6 allocation >= 0", -a_q, a_q, ap, "units")
+    ck.require("allocation unit cost", np.abs(col(ap, "unit_cost") - a_dist), a_dist, ap, "$/unit")
 
-    ms = _typed(frames["manufacturing_schedule.csv"]).join(
-        problem.products.select("product_id", "manufacturing_cost", "max_production"),
-        on="product_id",
-        how="full",
-        coalesce=True,
-    )
-    ms = ms.join(
-        alloc.group_by("product_id").agg(pl.col("alloc").sum()), on="product_id", how="left"
-    ).with_columns(pl.col("alloc").fill_null(0.0), pl.col("quantity").fill_null(np.nan))
-    m = ms["quantity"].to_numpy()
-    ck.require("C3 allocation = manufacture", np.abs(ms["alloc"].to_numpy() - m), m, ms, "units")
-    ck.require("C4 production capacity", m - ms["max_production"].to_numpy(), m, ms, "units")
+    # the manufacturing schedule: each product once (a missing product's quantity is NaN)
+    ms = _typed(frames["manufacturing_schedule.csv"])
+    pid, p_ok = _ids(ms, "product_id")
+    m_pos = pairs.products(pid, p_ok)
+    listed = np.bincount(m_pos[m_pos >= 0], minlength=problem.n_products)
+    bad = (m_pos < 0) | (listed[np.maximum(m_pos, 0)] > 1)
+    if bad.any():
+        raise _pair_error(
+            where,
+            ms,
+            bad,
+            "manufacturing_schedule.csv lists a product the problem does not have, or one twice",
+        )
+    m = np.full(problem.n_products, np.nan)
+    m[m_pos] = col(ms, "quantity")
+    ms = problem.products.select("product_id")
+    alloc_p = np.bincount(pp[a_pos], weights=a_q, minlength=problem.n_products)
+    ck.require("C3 allocation = manufacture", np.abs(alloc_p - m), m, ms, "units")
+    ck.require("C4 production capacity", m - problem.max_production, m, ms, "units")
     ck.require("C6 manufacture >= 0", -m, m, ms, "units")
 
     costs = {
-        "holding": float(np.dot(a["holding_cost"], e)),
-        "stockout": float(np.dot(a["stockout_penalty"], u)),
+        "holding": float(np.dot(problem.holding_cost[pp], e)),
+        "stockout": float(np.dot(problem.stockout_penalty[pp], u)),
         "transport": float(np.dot(rc, q)),
-        "manufacturing": float(np.dot(ms["manufacturing_cost"].to_numpy(), m)),
-        "distribution": float(
-            np.dot(ap["distribution_cost"].to_numpy(), ap["quantity"].to_numpy())
-        ),
+        "manufacturing": float(np.dot(problem.manufacturing_cost, m)),
+        "distribution": float(np.dot(a_dist, a_q)),
     }
     total = sum(costs.values())
     bd = dict(
@@ -220,17 +298,18 @@ def check_frames(
         per_pair = ["transfer_in", "transfer_out", "allocated"]
         if problem.demand_points is None:
             per_pair += ["stockout", "ending_inventory"]
+        ms_grid = ms.with_columns(pl.Series("quantity", m))
         tables = [
             ("transfer_plan.csv", tp, ["quantity"]),
             ("allocation_plan.csv", ap, ["quantity"]),
-            ("manufacturing_schedule.csv", ms, ["quantity"]),
+            ("manufacturing_schedule.csv", ms_grid, ["quantity"]),
             ("store_product_plan.csv", sp, per_pair),
         ]
         for name, frame, cols in tables:
-            for col in cols:
-                v = frame[col].to_numpy().astype(np.float64)
+            for c in cols:
+                v = frame[c].to_numpy().astype(np.float64)
                 grid.require(
-                    f"lot grid {name} {col}",
+                    f"lot grid {name} {c}",
                     np.abs(v - lot * np.round(v / lot)),
                     v,
                     frame,

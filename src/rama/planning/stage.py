@@ -48,6 +48,7 @@ from rama.problem import (
     write_problem,
     write_store_risk,
 )
+from rama.problem.given import GivenValues, write_given
 from rama.run_manifest import record_stage
 from rama.strategies import STRATEGY_FUNCTIONS, Decision, StrategyContext
 from rama.strategies.score import Position, position, score_position
@@ -234,6 +235,7 @@ def run_plan(
     write_problem(problem, layout.problem)
     risk = store_risk_from_params(problem, ssp)
     write_store_risk(risk, problem, layout.problem)
+    write_given(built.given or GivenValues.none(problem), problem, layout.problem)
     week = PlanningWeek.from_forecast(layout.forecast)
 
     lot = float(cfg["plan"]["lot_size"])

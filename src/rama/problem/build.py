@@ -41,8 +41,11 @@ from rama.errors import DataValidationError
 from rama.io import read_csv_text, read_parquet_file, require_file
 from rama.layout import RunLayout
 from rama.problem.folder import read_grid
+from rama.problem.given import given_from_keys
 from rama.problem.model import Problem, _transport_from_table, make_problem, validate_table
 from rama.problem.planner_tables import (
+    GIVEN_CAPACITY,
+    GIVEN_PRODUCTION,
     INVENTORY,
     BuildReport,
     PlannerInputs,
@@ -279,9 +282,12 @@ def build_run_problem(
         pl.Series("max_capacity", cap),
     )
     report: dict[str, int | None] = {}
+    cap_given = np.zeros(store_products.height, dtype=bool)
     if inputs.capacities is not None:
         store_products, rows, must_ship = apply_capacities(store_products, inputs.capacities)
         report.update(capacities_rows=rows, capacity_must_ship=must_ship)
+        cap_given = store_products[GIVEN_CAPACITY].to_numpy().astype(bool)
+        store_products = store_products.drop(GIVEN_CAPACITY)
     network = (
         store_products.group_by("product_id")
         .agg(pl.col("demand").sum().alias("network_demand"))
@@ -295,8 +301,11 @@ def build_run_problem(
             "max_production", max_production(network["network_demand"].to_numpy(), cfg["costs"])
         ),
     )
+    prod_given = np.zeros(products.height, dtype=bool)
     if inputs.product_costs is not None:
         products, report["product_costs_rows"] = apply_product_costs(products, inputs.product_costs)
+        prod_given = products[GIVEN_PRODUCTION].to_numpy().astype(bool)
+        products = products.drop(GIVEN_PRODUCTION)
     src = f"{hd_path} (+ {inventory_file or 'simulated inventory'})"
     transport = _transport(layout, stores)
     premium = float(cfg["risk"]["delay_transport_premium"])
@@ -334,9 +343,15 @@ def build_run_problem(
     if grid_path.is_file():
         grid = read_grid(_read(grid_path), problem, str(grid_path))
         problem = replace(problem, demand_grid=grid)
+    given = given_from_keys(
+        problem,
+        store_products.filter(pl.Series(cap_given)).select("store_id", "product_id"),
+        products.filter(pl.Series(prod_given))["product_id"],
+    )
     return problem, BuildReport(
         inputs,
         problem.n_pairs,
+        given=given,
         pairs_listed=listed,
         pairs_unlisted=None if listed is None else problem.n_pairs - listed,
         **report,

@@ -31,7 +31,7 @@ line), the fix and a ``reason`` code.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ import polars as pl
 
 from rama.errors import DataValidationError
 from rama.io import read_csv_text, read_parquet_file, readable_file
+from rama.problem.given import GivenValues
 from rama.problem.model import PAIR_KEYS
 from rama.problem.transport import TransportCosts
 from rama.schema import (
@@ -112,6 +113,8 @@ class BuildReport:
     product_costs_rows: int | None = None
     capacities_rows: int | None = None
     capacity_must_ship: int | None = None
+    # the capacities the files set (rama.problem.given)
+    given: GivenValues | None = field(default=None, compare=False)
 
     def manifest_fields(self) -> dict[str, Any]:
         """The fields for the run manifest's ``optimize_inputs`` (paths made absolute)."""
@@ -200,6 +203,9 @@ LANE_COSTS_CITY = _lane_schema("city")
 """Lane costs city to city: ``from_city_id, to_city_id, cost`` [, ``open``]."""
 
 PRODUCT_COST_COLUMNS = ("holding_cost", "stockout_penalty", "manufacturing_cost", "max_production")
+# bool columns the apply functions add: the value is the planner's (rama.problem.given)
+GIVEN_PRODUCTION = "__given_max_production"
+GIVEN_CAPACITY = "__given_max_capacity"
 
 
 def _cost_column(name: str, unit: str, *, allow_inf: bool = False) -> Column:
@@ -432,8 +438,9 @@ def apply_lane_costs(transport: TransportCosts, lanes: LaneCosts) -> TransportCo
 
 
 def apply_product_costs(products: pl.DataFrame, path: Path) -> tuple[pl.DataFrame, int]:
-    """``products`` (one row per product of the run) with the listed values replaced; and
-    the table's row count."""
+    """``products`` (one row per product of the run) with the listed values replaced, plus
+    the bool column ``GIVEN_PRODUCTION`` (the file set its ``max_production``); and the
+    table's row count."""
     raw, src = read_planner_table(path, "product costs", "--product-costs")
     given = [c for c in PRODUCT_COST_COLUMNS if c in raw.columns]
     if not given:
@@ -458,17 +465,23 @@ def apply_product_costs(products: pl.DataFrame, path: Path) -> tuple[pl.DataFram
     out = products.join(
         df.select("product_id", **new), on="product_id", how="left", maintain_order="left"
     ).with_columns(
-        pl.coalesce(pl.col(f"__new_{c}"), pl.col(c)).cast(pl.Float64).alias(c) for c in given
+        *(pl.coalesce(pl.col(f"__new_{c}"), pl.col(c)).cast(pl.Float64).alias(c) for c in given),
+        (
+            pl.col("__new_max_production").is_not_null()
+            if "max_production" in given
+            else pl.lit(False)
+        ).alias(GIVEN_PRODUCTION),
     )
-    return out.select(products.columns), df.height
+    return out.select(*products.columns, GIVEN_PRODUCTION), df.height
 
 
 # ----------------------------------------------------------------------------- capacities
 
 
 def apply_capacities(store_products: pl.DataFrame, path: Path) -> tuple[pl.DataFrame, int, int]:
-    """``store_products`` with ``max_capacity`` replaced for the listed pairs; the table's
-    row count, and how many listed capacities force the store to ship stock out.
+    """``store_products`` with ``max_capacity`` replaced for the listed pairs, plus the bool
+    column ``GIVEN_CAPACITY`` (the file set it); the table's row count, and how many listed
+    capacities force the store to ship stock out.
 
     A listed capacity below ``current_inventory - demand - max(0, current_inventory -
     safety_stock)`` (what stays in the store when it ships all it may, C2) makes the problem
@@ -522,7 +535,10 @@ def apply_capacities(store_products: pl.DataFrame, path: Path) -> tuple[pl.DataF
             how="left",
             maintain_order="left",
         )
-        .with_columns(pl.coalesce("__cap", "max_capacity").alias("max_capacity"))
+        .with_columns(
+            pl.coalesce("__cap", "max_capacity").alias("max_capacity"),
+            pl.col("__cap").is_not_null().alias(GIVEN_CAPACITY),
+        )
         .drop("__cap")
     )
     return out, df.height, must_ship

@@ -13,8 +13,14 @@ prepared tables, config and the simulated or user inventory it was built with) a
                         safety_stock multipliers)
     max_capacity        storage_capacity(demand, safety_stock, [capacity])
     holding / stockout / manufacturing cost, transport   x their multipliers
-    max_production      max_production(the product's network demand, [costs])
+    max_production      max_production(the product's network demand, [costs]); the
+                        base's values when the forecast factor is 1 (the same rule of the
+                        same demand, to the bit)
     current_inventory   unchanged (a fact, not a forecast)
+
+A capacity the planner gave (``--capacities``, ``--product-costs``' ``max_production``;
+:mod:`rama.problem.given`) is a fact too: every scenario keeps the base's value. So the
+base scenario's problem is the run's problem itself, value for value.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import polars as pl
 
 from rama.config import Config
 from rama.problem.folder import load_problem
+from rama.problem.given import GivenValues, read_given
 from rama.problem.model import Problem, make_problem
 from rama.problem.risk import StoreRisk, read_store_risk
 from rama.problem.transport import scale_transport
@@ -44,6 +51,7 @@ class PlanningInputs:
     delay_probability: np.ndarray | None  # 0-1
     delivery_deviation: np.ndarray | None  # days
     store_delay_probability: np.ndarray | None  # per store (problem store order)
+    given: GivenValues | None = None  # the planner's capacities (None: every one the rule's)
 
 
 def inputs_from_problem(
@@ -70,9 +78,11 @@ def inputs_from_risk(problem: Problem, cfg: Config, risk: StoreRisk) -> Planning
 
 
 def load_inputs(problem_dir: Path, cfg: Config) -> PlanningInputs:
-    """The problem folder ``problem_dir`` (``RUN/problem/``) and its ``store_risk`` table."""
+    """The problem folder ``problem_dir`` (``RUN/problem/``), its ``store_risk`` table and the
+    capacities the planner gave (``planner_given``, :mod:`rama.problem.given`)."""
     problem = load_problem(problem_dir)
-    return inputs_from_risk(problem, cfg, read_store_risk(problem_dir, problem))
+    inputs = inputs_from_risk(problem, cfg, read_store_risk(problem_dir, problem))
+    return replace(inputs, given=read_given(problem_dir, problem))
 
 
 def scenario_problem(inputs: PlanningInputs, scenario: Scenario) -> Problem:
@@ -95,6 +105,16 @@ def scenario_problem(inputs: PlanningInputs, scenario: Scenario) -> Problem:
         multiplier=scenario.safety_stock,
     )
     cap = storage_capacity(demand, ss, cfg["capacity"])
+    given = inputs.given
+    if given is not None and given.max_capacity.any():
+        cap = np.where(given.max_capacity, base.max_capacity, cap)
+    if f == 1.0:
+        production = base.max_production
+    else:
+        network = np.bincount(base.pair_product, weights=demand, minlength=base.n_products)
+        production = max_production(network, cfg["costs"])
+        if given is not None and given.max_production.any():
+            production = np.where(given.max_production, base.max_production, production)
     sp = base.store_products.select(
         "store_id",
         "product_id",
@@ -104,12 +124,11 @@ def scenario_problem(inputs: PlanningInputs, scenario: Scenario) -> Problem:
         pl.Series("safety_stock", ss),
         pl.Series("max_capacity", cap),
     )
-    network = np.bincount(base.pair_product, weights=demand, minlength=base.n_products)
     products = base.products.with_columns(
         pl.col("holding_cost") * scenario.holding_cost,
         pl.col("stockout_penalty") * scenario.stockout_penalty,
         pl.col("manufacturing_cost") * scenario.manufacturing_cost,
-        pl.Series("max_production", max_production(network, cfg["costs"])),
+        pl.Series("max_production", production, dtype=pl.Float64),
     )
     transport = base.transport
     if scenario.transport != 1.0:

@@ -40,6 +40,7 @@ from rama.progress import step
 from rama.scenario_spec import Scenario
 from rama.scenarios.reuse import SolveCache
 from rama.strategies import STRATEGY_FUNCTIONS, Decision, StrategyContext
+from rama.strategies.saved import load_decisions
 from rama.strategies.score import Position, position
 
 
@@ -135,6 +136,7 @@ def evaluate_scenario(
     plans_dir: Path | None = None,
     cache: dict[tuple[float, ...], Solved] | None = None,
     draws: DrawCache | None = None,
+    preset: dict[str, Decision] | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Decision]]:
     """One row per strategy (expected_* and realized_* figures) and the decisions.
 
@@ -144,7 +146,8 @@ def evaluate_scenario(
     forecast factor already drawn are reused (:class:`DrawCache`), and so are the rule
     decisions' positions under them (:class:`PositionCache`), and a strategy whose problem
     is identical to one an earlier scenario solved reuses that decision (``seconds`` 0;
-    :mod:`rama.scenarios.reuse`).
+    :mod:`rama.scenarios.reuse`). ``preset``: decisions made on this very problem elsewhere
+    (the evaluation stage's, :mod:`rama.strategies.saved`), used instead of solving.
     """
     key = scenario.plan_key()
     solved = cache.get(key) if cache is not None else None
@@ -161,7 +164,7 @@ def evaluate_scenario(
     known_draws = draws if draws is not None else DrawCache(positions=0, solves=0)
     todo = [name for name in strategies if name not in solved.decisions]
     keys = known_draws.solves.keys(solved.problem, todo, ctx)
-    reused = known_draws.solves.lookup(keys)
+    reused = {**(preset or {}), **known_draws.solves.lookup(keys)}
     drawn = known_draws.draws(solved, seen, demand, ctx.distribution)
     rows: list[dict[str, Any]] = []
     multipliers = {f"x_{k}": v for k, v in scenario.multipliers().items()}
@@ -197,14 +200,24 @@ def evaluate_group(
     ctx: StrategyContext,
     plans_dir: Path | None = None,
     draws: DrawCache | None = None,
+    *,
+    solved: Solved | None = None,
+    preset: dict[str, Decision] | None = None,
 ) -> list[dict[str, Any]]:
     """Rows of scenarios sharing one plan key: solved once, scored on each one's demand;
-    ``draws`` carries the forecast draws from group to group (:class:`DrawCache`)."""
+    ``draws`` carries the forecast draws from group to group (:class:`DrawCache`);
+    ``solved``: the group's problem when the caller built it, with ``preset`` decisions on
+    it (:func:`evaluate_scenario`)."""
     cache: dict[tuple[float, ...], Solved] = {}
+    if solved is not None:
+        cache[group[0].plan_key()] = solved
     rows: list[dict[str, Any]] = []
-    for sc in group:
+    for k, sc in enumerate(group):
+        given = preset if k == 0 else None
         rows.extend(
-            evaluate_scenario(inputs, sc, strategies, demand, ctx, plans_dir, cache, draws)[0]
+            evaluate_scenario(inputs, sc, strategies, demand, ctx, plans_dir, cache, draws, given)[
+                0
+            ]
         )
     return rows
 
@@ -233,20 +246,39 @@ def _reference_solves(
     ctx: StrategyContext,
     plans_dir: Path | None,
     draws: DrawCache | None = None,
+    saved: Path | None = None,
+    report: dict[str, Any] | None = None,
 ) -> tuple[list[list[dict[str, Any]]], list[list[Scenario]]]:
     """Record the base scenario's bases in ``ctx.warm``: by evaluating the base group (its
     rows are returned, the group removed) or, when the sweep has none, by solving the base
-    problem's LPs alone. Every scenario then starts from the same bases, whatever the order."""
+    problem's LPs alone. Every scenario then starts from the same bases, whatever the order.
+
+    The base problem's decisions kept in ``saved`` (the evaluation stage's cold solves of the
+    same problem, :mod:`rama.strategies.saved`) are taken instead of solved, their bases
+    recorded as a solve would; ``report["from_evaluation"]`` names them."""
     base_key = Scenario("base").plan_key()
     first = next((g for g in groups if g[0].plan_key() == base_key), None)
+    base = scenario_problem(inputs, first[0] if first is not None else Scenario("base"))
     ctx.record_bases = True
     try:
+        kept = load_decisions(saved, base, [n for n in strategies if n != "do_nothing"], ctx)
+        for name, dec in kept.items():
+            plan = dec.plan
+            assert plan is not None
+            if name in WARM_STRATEGIES and plan.basis is not None and len(plan.basis):
+                ctx.warm[name] = plan.basis
+            if name == "stochastic":
+                ctx.adopt_stochastic_plan(base, plan)
+        if report is not None:
+            report["from_evaluation"] = sorted(kept)
         if first is not None:
-            rows = evaluate_group(inputs, first, strategies, demand, ctx, plans_dir, draws)
+            solved = Solved(first[0].name, base)
+            rows = evaluate_group(
+                inputs, first, strategies, demand, ctx, plans_dir, draws, solved=solved, preset=kept
+            )
             return [rows], [g for g in groups if g is not first]
-        base = scenario_problem(inputs, Scenario("base"))
         for name in WARM_STRATEGIES:
-            if name in strategies:
+            if name in strategies and name not in kept:
                 STRATEGY_FUNCTIONS[name](base, ctx)
         return [], groups
     finally:
@@ -295,18 +327,23 @@ def run_all(
     workers: int = 0,
     plans_dir: Path | None = None,
     warm_start: bool = True,
+    saved: Path | None = None,
+    report: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Every scenario x strategy row, in scenario order (see the module doc on workers).
 
     Scenarios the plans cannot tell apart (same :meth:`Scenario.plan_key`) are solved once.
     With ``warm_start`` the base scenario is solved first (or, when it is not swept, its
-    LPs alone) and every other scenario's LPs start from its bases.
+    LPs alone; the base problem's decisions kept in ``saved`` are taken instead,
+    :func:`_reference_solves`) and every other scenario's LPs start from its bases.
     """
     groups = plan_groups(scenarios)
     parts: list[list[dict[str, Any]]] = []
     draws = DrawCache()
     if warm_start and backend_records(ctx):
-        parts, groups = _reference_solves(inputs, groups, strategies, demand, ctx, plans_dir, draws)
+        parts, groups = _reference_solves(
+            inputs, groups, strategies, demand, ctx, plans_dir, draws, saved, report
+        )
     if cluster.active() is not None and len(groups) > 1:
         ctx.threads = 1  # single-threaded solves inside the Dask tasks
         state = {

@@ -90,6 +90,7 @@ def run_scenarios(
         dict(cfg["stochastic"]), int(cfg["optimize"]["threads"]), str(cfg["optimize"]["backend"])
     )
     n_workers = int(scfg["workers"]) if workers is None else workers
+    report: dict[str, Any] = {}
     with atomic_dir(layout.scenarios) as tmp:
         rows = run_all(
             inputs,
@@ -100,6 +101,8 @@ def run_scenarios(
             n_workers,
             tmp / "plans" if write_plans else None,
             bool(scfg["warm_start"]),
+            saved=layout.evaluation_decisions,
+            report=report,
         )
         table = pl.DataFrame(rows, infer_schema_length=None).with_columns(
             pl.lit(key, dtype=pl.String).alias("computed_under")
@@ -130,6 +133,8 @@ def run_scenarios(
                 str(k): float(v)
                 for k, v in table.group_by("strategy").agg(pl.col("seconds").sum()).iter_rows()
             },
+            # the base problem's decisions the evaluation stage kept (rama.strategies.saved)
+            "from_evaluation": report.get("from_evaluation", []),
             "workers": n_workers,
             "seconds": time.perf_counter() - t0,
         }

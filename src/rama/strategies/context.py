@@ -129,6 +129,11 @@ class StrategyContext:
             cached = self._stochastic_plan = (problem, plan)
         return cached[1]
 
+    def adopt_stochastic_plan(self, problem: Problem, plan: Plan) -> None:
+        """Take ``plan`` as ``problem``'s solved stochastic plan (one solved elsewhere on the
+        same problem: :mod:`rama.strategies.saved`)."""
+        self._stochastic_plan = (problem, plan)
+
     def solve(self, problem: Problem, strategy: str, warm_from: str | None = None) -> Plan:
         """Solve with this context's backend and threads, warm-started from the reference
         bases of ``warm_from`` (default ``strategy``); records them when ``record_bases``."""

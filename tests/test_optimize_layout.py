@@ -103,7 +103,7 @@ def test_rows_and_cols_tile_the_lp(name: str, phase1: bool) -> None:
     if phase1 and name == "over_capacity":
         assert model.cols.disposal.stop - model.cols.disposal.start == 1
     h = new_highs()
-    h.passModel(lp)
+    lp.pass_to(h)
     assert pb.city_costs is not None
     hub = hub_columns(pb, model, pb.city_costs)
     assert hub is not None

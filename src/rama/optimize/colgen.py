@@ -157,7 +157,7 @@ def solve_block(
     t0 = time.perf_counter()
     model, lp, basis = build_block_lp(problem, products, general, phase1)
     h = new_highs(dual_simplex=use_dual_simplex(problem, model))
-    h.passModel(lp)
+    lp.pass_to(h)
     h.setBasis(basis)
     hub = None
     if problem.city_costs is not None and hubs:

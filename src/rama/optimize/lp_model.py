@@ -227,13 +227,62 @@ def production_may_bind(problem: Problem) -> np.ndarray:
     return np.asarray(problem.max_production < a_max * (1 + 1e-12) + 1e-9)
 
 
+@dataclass(frozen=True, eq=False)
+class BlockArrays:
+    """A block LP's data as arrays (columnwise matrix), handed to HiGHS in one call.
+
+    ``Highs.passModel`` with arrays takes numpy buffers as they are; a ``HighsLp`` built
+    attribute by attribute converts each array element by element (at 10x, ~5 ms more per
+    stochastic block of 20,000 columns). The values are the same either way."""
+
+    col_cost: np.ndarray  # $/unit
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    a_start: np.ndarray  # int32, one per column plus the end
+    a_index: np.ndarray  # int32 row of each entry
+    a_value: np.ndarray
+    offset_: float  # $: the objective's constant
+
+    @property
+    def num_col_(self) -> int:
+        return int(self.col_cost.size)
+
+    @property
+    def num_row_(self) -> int:
+        return int(self.row_lower.size)
+
+    def pass_to(self, h: highspy.Highs) -> None:
+        """Load the LP into ``h`` (minimize; every column continuous)."""
+        status = h.passModel(
+            self.num_col_,
+            self.num_row_,
+            int(self.a_index.size),
+            int(highspy.MatrixFormat.kColwise),
+            int(highspy.ObjSense.kMinimize),
+            self.offset_,
+            np.ascontiguousarray(self.col_cost, dtype=np.float64),
+            np.ascontiguousarray(self.col_lower, dtype=np.float64),
+            np.ascontiguousarray(self.col_upper, dtype=np.float64),
+            np.ascontiguousarray(self.row_lower, dtype=np.float64),
+            np.ascontiguousarray(self.row_upper, dtype=np.float64),
+            np.ascontiguousarray(self.a_start[:-1], dtype=np.int32),
+            np.ascontiguousarray(self.a_index, dtype=np.int32),
+            np.ascontiguousarray(self.a_value, dtype=np.float64),
+            np.zeros(self.num_col_, dtype=np.int32),
+        )
+        if status != highspy.HighsStatus.kOk:
+            raise RuntimeError(f"HiGHS refused the block LP ({status})")
+
+
 def build_block_lp(
     problem: Problem,
     products: np.ndarray,
     general: np.ndarray,
     phase1: bool = False,
     subset: tuple[np.ndarray, list[tuple[int, int]]] | None = None,
-) -> tuple[BlockLP, highspy.HighsLp, highspy.HighsBasis]:
+) -> tuple[BlockLP, BlockArrays, highspy.HighsBasis]:
     """The block's LP (no transfer columns yet) and its no-transfer crash basis.
 
     ``general`` is :func:`production_may_bind` (per global product). ``phase1`` builds the
@@ -335,22 +384,17 @@ def build_block_lp(
     row_lower[rows.c1], row_upper[rows.c1] = rhs - cap, rhs
     row_lower[rows.c3], row_upper[rows.c3] = 0.0, 0.0
     row_lower[rows.c2], row_upper[rows.c2] = -np.inf, max_out[upfront]
-    # highspy converts a numpy array into these vectors element by element (only col_cost_
-    # takes the buffer); a list converts about twice as fast, with the same values exactly
-    lp = highspy.HighsLp()
-    lp.num_col_ = n_cols
-    lp.num_row_ = rows.count
-    lp.col_cost_ = cost
-    lp.col_lower_ = [0.0] * n_cols
-    lp.col_upper_ = upper.tolist()
-    lp.row_lower_ = row_lower.tolist()
-    lp.row_upper_ = row_upper.tolist()
-    lp.offset_ = float(np.dot(h, rhs))
-    matrix = lp.a_matrix_
-    matrix.format_ = highspy.MatrixFormat.kColwise
-    matrix.start_ = starts.tolist()
-    matrix.index_ = index.tolist()
-    matrix.value_ = value.tolist()
+    lp = BlockArrays(
+        cost,
+        np.zeros(n_cols),
+        upper,
+        row_lower,
+        row_upper,
+        starts,
+        index,
+        value,
+        float(np.dot(h, rhs)),
+    )
     digest = layout_digest(starts, index, value, rows.count)
 
     # crash basis: the optimal plan without transfers
@@ -399,7 +443,7 @@ def build_block_lp(
         c2_row=c2_row,
         rows=rows,
         cols=cols,
-        offset=float(lp.offset_),
+        offset=lp.offset_,
         crash_duals=duals,
         matrix_digest=digest,
     )

@@ -213,12 +213,11 @@ def evaluate_group(
         cache[group[0].plan_key()] = solved
     rows: list[dict[str, Any]] = []
     for k, sc in enumerate(group):
-        given = preset if k == 0 else None
-        rows.extend(
-            evaluate_scenario(inputs, sc, strategies, demand, ctx, plans_dir, cache, draws, given)[
-                0
-            ]
+        given = preset if k == 0 else None  # the group's first scenario solves (or takes)
+        part, _ = evaluate_scenario(
+            inputs, sc, strategies, demand, ctx, plans_dir, cache, draws, given
         )
+        rows.extend(part)
     return rows
 
 

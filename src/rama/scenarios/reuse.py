@@ -25,7 +25,13 @@ import numpy as np
 
 from rama.problem import Problem
 from rama.strategies import Decision, StrategyContext
-from rama.strategies.digest import DIGESTED, REUSABLE, context_key, problem_digest
+from rama.strategies.digest import (
+    DIGESTED,
+    REUSABLE,
+    context_key,
+    problem_digest,
+    problem_digests,
+)
 
 __all__ = ["DIGESTED", "REUSABLE", "Grid", "SolveCache", "context_key", "problem_digest"]
 
@@ -53,7 +59,8 @@ class SolveCache:
         if self.size <= 0:
             return {}
         grid = problem.demand_grid
-        return {n: (problem_digest(problem, n, ctx), grid) for n in strategies if n in REUSABLE}
+        digests = problem_digests(problem, [n for n in strategies if n in REUSABLE], ctx)
+        return {n: (key, grid) for n, key in digests.items()}
 
     def lookup(self, keys: dict[str, tuple[bytes, Grid]]) -> dict[str, Decision]:
         """The decisions already known under ``keys`` (:meth:`keys`), by strategy."""

@@ -32,7 +32,7 @@ from rama.optimize.warm import BlockBasis
 from rama.problem import Problem, without_routes
 from rama.strategies.context import StrategyContext
 from rama.strategies.decision import Decision
-from rama.strategies.digest import problem_digest
+from rama.strategies.digest import problem_digests
 
 FORMAT = 1
 SAVED = ("decentralized_lp", "centralized_lp", "stochastic")  # cold LP solves, reused as is
@@ -60,8 +60,8 @@ def strategy_problem(problem: Problem, strategy: str, ctx: StrategyContext) -> P
     return problem
 
 
-def _key(problem: Problem, strategy: str, ctx: StrategyContext) -> str:
-    return problem_digest(problem, strategy, ctx, grid=True).hex()
+def _keys(problem: Problem, strategies: list[str], ctx: StrategyContext) -> dict[str, str]:
+    return {k: v.hex() for k, v in problem_digests(problem, strategies, ctx, grid=True).items()}
 
 
 def savable(dec: Decision) -> bool:
@@ -81,9 +81,9 @@ def save_decisions(
     (created; the caller's atomic output folder); return their strategies."""
     folder.mkdir(parents=True, exist_ok=True)
     done: list[str] = []
-    for name, dec in decisions.items():
-        if name != dec.strategy or not savable(dec):
-            continue
+    kept = {n: d for n, d in decisions.items() if n == d.strategy and savable(d)}
+    keys = _keys(problem, list(kept), ctx)
+    for name, dec in kept.items():
         plan = dec.plan
         assert plan is not None
         arrays: dict[str, np.ndarray] = {a: getattr(plan, a) for a in ARRAYS}
@@ -102,7 +102,7 @@ def save_decisions(
         meta = {
             "format": FORMAT,
             "strategy": name,
-            "key": _key(problem, name, ctx),
+            "key": keys[name],
             "backend": plan.backend,
             "status": plan.status,
             "solve_seconds": plan.solve_seconds,
@@ -126,9 +126,10 @@ def load_decisions(
     out: dict[str, Decision] = {}
     if folder is None or not folder.is_dir():
         return out
-    for name in strategies:
-        meta = _meta(folder, name)
-        if meta is None or meta.get("key") != _key(problem, name, ctx):
+    metas = {n: m for n in strategies if (m := _meta(folder, n)) is not None}
+    keys = _keys(problem, list(metas), ctx)
+    for name, meta in metas.items():
+        if meta.get("key") != keys[name]:
             continue
         with np.load(folder / f"{name}.npz", allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}

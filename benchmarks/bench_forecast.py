@@ -10,7 +10,12 @@ in a fresh subprocess:
 2. **stage**: ``run_forecast`` end to end with the default configuration: one fit (the
    model, seasonal naive, 28-day moving average, all scored on the same rows); with
    ``--extra-fits`` also the model without recovery (``forecast.backtest_extra_fits``);
-   prints the backtest table.
+   prints the backtest table;
+3. **peer** (unless ``--no-peer``): the analyst's mlforecast + LightGBM setup of
+   ``bench_forecast_peer.py`` (its ``mlforecast`` child, ``pip install rama[bench]``) on the
+   same data, fit + predict wall time (load excluded) and peak RSS, scored on the same
+   official rows; issue 14's aim: the whole stage (load included) within the peer's fit +
+   predict and within 6 GB.
 
 Aims: official-row WAPE >= 25 % below seasonal naive and below the moving average; with
 recovery |WPE| <= 2 % on official rows and below the no-recovery model's; 10-90 % coverage
@@ -35,6 +40,7 @@ from typing import Any
 from _measure import cpu_s, peak_gb, run_child
 
 REPO = Path(__file__).resolve().parents[1]
+PEER = str(Path(__file__).resolve().parent / "bench_forecast_peer.py")
 DEFAULT_DATA = REPO / "data" / "bench_full"
 TARGET_SECONDS, TARGET_GB = 120.0, 6.0
 
@@ -204,6 +210,7 @@ def main() -> None:
     ap.add_argument(
         "--extra-fits", action="store_true", help="stage with forecast.backtest_extra_fits"
     )
+    ap.add_argument("--no-peer", action="store_true", help="skip the mlforecast peer")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -256,6 +263,40 @@ def main() -> None:
             )
     print(f"daily-error correlation rho = {st['rho']:.3f}")
     check_aims(st["metrics"], fp, fp_wall, st["selection"])
+    if not args.no_peer:
+        peer_against_stage(args.data, float(st["seconds"]["total"]), float(st["peak_gb"]))
+
+
+def peer_against_stage(data: Path, stage_s: float, stage_gb: float) -> None:
+    """The mlforecast peer's fit + predict on the same data, beside the stage (issue 14)."""
+    import polars as pl
+
+    from rama.data import load_freshretail
+    from rama.forecast.backtest import score_methods, seller_class
+
+    with tempfile.TemporaryDirectory(dir=REPO / "data") as tmp:
+        out = str(Path(tmp) / "peer.parquet")
+        peer, wall = run_child(PEER, "mlforecast", str(data), out)
+        pred = pl.read_parquet(out)
+    actual = load_freshretail(data, "eval")
+    m = score_methods(
+        {"mlforecast": pred}, actual, seller_class(load_freshretail(data, "train")),
+        lo="q10", hi="q90",
+    ).filter((pl.col("rows") == "official") & (pl.col("target") == "sale_amount"))  # fmt: skip
+    print(
+        f"\npeer mlforecast + LightGBM: fit + predict {peer['seconds']:.1f} s "
+        f"({peer['cpu_s']:.1f} CPU; subprocess wall {wall:.1f} s), peak RSS "
+        f"{peer['peak_gb']:.2f} GB; official WAPE {float(m['wape'][0]):.1%}, WPE "
+        f"{float(m['wpe'][0]):+.1%}, 10-90 coverage {float(m['coverage'][0]):.1%}"
+    )
+    print("aims (issue 14):")
+    for text, ok in (
+        (f"forecast stage {stage_s:.1f} s (load included) <= the peer's fit + predict "
+         f"{peer['seconds']:.1f} s", stage_s <= peer["seconds"]),
+        (f"forecast stage peak RSS {stage_gb:.2f} GB <= {TARGET_GB:.0f} GB",
+         stage_gb <= TARGET_GB),
+    ):  # fmt: skip
+        print(f"  [{'met' if ok else 'NOT met'}] {text}")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ with the Gamma for a pair without a grid row."""
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import replace
 from pathlib import Path
 
@@ -146,6 +147,13 @@ def test_pairs_without_a_grid_row_fall_back_to_the_gamma() -> None:
     assert (
         n_bare == 2 and d_bare.tolist() == forecast_samples(bare, 30, "gamma", seed=4)[0].tolist()
     )
+    # ... and, the default distribution, no warning: a forecast of means and stds only is
+    # the Gamma by design (the plan summary still counts the pairs)
+    c_bare = ctx()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        c_bare.demand_points(bare)
+    assert c_bare.fallback_pairs == 2
 
 
 def test_full_grid_draws_are_demand_samples_of_the_grid() -> None:

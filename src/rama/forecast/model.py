@@ -136,9 +136,10 @@ class DemandForecaster(BaseEstimator):
         Multiply the point forecast by ``sum target / sum forecast`` of the calibration
         window (clipped to [0.8, 1.25]; ``calibration_.scale``): the model's aggregate bias
         on the most recent held-out week (-1 to -4 % on the benchmark families) is removed.
-    recovery_prior_units : float, default 0.1
+    recovery_prior_units : float, default 0.0
         Weight of the series mean in a stockout day's recovered level (units of demand;
-        0 = pure ratio estimator).
+        0 = the ratio estimator, the default: the least biased recovery on every benchmark
+        family and the lowest realized plan cost, docs/forecast.md "Demand recovery").
     recovery_prior_days : float, default 0.0
         Weight of the series mean in days of exposure, the same for every level (> 0 needs
         ``recovery_prior_units = 0``; docs/forecast.md, "Demand recovery").
@@ -284,7 +285,7 @@ class DemandForecaster(BaseEstimator):
         calibration_bins: int = 30,
         calibrate_on: str = "all",
         calibrate_mean: bool = True,
-        recovery_prior_units: float = 0.1,
+        recovery_prior_units: float = 0.0,
         recovery_prior_days: float = 0.0,
         recovery_hours: Sequence[int] = (6, 22),
         max_train_rows: int | None = 1_000_000,

@@ -27,8 +27,11 @@ flags are not recovered, as in the published ``stock_hour6_22_cnt``):
    day's own sales: ``k`` units are ``k / m_s`` days of exposure, 1 day for a 0.1 unit/day
    series but 0.01 day for a 10 unit/day one. The days form weighs the prior the same for
    every level (a sold-out burst day of a slow mover is then not pulled to its mean harder
-   than a fast mover's). Either shrinkage offsets the upward bias of the ratio on days that
-   sold out early *because* demand ran high.
+   than a fast mover's). Either shrinkage is meant to offset an upward bias of the ratio on
+   days that sold out early *because* demand ran high; measured, the ratio (both 0, the
+   default) is within 0.4 % of the latent truth on every benchmark family, where the
+   shrinkage pulls a lumpy slow mover's sold-out days to its mean (-5.6 % on the
+   intermittent family; docs/forecast.md).
 4. ``lost = max(0, P * D - B)`` and ``recovered_demand = sale_amount + lost``.
 
 A day out of stock all window long gets ``D = m_s``; a series never in stock in any window
@@ -144,7 +147,7 @@ def check_settings(
 def recover_demand(
     history: pl.DataFrame,
     *,
-    prior_units: float = 0.1,
+    prior_units: float = 0.0,
     profile_prior_days: float = 30.0,
     window: tuple[int, int] = (OPEN_FIRST, OPEN_LAST),
     keep_hours: bool = False,
@@ -182,7 +185,7 @@ def recover_demand(
 def recover_partitions(
     parts: Sequence[Partition],
     *,
-    prior_units: float = 0.1,
+    prior_units: float = 0.0,
     profile_prior_days: float = 30.0,
     window: WindowT = (OPEN_FIRST, OPEN_LAST),
     columns: Sequence[str] = DAILY_COLUMNS,
@@ -216,7 +219,7 @@ def recover_split(
     split: str = "train",
     *,
     rows: int = DEFAULT_PARTITION_ROWS,
-    prior_units: float = 0.1,
+    prior_units: float = 0.0,
     profile_prior_days: float = 30.0,
     window: WindowT = (OPEN_FIRST, OPEN_LAST),
     columns: Sequence[str] = DAILY_COLUMNS,

@@ -83,7 +83,7 @@ def run_forecast(run_dir: Path, cfg: Config, *, reuse_model: bool = False) -> Fo
             data_dir,
             "train",
             rows=rows,
-            prior_units=float(fcfg.get("recovery_prior_units", 0.1)),
+            prior_units=float(fcfg.get("recovery_prior_units", 0.0)),
             prior_days=float(fcfg.get("recovery_prior_days", 0.0)),
             window=(int(lo_h), int(hi_h)),
             columns=TRAIN_COLUMNS,

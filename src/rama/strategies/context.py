@@ -63,7 +63,7 @@ class StrategyContext:
         forecast's horizon distribution (:func:`rama.problem.forecast_points`): a Gamma or
         cut Normal of its mean and std, or its empirical quantile grid
         (``Problem.demand_grid``; a pair without a grid row takes the Gamma, counted in
-        :attr:`fallback_pairs` and warned about).
+        :attr:`fallback_pairs`, and warned about when the problem has a grid).
 
         All three are scale families, so a forecast that is the first one's mean, std and
         grid times one factor ``f`` (a foreseen demand shock) gets the first points times
@@ -79,7 +79,9 @@ class StrategyContext:
         pts = self._scaled_reference(mean, std, grid)
         if pts is None:
             pts, self.fallback_pairs = forecast_points(problem, self.points, self.distribution)
-            if self.fallback_pairs:
+            if self.fallback_pairs and problem.demand_grid is not None:
+                # a grid that misses pairs is warned about; no grid at all (a forecast of
+                # means and stds only) is the Gamma by design, recorded in the plan summary
                 warnings.warn(
                     f'stochastic.distribution = "empirical": {self.fallback_pairs} of '
                     f"{problem.n_pairs} store-product pairs have no row in the forecast's "

@@ -12,8 +12,9 @@ generated when missing).
     .venv/bin/python benchmarks/tune_forecast.py [--scale 0.2] [--windows 2]
         [--families default,persistent,intermittent,promo] [--only NAME,NAME]
 
-Cost: candidates x families x windows fits (7 x 4 x 2 = 56 at scale 0.2; about 1 CPU-min
-each on an idle 2-core machine).
+Cost: candidates x families x windows fits (7 x 4 x 2 = 56 at scale 0.2): 17-88 s wall per
+candidate and family on an idle 2-core machine, about 20 min in all (run nothing beside it:
+two LightGBM processes on 2 cores took 5-10x longer). Results: docs/forecast.md.
 """
 
 from __future__ import annotations

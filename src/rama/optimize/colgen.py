@@ -135,6 +135,21 @@ def feasible_routes(
     return i[ok], j[ok], cost[ok]
 
 
+MAX_RESTARTS = 2
+"""Restarts of a block whose simplex ends neither optimal nor infeasible (:func:`_restart`)."""
+
+
+def _restart(h: highspy.Highs, attempt: int) -> None:
+    """Start the block's simplex again: first cold (HiGHS drops the basis and solution it
+    had, e.g. a warm start's), then also with the other simplex variant (primal <-> dual).
+    The LP is unchanged, so an optimum found is the same problem's (and is checked)."""
+    h.clearSolver()
+    if attempt >= 1:
+        got = h.getOptionValue("simplex_strategy")  # highspy 1.16: (status, value)
+        dual = (got[1] if isinstance(got, tuple) else got) == 1
+        h.setOptionValue("simplex_strategy", 4 if dual else 1)
+
+
 def solve_block(
     problem: Problem,
     products: np.ndarray,
@@ -184,7 +199,7 @@ def solve_block(
         if cand.i.size:
             routes.add(h, model, cand.i, cand.j, cand.cost)
     rounds, iterations, min_rc = 0, 0, np.inf
-    seeded = False
+    seeded, restarts = False, 0
     while True:
         rounds += 1
         h.run()
@@ -203,7 +218,15 @@ def solve_block(
                         routes.add(h, model, *seed)
                         continue
                 return BlockResult(model.pairs, products, "infeasible", pricing_rounds=rounds)
-            raise RuntimeError(f"HiGHS stopped with status {h.modelStatusToString(status)}")
+            if restarts < MAX_RESTARTS:  # e.g. "Unknown": simplex trouble from a start basis
+                _restart(h, restarts)
+                restarts += 1
+                continue
+            raise RuntimeError(
+                f"HiGHS stopped with status {h.modelStatusToString(status)} on the block of "
+                f"products {problem.product_ids[products][:5].tolist()}, also after a cold "
+                "restart and one with the other simplex variant"
+            )
         alpha, beta = alpha_beta(model, np.asarray(h.getSolution().row_dual))
         if hub is not None and not pricers:  # every route's reduced cost, city pair by pair
             min_rc, n_priced = hub_min_reduced_cost(hub, model.sender, alpha, beta)
@@ -227,6 +250,7 @@ def solve_block(
     res.min_reduced_cost = min_rc
     res.pricing_rounds, res.simplex_iterations, res.routes_priced = rounds, iterations, n_priced
     res.warm_started = warm_used
+    res.restarts = restarts
     if record_basis and routes.i.size == 0:  # a basis with route columns has another layout
         res.basis = capture(h, layout)
     return res

@@ -101,6 +101,7 @@ class BlockResult:
     routes_in_lp: int = 0
     hub_columns: int = 0
     warm_started: bool = False
+    restarts: int = 0  # simplex restarts after a status neither optimal nor infeasible
     basis: BlockBasis | None = None
     routes_priced: int = 0
     simplex_iterations: int = 0

@@ -48,6 +48,8 @@ def test_a_stalled_block_is_restarted_and_gives_the_same_plan(
     assert got.objective == pytest.approx(want.objective, rel=1e-9)
     assert got.min_reduced_cost is not None and got.min_reduced_cost >= -1e-9
     assert made and set(made) == set(range(heal_at + 1))  # each block: 0, then 1 if needed
+    assert got.stats["restarted_blocks"] == got.stats["blocks"] > 0
+    assert want.stats["restarted_blocks"] == 0
 
 
 def test_a_block_that_never_finishes_is_an_error_naming_it(

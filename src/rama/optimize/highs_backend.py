@@ -240,6 +240,7 @@ def collect(
             "routes_in_lp": sum(r.routes_in_lp for r in ok),
             "hub_columns": sum(r.hub_columns for r in ok),
             "warm_started_blocks": sum(r.warm_started for r in ok),
+            "restarted_blocks": sum(r.restarts > 0 for r in ok),
             "simplex_iterations": sum(r.simplex_iterations for r in ok),
             "block_seconds_total": sum(r.seconds for r in ok),
         },

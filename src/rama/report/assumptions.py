@@ -28,6 +28,7 @@ SOLVER_KEYS = (
     "routes_in_lp",
     "hub_columns",
     "warm_started_blocks",
+    "restarted_blocks",
     "simplex_iterations",
     "block_seconds_total",
     "n_stores",

@@ -259,3 +259,25 @@ def test_gamma_default_is_unchanged_by_a_grid() -> None:
     assert c.demand_points(pb).tolist() == pts.tolist()
     draws, _ = forecast_samples(pb, 30, "gamma", seed=1)
     assert draws.tolist() == demand_samples(pb.demand, [2.0, 4.0], 30, "gamma", 1).tolist()
+
+
+@pytest.mark.parametrize("chunk", [1, 50, 1 << 21])
+def test_grid_quantiles_in_chunks_are_the_quantile_function(
+    monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    """Row chunks (``rules.GRID_CHUNK`` values at a time) give, value for value, the piecewise
+    linear quantile function that np.interp computes row by row (flat beyond the levels)."""
+    from rama import rules
+
+    rng = np.random.default_rng(5)
+    grid = np.sort(rng.gamma(0.7, 3.0, (37, 20)), axis=1)
+    grid[3] = 0.0  # a pair that never sells
+    grid[4, :8] = 0.0  # an atom at 0
+    u = rng.random((37, 11))
+    monkeypatch.setattr(rules, "GRID_CHUNK", chunk)
+    got = rules.grid_quantiles(grid, u)
+    levels = (np.arange(20) + 0.5) / 20
+    want = np.stack([np.interp(u[i], levels, grid[i]) for i in range(37)])
+    assert got == pytest.approx(want, rel=1e-12, abs=1e-12)
+    shared = rules.grid_quantiles(grid, u[0])  # one row of probabilities for every pair
+    assert shared == pytest.approx(np.stack([np.interp(u[0], levels, g) for g in grid]))

@@ -215,6 +215,8 @@ def forecast_samples(
     assert problem.demand_grid is not None
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 2]))
     u = rng.random((problem.n_pairs, n_samples))
+    if ok.all():  # no copies of the pairs x draws table
+        return grid_quantiles(np.maximum.accumulate(problem.demand_grid, axis=1), u), 0
     out = np.empty_like(u)
     out[ok] = grid_quantiles(np.maximum.accumulate(problem.demand_grid[ok], axis=1), u[ok])
     rest = ~ok

@@ -271,18 +271,17 @@ def peer_against_stage(data: Path, stage_s: float, stage_gb: float) -> None:
     """The mlforecast peer's fit + predict on the same data, beside the stage (issue 14)."""
     import polars as pl
 
-    from rama.data import load_freshretail
+    from bench_forecast_peer import split  # the peer's own history / scored-week split
     from rama.forecast.backtest import score_methods, seller_class
 
     with tempfile.TemporaryDirectory(dir=REPO / "data") as tmp:
         out = str(Path(tmp) / "peer.parquet")
         peer, wall = run_child(PEER, "mlforecast", str(data), out)
         pred = pl.read_parquet(out)
-    actual = load_freshretail(data, "eval")
-    m = score_methods(
-        {"mlforecast": pred}, actual, seller_class(load_freshretail(data, "train")),
-        lo="q10", hi="q90",
-    ).filter((pl.col("rows") == "official") & (pl.col("target") == "sale_amount"))  # fmt: skip
+    hist, actual = split(str(data))
+    m = score_methods({"mlforecast": pred}, actual, seller_class(hist), lo="q10", hi="q90").filter(
+        (pl.col("rows") == "official") & (pl.col("target") == "sale_amount")
+    )
     print(
         f"\npeer mlforecast + LightGBM: fit + predict {peer['seconds']:.1f} s "
         f"({peer['cpu_s']:.1f} CPU; subprocess wall {wall:.1f} s), peak RSS "

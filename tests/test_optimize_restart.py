@@ -25,9 +25,9 @@ def _stall(mp: pytest.MonkeyPatch, heal_at: int) -> list[int]:
         h.setOptionValue("simplex_iteration_limit", 0)
         return h
 
-    def restarting(h: highspy.Highs, attempt: int) -> None:
+    def restarting(h: highspy.Highs, attempt: int, dual_simplex: bool) -> None:
         made.append(attempt)
-        restart(h, attempt)
+        restart(h, attempt, dual_simplex)
         if attempt >= heal_at:
             h.setOptionValue("simplex_iteration_limit", 2**31 - 1)
 

@@ -139,15 +139,14 @@ MAX_RESTARTS = 2
 """Restarts of a block whose simplex ends neither optimal nor infeasible (:func:`_restart`)."""
 
 
-def _restart(h: highspy.Highs, attempt: int) -> None:
+def _restart(h: highspy.Highs, attempt: int, dual_simplex: bool) -> None:
     """Start the block's simplex again: first cold (HiGHS drops the basis and solution it
-    had, e.g. a warm start's), then also with the other simplex variant (primal <-> dual).
-    The LP is unchanged, so an optimum found is the same problem's (and is checked)."""
+    had, e.g. a warm start's), then also with the other simplex variant than the one ``h``
+    was made with (``dual_simplex``: primal <-> dual). The LP is unchanged, so an optimum
+    found is the same problem's (and is checked)."""
     h.clearSolver()
     if attempt >= 1:
-        got = h.getOptionValue("simplex_strategy")  # highspy 1.16: (status, value)
-        dual = (got[1] if isinstance(got, tuple) else got) == 1
-        h.setOptionValue("simplex_strategy", 4 if dual else 1)
+        h.setOptionValue("simplex_strategy", 4 if dual_simplex else 1)
 
 
 def solve_block(
@@ -171,7 +170,8 @@ def solve_block(
     """
     t0 = time.perf_counter()
     model, lp, basis = build_block_lp(problem, products, general, phase1)
-    h = new_highs(dual_simplex=use_dual_simplex(problem, model))
+    dual = use_dual_simplex(problem, model)
+    h = new_highs(dual_simplex=dual)
     lp.pass_to(h)
     h.setBasis(basis)
     hub = None
@@ -219,7 +219,7 @@ def solve_block(
                         continue
                 return BlockResult(model.pairs, products, "infeasible", pricing_rounds=rounds)
             if restarts < MAX_RESTARTS:  # e.g. "Unknown": simplex trouble from a start basis
-                _restart(h, restarts)
+                _restart(h, restarts, dual)
                 restarts += 1
                 continue
             raise RuntimeError(

@@ -17,6 +17,7 @@ from rama.errors import StageInputError
 from rama.evaluate.compare import ScoringDemand
 from rama.optimize.solve import solve
 from rama.problem import inputs_from_problem
+from rama.run_state import clean_leftovers
 from rama.scenario_spec import Scenario
 from rama.scenarios.runner import run_all
 from rama.strategies import StrategyContext
@@ -95,3 +96,23 @@ def test_an_unreachable_scheduler_is_a_clear_error(monkeypatch: pytest.MonkeyPat
     with pytest.raises(StageInputError) as err, cluster.use_cluster("tcp://127.0.0.1:9"):
         pass
     assert "tcp://127.0.0.1:9" in str(err.value) and err.value.reason == "cluster_unreachable"
+
+
+def test_a_scratch_folder_is_removed_and_a_killed_runs_one_is_a_leftover(tmp_path: Path) -> None:
+    user_file = tmp_path / "mine.arrow"
+    user_file.write_text("the user's")
+    cluster._Active.scratch = tmp_path
+    try:
+        with cluster.scratch_dir("forecast-partitions") as folder:
+            assert folder.parent == tmp_path
+            (folder / "part-0.arrow").write_text("x")
+        assert not folder.exists()
+        with cluster.scratch_dir("forecast-partitions") as folder:
+            (folder / "part-0.arrow").write_text("x")
+            # what the next command in the run folder does after a killed run
+            assert clean_leftovers(tmp_path) == [folder.name]
+            assert not folder.exists()
+    finally:
+        cluster._Active.scratch = None
+    assert [p.name for p in tmp_path.iterdir()] == ["mine.arrow"]
+    assert user_file.read_text() == "the user's"

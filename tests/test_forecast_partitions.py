@@ -123,10 +123,13 @@ def test_a_worker_killed_while_building_features_is_retried(
     from rama.cluster import KILL_ONCE_ENV
 
     marker = tmp_path / "killed"
+    run = tmp_path / "run"
+    run.mkdir()
     monkeypatch.setenv(KILL_ONCE_ENV, f"forecast:{marker}")  # inherited by the workers
-    with cluster.use_cluster("local", n_workers=2):
+    with cluster.use_cluster("local", n_workers=2, scratch=run):
         fc = DemandForecaster(partition_series=100, **FAST).fit(train)
     assert marker.is_file()  # a worker did die on a partition
+    assert list(run.iterdir()) == []  # the partitions' scratch files are gone
     local = DemandForecaster(partition_series=100, **FAST).fit(train)
     assert fc.n_train_rows_ == local.n_train_rows_
     assert fc.tail_.equals(local.tail_) and fc.series_.equals(local.series_)

@@ -284,7 +284,7 @@ def run_stage(
         ins = stage_inputs(
             stage, data_dir or run_data_dir(run), planner, args, city_locations=city_locations
         )
-        with use_cluster(str(cfg["run"].get("dask", ""))):
+        with use_cluster(str(cfg["run"].get("dask", "")), scratch=run):
             result, _, made_stale = execute_stage(run, stage, work, cfg, ins)
     note_stale(run, stage, made_stale)
     return result

@@ -170,7 +170,7 @@ def run(
         check_data(data, generate=generate)  # a typo writes nothing, not even the run folder
         refuse_overlap(out, {"--data": data, "--city-locations": city_locations, **planner.files()})
         claim_dir(out, "--out")
-        with run_log(out, "run", cfg), use_cluster(str(cfg["run"]["dask"])):
+        with run_log(out, "run", cfg), use_cluster(str(cfg["run"]["dask"]), scratch=out):
             result = run_pipeline(
                 data,
                 out,

@@ -19,22 +19,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import lightgbm as lgb
 import numpy as np
 import polars as pl
 
-from rama.cluster import RETRIES, kill_hook_for_tests
+from rama.cluster import RETRIES, kill_hook_for_tests, scratch_dir
 from rama.errors import ConfigError, WorkerError
 from rama.forecast.features import categorical_indices
 from rama.forecast.training_rows import PartRows, RowPlan, concat_rows, part_rows
 
 
-def _rows_task(args: tuple[int, pl.DataFrame, pl.DataFrame], plan: RowPlan) -> PartRows:
+def _rows_task(args: tuple[int, str, pl.DataFrame], plan: RowPlan) -> PartRows:
     kill_hook_for_tests("forecast", 0)
-    sid0, long, series = args
-    return part_rows(long, series, sid0, plan)
+    sid0, long_file, series = args
+    return part_rows(pl.read_ipc(long_file), series, sid0, plan)
 
 
 def _local_part(rows: PartRows) -> PartRows:
@@ -61,14 +62,38 @@ def fit_on_cluster(
     """Build every partition's rows on the cluster, train on them with
     ``DaskLGBMRegressor`` and return the booster and the rows the client needs (the
     partitions' calibration rows and tails, concatenated in partition order; ``X`` empty,
-    ``y`` the training target, so ``n_train`` counts the rows used)."""
+    ``y`` the training target, so ``n_train`` counts the rows used).
+
+    A partition's history reaches its task as a file in a :func:`rama.cluster.scratch_dir`
+    (Arrow IPC, read by the worker), not as a task argument: the scheduler keeps every
+    argument of a task until its result is released, which held a second copy of the whole
+    history in the scheduler (in this process on a LocalCluster) for the whole training. A
+    retried task reads the file again; the folder is removed when the fit returns."""
+    with scratch_dir("forecast-partitions") as folder:
+        return _fit(client, parts, plan, params, names, num_boost_round, folder)
+
+
+def _fit(
+    client: Any,
+    parts: Sequence[tuple[int, pl.DataFrame, pl.DataFrame]],
+    plan: RowPlan,
+    params: Callable[[int], dict[str, Any]],
+    names: list[str],
+    num_boost_round: int,
+    folder: Path,
+) -> tuple[lgb.Booster, PartRows]:
     import dask.array as da
     from dask import delayed
     from distributed import KilledWorker
     from lightgbm.dask import DaskLGBMRegressor
 
     ref = client.scatter(plan, broadcast=True, hash=False)
-    futs = [client.submit(_rows_task, p, ref, retries=RETRIES, pure=False) for p in parts]
+    futs = []
+    for sid0, long, series in parts:  # written, then submitted: the workers start meanwhile
+        file = folder / f"part-{sid0}.arrow"
+        long.write_ipc(file, compression="uncompressed")
+        task = (sid0, str(file), series)
+        futs.append(client.submit(_rows_task, task, ref, retries=RETRIES, pure=False))
     try:
         local = client.gather([client.submit(_local_part, f, pure=False) for f in futs])
         ys = client.gather([client.submit(_y_of, f, pure=False) for f in futs])

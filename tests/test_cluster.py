@@ -4,6 +4,7 @@ unreachable scheduler a clear error naming the address."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -64,13 +65,19 @@ def test_the_scenario_sweep_on_a_cluster_matches_the_local_sweep(
     cfg = load_config(overrides={"stochastic.points": 5})
     problem = city_problem(7, n_stores=20, n_products=4, n_pairs=60)
     inputs = inputs_from_problem(problem, cfg, np.full(problem.n_pairs, 2.0))
+    # more groups than workers, so a worker runs several and reuses what it keeps: the
+    # factor-1.0 draws (hold after fuel), the draws scaled for a foreseen shock (up), the
+    # rule's positions (order_up_to) and the decentralized solve fuel leaves unchanged
     scenarios = [
         Scenario("base"),
         Scenario("fuel", transport=1.5),
         Scenario("slow", lead_time=1.3),
         Scenario("hold", holding_cost=2.0),
+        Scenario("up", demand=1.2),
+        Scenario("fuel2", transport=2.0),
+        Scenario("pen", stockout_penalty=1.6),
     ]
-    strategies = ["centralized_lp", "decentralized_lp"]
+    strategies = ["order_up_to", "centralized_lp", "decentralized_lp"]
     demand = ScoringDemand(problem.demand * 1.1, 20, 0)
 
     def sweep() -> pl.DataFrame:
@@ -80,8 +87,10 @@ def test_the_scenario_sweep_on_a_cluster_matches_the_local_sweep(
 
     local = sweep()
     monkeypatch.setenv(KILL_ONCE_ENV, f"scenarios:{tmp_path / 'killed'}")
-    with cluster.use_cluster("local"):
+    with cluster.use_cluster("local") as client:
         remote = sweep()
+        # what the tasks kept on their workers is dropped once the sweep is done
+        assert set(client.run(lambda: len(cluster._KEPT)).values()) == {0}
     assert (tmp_path / "killed").is_file()
     assert remote.columns == local.columns and remote.height == local.height
     for col in local.columns:
@@ -116,3 +125,19 @@ def test_a_scratch_folder_is_removed_and_a_killed_runs_one_is_a_leftover(tmp_pat
         cluster._Active.scratch = None
     assert [p.name for p in tmp_path.iterdir()] == ["mine.arrow"]
     assert user_file.read_text() == "the user's"
+
+
+def test_a_worker_thread_keeps_one_object_per_token_until_forgotten() -> None:
+    def task(token: str, _: int) -> tuple[str, int]:
+        return (threading.current_thread().name, id(cluster.kept(token, list)))
+
+    with cluster.use_cluster("local") as client:
+        token = cluster.new_token()
+        seen = cluster.map_tasks(task, token, list(range(8)), stage="test", noun="tasks")
+        by_thread: dict[str, set[int]] = {}
+        for thread, obj in seen:
+            by_thread.setdefault(thread, set()).add(obj)
+        assert all(len(objs) == 1 for objs in by_thread.values())  # made once, then kept
+        assert sum(client.run(lambda: len(cluster._KEPT)).values()) == len(by_thread)
+        cluster.forget(token)
+        assert sum(client.run(lambda: len(cluster._KEPT)).values()) == 0

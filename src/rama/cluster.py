@@ -15,6 +15,8 @@ import os
 import shutil
 import signal
 import tempfile
+import threading
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -146,6 +148,44 @@ def map_tasks(
         client.cancel([f for f in futures if f is not None])
         raise
     return results
+
+
+_KEPT: dict[tuple[str, int], Any] = {}
+_KEPT_LOCK = threading.Lock()
+
+
+def new_token() -> str:
+    """A fresh name for what the tasks of one sweep keep on their workers (:func:`kept`)."""
+    return uuid.uuid4().hex
+
+
+def kept(token: str, factory: Callable[[], T]) -> T:
+    """Inside a task: the object this worker thread keeps for ``token`` across the tasks it
+    runs (made by ``factory`` on first use; one per thread, so never shared between two
+    tasks running at once), until :func:`forget` drops it. Like the local process pool's
+    per-process caches."""
+    key = (token, threading.get_ident())
+    with _KEPT_LOCK:
+        obj = _KEPT.get(key)
+        if obj is None:
+            obj = _KEPT[key] = factory()
+    return obj
+
+
+def _drop(token: str) -> int:
+    with _KEPT_LOCK:
+        keys = [k for k in _KEPT if k[0] == token]
+        for k in keys:
+            del _KEPT[k]
+    return len(keys)
+
+
+def forget(token: str) -> None:
+    """Drop what every worker of the active cluster keeps for ``token`` (:func:`kept`); a
+    worker that is gone has nothing to drop."""
+    client = _Active.client
+    if client is not None:
+        client.run(_drop, token, on_error="ignore")
 
 
 KILL_ENV = "RAMA_TEST_KILL_WORKER"

@@ -305,7 +305,9 @@ def _worker(group: list[Scenario]) -> list[dict[str, Any]]:
 
 
 def _group_on_cluster(state: dict[str, Any], group: list[Scenario]) -> list[dict[str, Any]]:
-    """A Dask task: one scenario group against the scattered inputs."""
+    """A Dask task: one scenario group against the scattered inputs, with the draws, the
+    rule positions and the reusable solves kept on the worker from group to group (one
+    :class:`DrawCache` per worker thread, as one per process in the local pool)."""
     kill_hook_for_tests("scenarios", 0)
     return evaluate_group(
         state["inputs"],
@@ -314,6 +316,7 @@ def _group_on_cluster(state: dict[str, Any], group: list[Scenario]) -> list[dict
         state["demand"],
         state["ctx"],
         state["plans_dir"],
+        cluster.kept(state["token"], DrawCache),
     )
 
 
@@ -345,16 +348,22 @@ def run_all(
         )
     if cluster.active() is not None and len(groups) > 1:
         ctx.threads = 1  # single-threaded solves inside the Dask tasks
+        del draws  # the base group's draws: the workers draw their own
+        token = cluster.new_token()
         state = {
             "inputs": inputs,
             "strategies": strategies,
             "demand": demand,
             "ctx": ctx,
             "plans_dir": plans_dir,
+            "token": token,
         }
-        parts += cluster.map_tasks(
-            _group_on_cluster, state, groups, stage="scenarios", noun="scenario groups"
-        )
+        try:
+            parts += cluster.map_tasks(
+                _group_on_cluster, state, groups, stage="scenarios", noun="scenario groups"
+            )
+        finally:
+            cluster.forget(token)
     elif workers <= 1 or len(groups) <= 1:
         with step("scenarios: scenario groups", total=len(groups)) as advance:
             for g in groups:

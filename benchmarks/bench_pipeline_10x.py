@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -30,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+
+from rama.cluster import LOG_ENV
 
 REPO = Path(__file__).resolve().parents[1]
 RAMA = str(Path(sys.executable).with_name("rama"))
@@ -50,24 +53,95 @@ def tree_rss(proc: psutil.Process) -> int:
     return total
 
 
-def measured(cmd: list[str], log: Path) -> dict[str, Any]:
-    """Run ``cmd``; wall seconds, sampled peak tree RSS (GB) and the exit code."""
+def measured(cmd: list[str], log: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run ``cmd``; wall seconds, sampled peak RSS of the tree and of the command's own
+    process (the client, GB), and the exit code."""
     t0 = time.perf_counter()
     with log.open("w") as out:
-        popen = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+        popen = subprocess.Popen(
+            cmd, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+        )
         proc = psutil.Process(popen.pid)
-        peak = [0]
+        peak = [0, 0]
 
         def sample() -> None:
             while popen.poll() is None:
                 peak[0] = max(peak[0], tree_rss(proc))
+                with contextlib.suppress(psutil.Error):
+                    peak[1] = max(peak[1], proc.memory_info().rss)
                 time.sleep(0.2)
 
         th = threading.Thread(target=sample, daemon=True)
         th.start()
         rc = popen.wait()
         th.join()
-    return {"seconds": time.perf_counter() - t0, "peak_gb": peak[0] / 1e9, "rc": rc}
+    return {
+        "seconds": time.perf_counter() - t0,
+        "peak_gb": peak[0] / 1e9,
+        "client_gb": peak[1] / 1e9,
+        "rc": rc,
+    }
+
+
+def phases_of(log: Path) -> list[dict[str, Any]]:
+    """The cluster phases a stage logged (``rama.cluster.log_phase``)."""
+    if not log.is_file():
+        return []
+    return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+
+
+def project(stage: dict[str, Any], growth: float, workers: float) -> dict[str, float]:
+    """One stage measured on the 2-worker cluster, projected to ``growth`` times the network
+    on ``workers`` workers: the client's own time grows with the data (x growth); a phase of
+    Dask tasks takes its summed task seconds x growth / workers (at least its longest task)
+    plus its scheduling overhead (its wall beyond the 2 workers' busy time) x growth; a
+    phase without task times (the feature partitions) its wall x growth x 2 / workers; a
+    capped phase (LightGBM's fit on at most forecast.max_train_rows rows) its wall. Memory:
+    the client's peak x growth; a worker's peak as measured (partitions and blocks keep their
+    size; the scattered problem and the sweep's draws grow, see docs/cluster.md)."""
+    phases = stage.get("phases", [])
+    client_s = max(0.0, stage["seconds"] - sum(p["wall_s"] for p in phases))
+    total = client_s * growth
+    for p in phases:
+        if p["scales"] == "fixed":
+            total += p["wall_s"]
+        elif p["tasks"]:
+            busy = p["task_s_sum"] / 2
+            total += max(p["task_s_sum"] * growth / workers, p["task_s_max"])
+            total += max(0.0, p["wall_s"] - busy) * growth
+        else:
+            total += p["wall_s"] * growth * 2 / workers
+    worker_gb = max((p["worker_peak_gb"] for p in phases), default=0.0)
+    return {
+        "client_s": client_s,
+        "cluster_s": stage["seconds"] - client_s,
+        "projected_s": total,
+        "projected_client_gb": stage["client_gb"] * growth,
+        "worker_gb": worker_gb,
+    }
+
+
+def print_projection(res: dict[str, dict[str, Any]], scale: float) -> None:
+    growth, workers = 100.0 / scale, 16.0
+    print(
+        f"\nprojection of the 100x network on {workers:.0f} workers (from the cluster run: "
+        f"x{growth:g} data; see project())"
+    )
+    print(
+        f"{'stage':<10}{'client s':>10}{'tasks s':>10}{'100x s':>10}"
+        f"{'client GB':>11}{'100x client GB':>16}{'worker GB':>11}"
+    )
+    total = 0.0
+    for name, stage in res.items():
+        if name.startswith("_"):
+            continue
+        p = project(stage, growth, workers)
+        total += p["projected_s"]
+        print(
+            f"{name:<10}{p['client_s']:>10.1f}{p['cluster_s']:>10.1f}{p['projected_s']:>10.1f}"
+            f"{stage['client_gb']:>11.2f}{p['projected_client_gb']:>16.1f}{p['worker_gb']:>11.2f}"
+        )
+    print(f"100x on {workers:.0f} workers: about {total / 60:.0f} min")
 
 
 def stage_cmd(stage: str, data: Path, run: Path, dask: str | None) -> list[str]:
@@ -137,10 +211,18 @@ def main() -> None:
         dask = "local" if mode == "cluster" else None
         results[mode] = {}
         for stage in stages:
-            r = measured(stage_cmd(stage, data, run, dask), root / f"{mode}_{stage}.log")
+            phase_log = root / f"{mode}_{stage}.phases.jsonl"
+            phase_log.unlink(missing_ok=True)
+            r = measured(
+                stage_cmd(stage, data, run, dask),
+                root / f"{mode}_{stage}.log",
+                {LOG_ENV: str(phase_log)},
+            )
+            r["phases"] = phases_of(phase_log)
             results[mode][stage] = r
             print(
                 f"{mode:<8} {stage:<10} {r['seconds']:>8.1f} s {r['peak_gb']:>6.2f} GB"
+                f" (this process {r['client_gb']:.2f} GB)"
                 + (
                     "" if r["rc"] == 0 else f"  FAILED rc={r['rc']} (see {root}/{mode}_{stage}.log)"
                 ),
@@ -168,6 +250,8 @@ def main() -> None:
             f"(aim {AIM_GB:.0f}), optimize {opt:.0f} s (aim {AIM_OPTIMIZE_S:.0f}); "
             f"{json.dumps(res['_summary'])}"
         )
+    if "cluster" in results:
+        print_projection(results["cluster"], args.scale)
     if args.keep is None:
         shutil.rmtree(root, ignore_errors=True)
 

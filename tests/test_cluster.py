@@ -4,7 +4,9 @@ unreachable scheduler a clear error naming the address."""
 
 from __future__ import annotations
 
+import json
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -127,13 +129,23 @@ def test_a_scratch_folder_is_removed_and_a_killed_runs_one_is_a_leftover(tmp_pat
     assert user_file.read_text() == "the user's"
 
 
-def test_a_worker_thread_keeps_one_object_per_token_until_forgotten() -> None:
+def test_a_worker_thread_keeps_one_object_per_token_until_forgotten(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def task(token: str, _: int) -> tuple[str, int]:
+        time.sleep(0.05)
         return (threading.current_thread().name, id(cluster.kept(token, list)))
 
+    log = tmp_path / "phases.jsonl"
+    monkeypatch.setenv(cluster.LOG_ENV, str(log))
     with cluster.use_cluster("local") as client:
         token = cluster.new_token()
         seen = cluster.map_tasks(task, token, list(range(8)), stage="test", noun="tasks")
+        # the phase is logged for the benchmarks' projection: 8 timed tasks
+        (phase,) = [json.loads(line) for line in log.read_text().splitlines()]
+        assert (phase["stage"], phase["phase"], phase["tasks"]) == ("test", "tasks", 8)
+        assert 8 * 0.05 <= phase["task_s_sum"] <= phase["wall_s"] * 2
+        assert phase["task_s_max"] >= 0.05 and phase["worker_peak_gb"] > 0.01
         by_thread: dict[str, set[int]] = {}
         for thread, obj in seen:
             by_thread.setdefault(thread, set()).add(obj)

@@ -11,14 +11,18 @@ worker dies is rerun by the scheduler on another worker (``retries`` plus Dask's
 
 from __future__ import annotations
 
+import json
 import os
+import resource
 import shutil
 import signal
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -126,15 +130,21 @@ def map_tasks(
     assert client is not None, "map_tasks needs use_cluster()"
     from distributed import KilledWorker
 
+    t0 = time.perf_counter()
     ref = client.scatter(shared, broadcast=True, hash=False)
     futures: list[Any] = client.map(
-        fn, [ref] * len(tasks), list(tasks), retries=RETRIES, pure=False
+        partial(_timed, fn), [ref] * len(tasks), list(tasks), retries=RETRIES, pure=False
     )
     results: list[R] = []
+    seconds: list[float] = []
+    worker_bytes = 0
     try:
         for i in range(len(futures)):
-            results.append(futures[i].result())
+            out, took, rss = futures[i].result()
             futures[i] = None  # the last reference: the scheduler releases the result
+            results.append(out)
+            seconds.append(took)
+            worker_bytes = max(worker_bytes, rss)
     except KilledWorker as exc:
         client.cancel([f for f in futures if f is not None])
         raise WorkerError(
@@ -147,7 +157,55 @@ def map_tasks(
     except BaseException:
         client.cancel([f for f in futures if f is not None])
         raise
+    log_phase(stage, noun, time.perf_counter() - t0, seconds, worker_bytes)
     return results
+
+
+def _timed(fn: Callable[[Any, T], R], shared: Any, task: T) -> tuple[R, float, int]:
+    """``fn(shared, task)``, its seconds and the worker's peak RSS so far (bytes)."""
+    t0 = time.perf_counter()
+    out = fn(shared, task)
+    return out, time.perf_counter() - t0, peak_rss()
+
+
+def peak_rss() -> int:
+    """This process's peak resident memory so far (bytes; Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+LOG_ENV = "RAMA_CLUSTER_LOG"
+"""Benchmarks (``benchmarks/bench_pipeline_10x.py``): a file every cluster phase appends one
+JSON line to (:func:`log_phase`), from which the benchmark projects a larger network."""
+
+
+def log_phase(
+    stage: str,
+    phase: str,
+    wall_s: float,
+    task_seconds: Sequence[float] = (),
+    worker_bytes: int = 0,
+    *,
+    scales: str = "data",
+) -> None:
+    """Append one phase to :data:`LOG_ENV`'s file when it is set: its stage and name, wall
+    seconds, task count, summed and longest task seconds, the largest worker peak RSS a task
+    reported (GB) and what its work grows with (``data``: the network; ``fixed``: a capped
+    sample, e.g. LightGBM's training rows)."""
+    path = os.environ.get(LOG_ENV)
+    if not path:
+        return
+    record = {
+        "stage": stage,
+        "phase": phase,
+        "wall_s": wall_s,
+        "tasks": len(task_seconds),
+        "task_s_sum": float(sum(task_seconds)),
+        "task_s_max": float(max(task_seconds, default=0.0)),
+        "worker_peak_gb": worker_bytes / 1e9,
+        "scales": scales,
+    }
+    with open(path, "a") as out:
+        out.write(json.dumps(record) + "\n")
 
 
 _KEPT: dict[tuple[str, int], Any] = {}

@@ -17,6 +17,8 @@ active.
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -26,7 +28,14 @@ import lightgbm as lgb
 import numpy as np
 import polars as pl
 
-from rama.cluster import RETRIES, kill_hook_for_tests, scratch_dir
+from rama.cluster import (
+    LOG_ENV,
+    RETRIES,
+    kill_hook_for_tests,
+    log_phase,
+    peak_rss,
+    scratch_dir,
+)
 from rama.errors import ConfigError, WorkerError
 from rama.forecast.features import categorical_indices
 from rama.forecast.training_rows import PartRows, RowPlan, concat_rows, part_rows
@@ -49,6 +58,13 @@ def _x_of(rows: PartRows) -> np.ndarray:
 
 def _y_of(rows: PartRows) -> np.ndarray:
     return rows.y
+
+
+def _worker_peak(client: Any) -> int:
+    """The largest peak RSS of the cluster's workers so far (bytes; 0 when unknown)."""
+    if not os.environ.get(LOG_ENV):
+        return 0
+    return max(client.run(peak_rss, on_error="ignore").values(), default=0)
 
 
 def fit_on_cluster(
@@ -87,6 +103,7 @@ def _fit(
     from distributed import KilledWorker
     from lightgbm.dask import DaskLGBMRegressor
 
+    t0 = time.perf_counter()
     ref = client.scatter(plan, broadcast=True, hash=False)
     futs = []
     for sid0, long, series in parts:  # written, then submitted: the workers start meanwhile
@@ -106,6 +123,7 @@ def _fit(
             fix="give the workers more memory, lower forecast.partition_series, or run "
             "without --dask",
         ) from exc
+    log_phase("forecast", "feature partitions", time.perf_counter() - t0, [], _worker_peak(client))
     n_feat = len(names)
     sizes = [len(y) for y in ys]
     xs = [
@@ -119,8 +137,18 @@ def _fit(
     p = params(len(y_all))
     p.pop("num_threads", None)  # each worker trains with its own thread count
     model = DaskLGBMRegressor(client=client, n_estimators=num_boost_round, **p)
+    t0 = time.perf_counter()
     try:
         model.fit(dX, dy, feature_name=names, categorical_feature=categorical_indices(names))
     except lgb.basic.LightGBMError as exc:
         raise ConfigError(f"LightGBM rejected the parameters on the cluster ({exc})") from exc
+    # the training rows are capped (forecast.max_train_rows): the fit does not grow with data
+    log_phase(
+        "forecast",
+        "LightGBM fit",
+        time.perf_counter() - t0,
+        [],
+        _worker_peak(client),
+        scales="fixed",
+    )
     return model.booster_, replace(concat_rows(local), y=y_all)

@@ -92,26 +92,38 @@ def phases_of(log: Path) -> list[dict[str, Any]]:
 
 def project(stage: dict[str, Any], growth: float, workers: float) -> dict[str, float]:
     """One stage measured on the 2-worker cluster, projected to ``growth`` times the network
-    on ``workers`` workers: the client's own time grows with the data (x growth); a phase of
-    Dask tasks takes its summed task seconds x growth / workers (at least its longest task)
-    plus its scheduling overhead (its wall beyond the 2 workers' busy time) x growth; a
-    phase without task times (the feature partitions) its wall x growth x 2 / workers; a
-    capped phase (LightGBM's fit on at most forecast.max_train_rows rows) its wall. Memory:
-    the client's peak x growth; a worker's peak as measured (partitions and blocks keep their
-    size; the scattered problem and the sweep's draws grow, see docs/cluster.md)."""
+    on ``workers`` workers, phase by phase as each was logged (``rama.cluster.GROWTH``):
+
+    - the client's own time (the stage's wall beyond its phases) x growth;
+    - ``count`` (partitions of whole series: x growth tasks of the same size): summed task
+      seconds x growth / workers, at least the longest task;
+    - ``size`` (per-product blocks, scenario groups: as many tasks, each x growth): summed
+      task seconds x growth / workers, at least the longest task x growth (17 scenario
+      groups on 16 workers: the longest group sets the time); linear in the task's size,
+      which an LP block's simplex need not be;
+    - either: plus the scheduling and transfer overhead (the wall beyond the 2 workers'
+      busy time) x growth; a phase without task times (the feature partitions) its wall x
+      growth x 2 / workers;
+    - ``fixed`` (LightGBM's fit on at most forecast.max_train_rows rows): its wall.
+
+    Memory: the client's peak x growth; a worker's peak as measured for ``count`` and
+    ``fixed`` phases, x growth for ``size`` ones (a block or a group holds its share of the
+    network, and the scattered problem grows with it)."""
     phases = stage.get("phases", [])
     client_s = max(0.0, stage["seconds"] - sum(p["wall_s"] for p in phases))
     total = client_s * growth
+    worker_gb = 0.0
     for p in phases:
+        grows = p["scales"] == "size"
+        worker_gb = max(worker_gb, p["worker_peak_gb"] * (growth if grows else 1.0))
         if p["scales"] == "fixed":
             total += p["wall_s"]
         elif p["tasks"]:
-            busy = p["task_s_sum"] / 2
-            total += max(p["task_s_sum"] * growth / workers, p["task_s_max"])
-            total += max(0.0, p["wall_s"] - busy) * growth
+            longest = p["task_s_max"] * (growth if grows else 1.0)
+            total += max(p["task_s_sum"] * growth / workers, longest)
+            total += max(0.0, p["wall_s"] - p["task_s_sum"] / 2) * growth
         else:
             total += p["wall_s"] * growth * 2 / workers
-    worker_gb = max((p["worker_peak_gb"] for p in phases), default=0.0)
     return {
         "client_s": client_s,
         "cluster_s": stage["seconds"] - client_s,
@@ -129,7 +141,7 @@ def print_projection(res: dict[str, dict[str, Any]], scale: float) -> None:
     )
     print(
         f"{'stage':<10}{'client s':>10}{'tasks s':>10}{'100x s':>10}"
-        f"{'client GB':>11}{'100x client GB':>16}{'worker GB':>11}"
+        f"{'client GB':>11}{'100x client GB':>16}{'100x worker GB':>16}"
     )
     total = 0.0
     for name, stage in res.items():
@@ -139,7 +151,7 @@ def print_projection(res: dict[str, dict[str, Any]], scale: float) -> None:
         total += p["projected_s"]
         print(
             f"{name:<10}{p['client_s']:>10.1f}{p['cluster_s']:>10.1f}{p['projected_s']:>10.1f}"
-            f"{stage['client_gb']:>11.2f}{p['projected_client_gb']:>16.1f}{p['worker_gb']:>11.2f}"
+            f"{stage['client_gb']:>11.2f}{p['projected_client_gb']:>16.1f}{p['worker_gb']:>16.2f}"
         )
     print(f"100x on {workers:.0f} workers: about {total / 60:.0f} min")
 
@@ -252,7 +264,9 @@ def main() -> None:
         )
     if "cluster" in results:
         print_projection(results["cluster"], args.scale)
-    if args.keep is None:
+    if args.keep is not None:
+        (root / "results.json").write_text(json.dumps(results, indent=1))
+    else:
         shutil.rmtree(root, ignore_errors=True)
 
 

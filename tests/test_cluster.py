@@ -5,6 +5,7 @@ unreachable scheduler a clear error naming the address."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from pathlib import Path
@@ -129,6 +130,20 @@ def test_a_scratch_folder_is_removed_and_a_killed_runs_one_is_a_leftover(tmp_pat
     assert user_file.read_text() == "the user's"
 
 
+def test_rama_s_local_workers_keep_glibc_s_adaptive_mmap_threshold(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Dask's default worker environment sets MALLOC_TRIM_THRESHOLD_, which made the 10x
+    # sweep 1.5x slower (cluster.SLOW_MALLOC); the other defaults (one BLAS thread) stay
+    monkeypatch.delenv(cluster.SLOW_MALLOC, raising=False)
+    with cluster.use_cluster("local") as client:
+        env = client.run(
+            lambda: (os.environ.get(cluster.SLOW_MALLOC), os.environ["OMP_NUM_THREADS"])
+        )
+    assert sorted(env.values()) == [(None, "1"), (None, "1")]
+    assert cluster.SLOW_MALLOC not in os.environ  # nor set in this process for later children
+
+
 def test_a_worker_thread_keeps_one_object_per_token_until_forgotten(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -140,10 +155,13 @@ def test_a_worker_thread_keeps_one_object_per_token_until_forgotten(
     monkeypatch.setenv(cluster.LOG_ENV, str(log))
     with cluster.use_cluster("local") as client:
         token = cluster.new_token()
-        seen = cluster.map_tasks(task, token, list(range(8)), stage="test", noun="tasks")
-        # the phase is logged for the benchmarks' projection: 8 timed tasks
+        seen = cluster.map_tasks(
+            task, token, list(range(8)), stage="test", noun="tasks", grows="size"
+        )
+        # the phase is logged for the benchmarks' projection: 8 timed tasks that grow in size
         (phase,) = [json.loads(line) for line in log.read_text().splitlines()]
         assert (phase["stage"], phase["phase"], phase["tasks"]) == ("test", "tasks", 8)
+        assert phase["scales"] == "size"
         assert 8 * 0.05 <= phase["task_s_sum"] <= phase["wall_s"] * 2
         assert phase["task_s_max"] >= 0.05 and phase["worker_peak_gb"] > 0.01
         by_thread: dict[str, set[int]] = {}
@@ -153,3 +171,7 @@ def test_a_worker_thread_keeps_one_object_per_token_until_forgotten(
         assert sum(client.run(lambda: len(cluster._KEPT)).values()) == len(by_thread)
         cluster.forget(token)
         assert sum(client.run(lambda: len(cluster._KEPT)).values()) == 0
+        with pytest.raises(ValueError, match="grows='rows'"):
+            cluster.map_tasks(task, token, [1], stage="test", noun="tasks", grows="rows")
+    with pytest.raises(ValueError, match="scales='rows'"):
+        cluster.log_phase("test", "tasks", 1.0, scales="rows")

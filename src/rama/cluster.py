@@ -63,6 +63,15 @@ def scratch_dir(prefix: str) -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+SLOW_MALLOC = "MALLOC_TRIM_THRESHOLD_"
+"""Dask sets it (65536) in its workers' environment to return freed memory sooner; glibc then
+stops adapting its mmap threshold, so every large numpy or HiGHS buffer is mapped and unmapped
+anew, page faults and all: the 10x scenario sweep on 2 workers took 378 s against 247 s
+(system time 249 against 65 s; one run after the other). rama's LocalCluster leaves
+it out (this process's own environment still reaches the workers); docs/cluster.md says how
+to leave it out on workers started by hand."""
+
+
 def connect(address: str, n_workers: int = 2) -> tuple[Any, Any]:
     """A ``(client, cluster)`` for ``address``: ``"local"`` starts a LocalCluster of
     ``n_workers`` single-threaded worker processes (cluster returned to be closed), else the
@@ -75,9 +84,13 @@ def connect(address: str, n_workers: int = 2) -> tuple[Any, Any]:
             "--dask needs the 'distributed' package", fix="pip install 'dask[distributed]'"
         ) from exc
     if address == LOCAL:
-        cluster = LocalCluster(
-            n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
-        )
+        import dask
+
+        # None unsets a pre-spawn variable (distributed.nanny._get_env_variables)
+        with dask.config.set({f"distributed.nanny.pre-spawn-environ.{SLOW_MALLOC}": None}):
+            cluster = LocalCluster(
+                n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
+            )
         return Client(cluster), cluster
     try:
         return Client(address, timeout=CONNECT_TIMEOUT_S), None
@@ -116,11 +129,18 @@ def use_cluster(
 
 
 def map_tasks(
-    fn: Callable[[Any, T], R], shared: Any, tasks: Sequence[T], *, stage: str, noun: str
+    fn: Callable[[Any, T], R],
+    shared: Any,
+    tasks: Sequence[T],
+    *,
+    stage: str,
+    noun: str,
+    grows: str = "count",
 ) -> list[R]:
     """``fn(shared, task)`` for every task on the active cluster, results in task order.
     ``shared`` (the problem) is scattered to every worker once. A task that still fails
-    after its retries raises WorkerError naming the stage.
+    after its retries raises WorkerError naming the stage. ``grows`` says how the tasks
+    follow a larger network, for the phase log (:func:`log_phase`).
 
     Results are fetched one at a time, in task order, and each is released on its worker
     as soon as it is here: the workers hold only the results not yet fetched, and this
@@ -128,6 +148,8 @@ def map_tasks(
     held them all twice over: on the workers and in transit, 17 GB at 10x)."""
     client = _Active.client
     assert client is not None, "map_tasks needs use_cluster()"
+    if grows not in GROWTH:  # checked before the work, not only when it is logged
+        raise ValueError(f"grows={grows!r}: expected one of {sorted(GROWTH)}")
     from distributed import KilledWorker
 
     t0 = time.perf_counter()
@@ -157,7 +179,7 @@ def map_tasks(
     except BaseException:
         client.cancel([f for f in futures if f is not None])
         raise
-    log_phase(stage, noun, time.perf_counter() - t0, seconds, worker_bytes)
+    log_phase(stage, noun, time.perf_counter() - t0, seconds, worker_bytes, scales=grows)
     return results
 
 
@@ -178,6 +200,14 @@ LOG_ENV = "RAMA_CLUSTER_LOG"
 JSON line to (:func:`log_phase`), from which the benchmark projects a larger network."""
 
 
+GROWTH = {
+    "count": "more tasks of the same size (partitions of whole series)",
+    "size": "as many tasks, each larger (per-product blocks, scenario groups)",
+    "fixed": "does not grow (LightGBM's fit on at most forecast.max_train_rows rows)",
+}
+"""How a logged phase's work follows a larger network (:func:`log_phase`'s ``scales``)."""
+
+
 def log_phase(
     stage: str,
     phase: str,
@@ -185,12 +215,13 @@ def log_phase(
     task_seconds: Sequence[float] = (),
     worker_bytes: int = 0,
     *,
-    scales: str = "data",
+    scales: str = "count",
 ) -> None:
     """Append one phase to :data:`LOG_ENV`'s file when it is set: its stage and name, wall
     seconds, task count, summed and longest task seconds, the largest worker peak RSS a task
-    reported (GB) and what its work grows with (``data``: the network; ``fixed``: a capped
-    sample, e.g. LightGBM's training rows)."""
+    reported (GB) and how its work follows a larger network (:data:`GROWTH`)."""
+    if scales not in GROWTH:
+        raise ValueError(f"scales={scales!r}: expected one of {sorted(GROWTH)}")
     path = os.environ.get(LOG_ENV)
     if not path:
         return

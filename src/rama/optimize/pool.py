@@ -245,7 +245,9 @@ def solve_blocks(
     if cluster.active() is not None and len(blocks) > 1:
         materialize(problem)
         materialize(problem.transport)
-        return cluster.map_tasks(_solve_on_cluster, job, blocks, stage="optimize", noun="blocks")
+        return cluster.map_tasks(
+            _solve_on_cluster, job, blocks, stage="optimize", noun="blocks", grows="size"
+        )
     workers = min(n_workers(threads), len(blocks))
     if workers <= 1 or "fork" not in mp.get_all_start_methods():
         out = []

@@ -360,7 +360,12 @@ def run_all(
         }
         try:
             parts += cluster.map_tasks(
-                _group_on_cluster, state, groups, stage="scenarios", noun="scenario groups"
+                _group_on_cluster,
+                state,
+                groups,
+                stage="scenarios",
+                noun="scenario groups",
+                grows="size",
             )
         finally:
             cluster.forget(token)

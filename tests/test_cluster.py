@@ -130,18 +130,23 @@ def test_a_scratch_folder_is_removed_and_a_killed_runs_one_is_a_leftover(tmp_pat
     assert user_file.read_text() == "the user's"
 
 
-def test_rama_s_local_workers_keep_glibc_s_adaptive_mmap_threshold(
+def test_local_workers_keep_glibc_s_adaptive_mmap_threshold_and_leave_our_environment_alone(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Dask's default worker environment sets MALLOC_TRIM_THRESHOLD_, which made the 10x
     # sweep 1.5x slower (cluster.SLOW_MALLOC); the other defaults (one BLAS thread) stay
     monkeypatch.delenv(cluster.SLOW_MALLOC, raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
     with cluster.use_cluster("local") as client:
         env = client.run(
             lambda: (os.environ.get(cluster.SLOW_MALLOC), os.environ["OMP_NUM_THREADS"])
         )
+        assert os.environ["OMP_NUM_THREADS"] == "1"  # the nannies wrote it here to spawn
     assert sorted(env.values()) == [(None, "1"), (None, "1")]
-    assert cluster.SLOW_MALLOC not in os.environ  # nor set in this process for later children
+    # and this process's environment is as it was once the cluster is closed
+    assert cluster.SLOW_MALLOC not in os.environ and "OMP_NUM_THREADS" not in os.environ
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "2"
 
 
 def test_a_worker_thread_keeps_one_object_per_token_until_forgotten(

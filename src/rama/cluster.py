@@ -115,6 +115,9 @@ def use_cluster(
     if not address:
         yield None
         return
+    # a LocalCluster's nannies write Dask's worker environment (one BLAS thread, ...) into
+    # this process's os.environ before spawning: it is put back when the cluster closes
+    environ = dict(os.environ) if address == LOCAL else None
     client, cluster = connect(address, n_workers)
     previous, _Active.client = _Active.client, client
     previous_scratch, _Active.scratch = _Active.scratch, scratch
@@ -126,6 +129,20 @@ def use_cluster(
         client.close()
         if cluster is not None:
             cluster.close()
+        if environ is not None:
+            _restore_environ(environ)
+
+
+def _restore_environ(saved: dict[str, str]) -> None:
+    """Put back the variables of Dask's worker environment as they were in ``saved``."""
+    import dask
+
+    names = {"PYTHONHASHSEED", *dask.config.get("distributed.nanny.pre-spawn-environ", {})}
+    for name in names:
+        if name in saved:
+            os.environ[name] = saved[name]
+        else:
+            os.environ.pop(name, None)
 
 
 def map_tasks(

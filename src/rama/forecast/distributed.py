@@ -86,22 +86,20 @@ def fit_on_cluster(
     history in the scheduler (in this process on a LocalCluster) for the whole training. A
     retried task reads the file again; the folder is removed when the fit returns."""
     with scratch_dir("forecast-partitions") as folder:
-        return _fit(client, parts, plan, params, names, num_boost_round, folder)
+        futs, local, ys = _build_rows(client, parts, plan, folder)
+        booster, y_all = _train(client, futs, ys, params, names, num_boost_round)
+    return booster, replace(concat_rows(local), y=y_all)
 
 
-def _fit(
+def _build_rows(
     client: Any,
     parts: Sequence[tuple[int, pl.DataFrame, pl.DataFrame]],
     plan: RowPlan,
-    params: Callable[[int], dict[str, Any]],
-    names: list[str],
-    num_boost_round: int,
     folder: Path,
-) -> tuple[lgb.Booster, PartRows]:
-    import dask.array as da
-    from dask import delayed
+) -> tuple[list[Any], list[PartRows], list[np.ndarray]]:
+    """One feature task per partition (its history written to ``folder``): the tasks'
+    futures (their rows stay on the workers), the rows the client needs and the targets."""
     from distributed import KilledWorker
-    from lightgbm.dask import DaskLGBMRegressor
 
     t0 = time.perf_counter()
     ref = client.scatter(plan, broadcast=True, hash=False)
@@ -124,6 +122,23 @@ def _fit(
             "without --dask",
         ) from exc
     log_phase("forecast", "feature partitions", time.perf_counter() - t0, [], _worker_peak(client))
+    return futs, local, ys
+
+
+def _train(
+    client: Any,
+    futs: list[Any],
+    ys: list[np.ndarray],
+    params: Callable[[int], dict[str, Any]],
+    names: list[str],
+    num_boost_round: int,
+) -> tuple[lgb.Booster, np.ndarray]:
+    """``DaskLGBMRegressor`` on the feature tasks' rows, where they are: the booster and
+    the training target."""
+    import dask.array as da
+    from dask import delayed
+    from lightgbm.dask import DaskLGBMRegressor
+
     n_feat = len(names)
     sizes = [len(y) for y in ys]
     xs = [
@@ -151,4 +166,4 @@ def _fit(
         _worker_peak(client),
         scales="fixed",
     )
-    return model.booster_, replace(concat_rows(local), y=y_all)
+    return model.booster_, y_all

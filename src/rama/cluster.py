@@ -116,33 +116,35 @@ def use_cluster(
         yield None
         return
     # a LocalCluster's nannies write Dask's worker environment (one BLAS thread, ...) into
-    # this process's os.environ before spawning: it is put back when the cluster closes
-    environ = dict(os.environ) if address == LOCAL else None
-    client, cluster = connect(address, n_workers)
-    previous, _Active.client = _Active.client, client
-    previous_scratch, _Active.scratch = _Active.scratch, scratch
+    # this process's os.environ before spawning: it is put back when the cluster closes, or
+    # when it fails to start
+    saved = _spawn_environ() if address == LOCAL else {}
     try:
-        yield client
+        client, cluster = connect(address, n_workers)
+        previous, _Active.client = _Active.client, client
+        previous_scratch, _Active.scratch = _Active.scratch, scratch
+        try:
+            yield client
+        finally:
+            _Active.client = previous
+            _Active.scratch = previous_scratch
+            client.close()
+            if cluster is not None:
+                cluster.close()
     finally:
-        _Active.client = previous
-        _Active.scratch = previous_scratch
-        client.close()
-        if cluster is not None:
-            cluster.close()
-        if environ is not None:
-            _restore_environ(environ)
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
-def _restore_environ(saved: dict[str, str]) -> None:
-    """Put back the variables of Dask's worker environment as they were in ``saved``."""
+def _spawn_environ() -> dict[str, str | None]:
+    """This process's values of the variables a Dask nanny sets before spawning a worker."""
     import dask
 
     names = {"PYTHONHASHSEED", *dask.config.get("distributed.nanny.pre-spawn-environ", {})}
-    for name in names:
-        if name in saved:
-            os.environ[name] = saved[name]
-        else:
-            os.environ.pop(name, None)
+    return {name: os.environ.get(name) for name in names}
 
 
 def map_tasks(

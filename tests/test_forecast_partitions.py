@@ -113,7 +113,11 @@ def test_the_fit_on_a_cluster_agrees_with_the_local_fit(
     )
     row_diff = np.abs(pr - pl_).mean() / pl_.mean()
     seed_row_diff = np.abs(ps - pl_).mean() / pl_.mean()
-    assert row_diff <= max(0.05, 2 * seed_row_diff)
+    # the cluster fit is not reproducible from run to run either (which worker trains on
+    # which rows is Dask's choice): measured 4.3-5.1 % here against 2.5 % for another seed,
+    # so 2x the seed's difference was the edge of the spread; a fit on censored sales
+    # (no recovery) differs by 10.0 % and one of half the boosting rounds by 17.4 %
+    assert row_diff <= max(0.08, 3 * seed_row_diff)
 
 
 @pytest.mark.slow

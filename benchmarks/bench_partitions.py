@@ -38,26 +38,32 @@ def _rss_gb() -> float:
         return int(fh.read().split()[1]) * resource.getpagesize() / 1024**3
 
 
-def child_prepare(kind: str, data: str, out: str, rows: str) -> dict[str, Any]:
-    """``prepare`` with the old whole-split loader or the partitioned one."""
+def child_prepare(kind: str, data: str, out: str, rows: str, dask: str = "") -> dict[str, Any]:
+    """``prepare`` with the old whole-split loader ("old"), the partitioned reader then the
+    whole daily table in memory ("whole", before partitions of whole stores), or partitions
+    of whole stores ("stores", today's default; on the cluster ``dask`` when given)."""
     import polars as pl
 
+    from rama import cluster
     from rama.config import load_config
     from rama.data import load_freshretail
-    from rama.prepare import prepare
-    from rama.prepare import stage as prepare_stage
+    from rama.prepare import partitioned, prepare
 
+    if kind in ("old", "whole"):
+        partitioned._partitioned = lambda *a: None
     if kind == "old":  # the whole split with its lists, then the lists dropped
 
         def whole_split(path: Path, split: str, rows: int) -> pl.DataFrame:
             return load_freshretail(path, split)
 
-        prepare_stage.load_daily = whole_split  # type: ignore[assignment]
+        partitioned.load_daily = whole_split  # type: ignore[assignment]
     cfg = load_config(overrides=[f"data.partition_rows={rows}"])
-    t0 = time.perf_counter()
-    result = prepare(Path(data), Path(out), cfg)
+    with cluster.use_cluster(dask or None, scratch=Path(out)):
+        t0 = time.perf_counter()
+        result = prepare(Path(data), Path(out), cfg)
+        seconds = time.perf_counter() - t0
     return {
-        "seconds": time.perf_counter() - t0,
+        "seconds": seconds,
         "load_s": result.seconds["load_demand"],
         "rows": result.rows,
         "peak_gb": peak_gb(),
@@ -162,8 +168,11 @@ def main() -> None:
     data, rows = str(args.data), str(args.rows)
     kinds = ["new"] if args.no_old else ["old", "new"]
     with tempfile.TemporaryDirectory() as tmp:
-        for kind in kinds:
-            res, wall = run_child(__file__, "prepare", kind, data, f"{tmp}/run_{kind}", rows)
+        steps = ["whole", "stores"] if args.no_old else ["old", "whole", "stores"]
+        for kind in steps + (["stores-dask"] if args.dask else []):
+            dask = args.dask if kind == "stores-dask" else ""
+            mode = kind.removesuffix("-dask")
+            res, wall = run_child(__file__, "prepare", mode, data, f"{tmp}/run_{kind}", rows, dask)
             print(_line(f"prepare ({kind})", res, wall), f"[{res['rows']:,} rows]", flush=True)
         for kind in kinds:
             res, wall = run_child(__file__, "recover", kind, data, tmp, rows, "")

@@ -6,7 +6,9 @@ No test reads outside the repository: the real samples are copied into tests/dat
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,3 +44,41 @@ def tiny_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("tiny_data") / "data"
     generate_datasets(out, scale=0.01, seed=0)
     return out
+
+
+def _assert_close(got: object, want: object, where: str = "") -> None:
+    """``got`` equals ``want`` (nested dicts and lists), floats to 1e-12 relative."""
+    if isinstance(want, dict):
+        assert isinstance(got, dict) and got.keys() == want.keys(), where
+        for k in want:
+            _assert_close(got[k], want[k], f"{where}.{k}")
+    elif isinstance(want, list):
+        assert isinstance(got, list) and len(got) == len(want), where
+        for i, (g, w) in enumerate(zip(got, want, strict=True)):
+            _assert_close(g, w, f"{where}[{i}]")
+    elif isinstance(want, float) and math.isnan(want):
+        assert isinstance(got, float) and math.isnan(got), where
+    elif isinstance(want, float) and isinstance(got, float):
+        assert got == pytest.approx(want, rel=1e-12, abs=1e-15), where
+    else:
+        assert got == want, where
+
+
+@pytest.fixture
+def assert_close() -> Any:
+    """Compare nested results whose floats are pooled sums (means, std) to 1e-12."""
+    return _assert_close
+
+
+def with_bad_sale(df: Any, row: int) -> Any:
+    """``df`` (a FreshRetailNet frame) with a negative ``sale_amount`` at ``row`` (0-based)."""
+    import polars as pl
+
+    bad = pl.when(pl.int_range(pl.len()) == row).then(-1.0).otherwise("sale_amount")
+    return df.with_columns(bad.alias("sale_amount"))
+
+
+@pytest.fixture
+def bad_sale() -> Any:
+    """:func:`with_bad_sale`: a row a FreshRetailNet check refuses."""
+    return with_bad_sale

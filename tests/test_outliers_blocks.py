@@ -15,7 +15,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rama.data.blocks import key_blocks
-from rama.data.outliers import MIN_SERIES_DAYS, OutlierRule, _apply, cap_sale_outliers
+from rama.data.outliers import (
+    MIN_SERIES_DAYS,
+    OutlierRule,
+    cap_sale_outliers,
+    report_sale_outliers,
+)
 from rama.errors import DataValidationError
 from rama.prepare import store_product_params
 from rama.prepare.eda import demand_summary
@@ -51,15 +56,7 @@ def reference_cap(
         pl.col("__ref").alias("reference_median"),
         pl.col("__cap").alias("replaced_by"),
     )
-    report = _apply(
-        daily,
-        flagged,
-        rule,
-        table="train",
-        source=source,
-        column="sale_amount",
-        what="the median of the series' positive days",
-    )
+    report = report_sale_outliers(flagged, rule, source)
     capped = marked.with_columns(
         pl.when(pl.col("__out")).then(pl.col("__cap")).otherwise(s).alias("sale_amount")
     ).drop("__ref", "__out", "__cap")

@@ -49,13 +49,17 @@ def active() -> Any:
 
 
 @contextmanager
-def scratch_dir(prefix: str) -> Iterator[Path]:
+def scratch_dir(prefix: str, base: Path | None = None) -> Iterator[Path]:
     """A new folder the workers can read, removed afterwards (it holds only what rama
     wrote in it): under the ``scratch`` of :func:`use_cluster` (the run folder for a stage
-    command: a shared file system, like the data folder), else the system's temporary
-    folder (enough for a LocalCluster). Named ``.PREFIX.XXXXXXXX.tmp``, so a run killed
-    meanwhile has it removed as a leftover by the next command in that run folder."""
-    base = _Active.scratch if _Active.scratch is not None else Path(tempfile.gettempdir())
+    command: a shared file system, like the data folder), else under ``base`` when given,
+    else in the system's temporary folder (enough for a LocalCluster). Named
+    ``.PREFIX.XXXXXXXX.tmp``, so a run killed meanwhile has it removed as a leftover by the
+    next command in that run folder."""
+    if _Active.scratch is not None:
+        base = _Active.scratch
+    elif base is None:
+        base = Path(tempfile.gettempdir())
     folder = Path(tempfile.mkdtemp(prefix=f".{prefix}.", suffix=".tmp", dir=base))
     try:
         yield folder

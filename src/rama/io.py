@@ -77,6 +77,12 @@ def write_parquet(df: pl.DataFrame, target: Path) -> Path:
     return _write(target, lambda p: df.write_parquet(p, compression="zstd"))
 
 
+def sink_parquet(lf: pl.LazyFrame, target: Path) -> Path:
+    """Stream ``lf`` into a Parquet file (zstd) atomically, a batch at a time (the frame
+    is never whole in memory)."""
+    return _write(target, lambda p: lf.sink_parquet(p, compression="zstd"))
+
+
 def write_csv(df: pl.DataFrame, target: Path) -> Path:
     """Write ``df`` as CSV atomically."""
     return _write(target, df.write_csv)

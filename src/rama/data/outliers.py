@@ -72,7 +72,6 @@ def empty_report() -> pl.DataFrame:
 
 
 def _apply(
-    frame: pl.DataFrame,
     flagged: pl.DataFrame,
     rule: OutlierRule,
     *,
@@ -169,6 +168,79 @@ def _one_chunk(frame: pl.DataFrame) -> pl.DataFrame:
     return frame
 
 
+def sale_reference(daily: pl.DataFrame) -> float | None:
+    """The split-wide reference of a series too short for its own: the median of every
+    positive ``sale_amount`` (None when there is none)."""
+    s = pl.col("sale_amount")
+    ref = daily.select(s.filter(s > 0).median()).item()
+    return None if ref is None else float(ref)
+
+
+def cap_sales(
+    daily: pl.DataFrame, global_ref: float, rule: OutlierRule, *, block_rows: int = BLOCK_ROWS
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``daily`` (whole series) with outlier sales capped, and its flagged rows (``key``,
+    ``value``, ``reference_median``, ``replaced_by``; no row and ``daily`` itself when there
+    is none), ``global_ref`` being :func:`sale_reference` of the whole split. Neither warns
+    nor raises: :func:`report_sale_outliers` does, once for the split. The series' medians
+    are computed ``block_rows`` rows of whole stores at a time; a capped table comes in one
+    chunk per column (see :func:`cap_sale_outliers`)."""
+    s = pl.col("sale_amount")
+    parts = blocks(daily, "store_id", block_rows)
+    marks = [
+        _mark_block(b, global_ref, rule) if _has_outlier(b, global_ref, rule) else None
+        for b in parts
+    ]
+    marked = [m for m in marks if m is not None]
+    if not marked:
+        return daily, pl.DataFrame(schema=_FLAGGED)
+    flagged = pl.concat(
+        [
+            m.filter(pl.col("__out")).select(
+                pl.format("store_id={} product_id={} dt={}", "store_id", "product_id", "dt").alias(
+                    "key"
+                ),
+                s.cast(pl.Float64).alias("value"),
+                pl.col("__ref").cast(pl.Float64).alias("reference_median"),
+                pl.col("__cap").cast(pl.Float64).alias("replaced_by"),
+            )
+            for m in marked
+        ]
+    )
+    sales = [
+        b.get_column("sale_amount")
+        if m is None
+        else m.select(pl.when(pl.col("__out")).then(pl.col("__cap")).otherwise(s)).to_series()
+        for b, m in zip(parts, marks, strict=True)
+    ]
+    capped = daily.with_columns(pl.concat([c.cast(pl.Float64) for c in sales]).alias("sale_amount"))
+    del daily, parts, marks, marked, sales  # the caller may have handed over the only reference
+    return _one_chunk(capped), flagged
+
+
+_FLAGGED = {
+    "key": pl.String(),
+    "value": pl.Float64(),
+    "reference_median": pl.Float64(),
+    "replaced_by": pl.Float64(),
+}
+
+
+def report_sale_outliers(flagged: pl.DataFrame, rule: OutlierRule, source: str) -> pl.DataFrame:
+    """The outlier table of the split's flagged sales (:func:`cap_sales`): raised as one
+    DataValidationError (``reject``) or warned about once (``cap``); empty when none."""
+    if flagged.height == 0:
+        return empty_report()
+    return _apply(
+        flagged,
+        rule,
+        table="train",
+        source=source,
+        column="sale_amount",
+        what="the median of the series' positive days",
+    )
+
+
 def cap_sale_outliers(
     daily: pl.DataFrame, rule: OutlierRule, source: str, *, block_rows: int = BLOCK_ROWS
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -182,47 +254,13 @@ def cap_sale_outliers(
     ``cap_sale_outliers(frames.pop(), ...)``) and it needs one column more than ``daily``."""
     if not rule.enabled or daily.height == 0:
         return daily, empty_report()
-    s = pl.col("sale_amount")
-    global_ref = daily.select(s.filter(s > 0).median()).item()
-    if global_ref is None:
+    ref = sale_reference(daily)
+    if ref is None:
         return daily, empty_report()
-    parts = blocks(daily, "store_id", block_rows)
-    ref = float(global_ref)
-    marks = [_mark_block(b, ref, rule) if _has_outlier(b, ref, rule) else None for b in parts]
-    if all(m is None for m in marks):
-        return daily, empty_report()
-    marked = [m for m in marks if m is not None]
-    flagged = pl.concat(
-        [
-            m.filter(pl.col("__out")).select(
-                pl.format("store_id={} product_id={} dt={}", "store_id", "product_id", "dt").alias(
-                    "key"
-                ),
-                s.alias("value"),
-                pl.col("__ref").alias("reference_median"),
-                pl.col("__cap").alias("replaced_by"),
-            )
-            for m in marked
-        ]
-    )
-    report = _apply(
-        daily,
-        flagged,
-        rule,
-        table="train",
-        source=source,
-        column="sale_amount",
-        what="the median of the series' positive days",
-    )
-    sales = [
-        b.get_column("sale_amount")
-        if m is None
-        else m.select(pl.when(pl.col("__out")).then(pl.col("__cap")).otherwise(s)).to_series()
-        for b, m in zip(parts, marks, strict=True)
-    ]
-    capped = daily.with_columns(pl.concat([c.cast(pl.Float64) for c in sales]).alias("sale_amount"))
-    del daily, parts, marks, marked, sales  # the caller may have handed over the only reference
-    return _one_chunk(capped), report
+    held = [daily]
+    del daily  # cap_sales gets the only reference the caller handed over
+    capped, flagged = cap_sales(held.pop(), ref, rule, block_rows=block_rows)
+    return capped, report_sale_outliers(flagged, rule, source)
 
 
 def cap_logistics_outliers(
@@ -254,7 +292,6 @@ def cap_logistics_outliers(
         )
         reports.append(
             _apply(
-                logistics,
                 flagged,
                 rule,
                 table="logistics",

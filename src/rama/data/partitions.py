@@ -33,6 +33,7 @@ from rama.schema import TableSchema
 from rama.schema import validate as validate_table
 
 R = TypeVar("R")
+T = TypeVar("T")
 
 DEFAULT_PARTITION_ROWS = 2_000_000
 """Rows per partition (``data.partition_rows``): ~1.5 GB while one is read and checked
@@ -204,15 +205,16 @@ def check_split(
 
 
 def map_partitions(
-    fn: Callable[[Any, Partition], R],
+    fn: Callable[[Any, T], R],
     shared: Any,
-    parts: Sequence[Partition],
+    parts: Sequence[T],
     *,
     stage: str,
     noun: str = "partitions",
 ) -> list[R]:
-    """``fn(shared, part)`` for every partition, in partition order: one Dask task each on
-    the active cluster (the workers read the files themselves), else one at a time here."""
+    """``fn(shared, part)`` for every partition (a :class:`Partition`, or a file a stage
+    wrote for its partition), in order: one Dask task each on the active cluster (the
+    workers read the files themselves), else one at a time here."""
     if cluster.active() is not None and len(parts) > 1:
         return cluster.map_tasks(fn, shared, parts, stage=stage, noun=noun)
     return [fn(shared, p) for p in parts]

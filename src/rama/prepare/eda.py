@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -65,6 +66,11 @@ def demand_summary(
         (pl.col("discount") < 1.0).mean().alias("discount_row_share"),
         (pl.col("activity_flag") == 1).mean().alias("promotion_row_share"),
     ).row(0, named=True)
+    return summarize_demand(stats, _store_days(daily, block_rows), params)
+
+
+def _store_days(daily: pl.DataFrame, block_rows: int) -> tuple[int, int]:
+    """(store days, store days with a stockout hour) of ``daily``."""
     store_days, stockout_store_days = 0, 0
     for block in blocks(daily, "store_id", block_rows):  # a store's days lie in one block
         n, hit = (
@@ -74,10 +80,20 @@ def demand_summary(
             .row(0)
         )
         store_days, stockout_store_days = store_days + n, stockout_store_days + hit
+    return store_days, stockout_store_days
+
+
+def summarize_demand(
+    stats: Mapping[str, Any], store_days: tuple[int, int], params: pl.DataFrame
+) -> dict[str, Any]:
+    """The demand summary from the split's row statistics (the columns of
+    :func:`demand_summary`'s select), its (store days, stockout store days) and the pair
+    parameters."""
     reach = params.group_by("product_id").agg(pl.len().alias("n")).get_column("n")
     assortment = params.group_by("store_id").agg(pl.len().alias("n")).get_column("n")
     per_city = params.group_by("city_id").agg(pl.col("store_id").n_unique()).get_column("store_id")
     cv = params.get_column("cv_daily_sales")
+    days, stockout_days = store_days
     return {
         "rows": stats["rows"],
         "cities": stats["cities"],
@@ -90,7 +106,7 @@ def demand_summary(
         "sale_amount": {k: stats[k] for k in ("mean", "std", "median", "max")},
         "zero_sale_days": stats["zero_sale_days"],
         "stockout_row_share": stats["stockout_row_share"],
-        "stockout_store_day_share": stockout_store_days / store_days if store_days else math.nan,
+        "stockout_store_day_share": stockout_days / days if days else math.nan,
         "stockout_hour_share": stats["stockout_hour_share"],
         "mean_sales_holiday": stats["mean_sales_holiday"],
         "mean_sales_non_holiday": stats["mean_sales_non_holiday"],
@@ -104,6 +120,90 @@ def demand_summary(
         "products_per_store": quantiles(assortment),
         "stores_per_city": quantiles(per_city),
     }
+
+
+@dataclass(frozen=True)
+class DemandPartial:
+    """What one partition of whole stores adds to the demand summary: sums and counts
+    (``sums``), the distinct cities, stores, products and days (``distinct``) and its
+    (store days, stockout store days)."""
+
+    sums: Mapping[str, Any]
+    distinct: Mapping[str, pl.Series]
+    store_days: tuple[int, int]
+
+
+def demand_partial(daily: pl.DataFrame, *, block_rows: int = BLOCK_ROWS) -> DemandPartial:
+    """The :class:`DemandPartial` of ``daily`` (whole stores)."""
+    s = pl.col("sale_amount")
+    hol = pl.col("holiday_flag") == 1
+    sums = daily.select(
+        pl.len().alias("rows"),
+        pl.col("dt").min().alias("date_min"),
+        pl.col("dt").max().alias("date_max"),
+        s.sum().alias("sum"),
+        ((s - s.mean()) ** 2).sum().alias("m2"),
+        s.max().alias("max"),
+        (s == 0).sum().alias("zero_sale_days"),
+        (pl.col("stock_hour6_22_cnt") > 0).sum().alias("stockout_rows"),
+        pl.col("stock_hour6_22_cnt").cast(pl.Int64).sum().alias("stock_hours"),
+        s.filter(hol).sum().alias("holiday_sum"),
+        hol.sum().alias("holiday_rows"),
+        s.filter(~hol).sum().alias("non_holiday_sum"),
+        (pl.col("discount") < 1.0).sum().alias("discount_rows"),
+        (pl.col("activity_flag") == 1).sum().alias("promotion_rows"),
+    ).row(0, named=True)
+    distinct = {c: daily.get_column(c).unique() for c in ("city_id", "store_id", "product_id")}
+    distinct["dt"] = daily.get_column("dt").unique()
+    return DemandPartial(sums, distinct, _store_days(daily, block_rows))
+
+
+def merge_demand(
+    partials: list[DemandPartial], median: float | None
+) -> tuple[dict[str, Any], tuple[int, int]]:
+    """The row statistics and store days of the whole split from its partitions'
+    :class:`DemandPartial` (``median``: the split's median sale, found apart). Counts, dates
+    and the maximum are exact; means and the std (pooled, Chan et al.) agree with one pass
+    over the table to rounding."""
+    kept = [p.sums for p in partials if p.sums["rows"]]
+    n = sum(int(p["rows"]) for p in kept)
+
+    def total(key: str) -> float:
+        return float(sum(p[key] or 0 for p in kept))
+
+    def share(key: str) -> float | None:
+        return total(key) / n if n else None
+
+    mean = total("sum") / n if n else None
+    m2 = total("m2") + sum(p["rows"] * (p["sum"] / p["rows"] - mean) ** 2 for p in kept)
+    hol, non_hol = total("holiday_rows"), n - total("holiday_rows")
+
+    def distinct(c: str) -> int:
+        return pl.concat([p.distinct[c] for p in partials]).n_unique() if partials else 0
+
+    stats = {
+        "rows": n,
+        "cities": distinct("city_id"),
+        "stores": distinct("store_id"),
+        "products": distinct("product_id"),
+        "date_min": min((p["date_min"] for p in kept), default=None),
+        "date_max": max((p["date_max"] for p in kept), default=None),
+        "days": distinct("dt"),
+        "mean": mean,
+        "std": math.sqrt(m2 / (n - 1)) if n > 1 else None,
+        "median": median,
+        "max": max((p["max"] for p in kept), default=None),
+        "zero_sale_days": int(total("zero_sale_days")),
+        "stockout_row_share": share("stockout_rows"),
+        "stockout_hour_share": total("stock_hours") / 16.0 / n if n else None,
+        "mean_sales_holiday": total("holiday_sum") / hol if hol else None,
+        "mean_sales_non_holiday": total("non_holiday_sum") / non_hol if non_hol else None,
+        "holiday_row_share": share("holiday_rows"),
+        "discount_row_share": share("discount_rows"),
+        "promotion_row_share": share("promotion_rows"),
+    }
+    days = (sum(p.store_days[0] for p in partials), sum(p.store_days[1] for p in partials))
+    return stats, days
 
 
 def logistics_summary(logistics: pl.DataFrame) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -16,19 +17,15 @@ from rama.config import Config
 from rama.data import has_split, load_city_locations, load_logistics
 from rama.data.freshretail import freshretail_file
 from rama.data.logistics import logistics_file
-from rama.data.outliers import (
-    OutlierRule,
-    cap_logistics_outliers,
-    cap_sale_outliers,
-    empty_report,
-)
-from rama.data.partitions import DEFAULT_PARTITION_ROWS, load_daily
+from rama.data.outliers import OutlierRule, cap_logistics_outliers, empty_report
+from rama.data.partitions import DEFAULT_PARTITION_ROWS
 from rama.errors import StageInputError
 from rama.io import atomic_dir, write_csv, write_json, write_parquet, write_text
 from rama.layout import RunLayout, truth_file
 from rama.prepare.clustering import city_supply_params, cluster_logistics, map_cities
-from rama.prepare.demand import store_product_daily, store_product_params
+from rama.prepare.demand import store_product_params
 from rama.prepare.eda import cluster_summary, demand_summary, logistics_summary, transport_summary
+from rama.prepare.partitioned import load_sales
 from rama.prepare.report import render_markdown
 from rama.prepare.stores import store_supply_params
 from rama.prepare.transport import city_transport_costs, store_transport_matrix
@@ -202,59 +199,61 @@ def prepare(
     data_dir, layout = Path(data_dir).resolve(), RunLayout(run_dir)
     run_dir = layout.root
     rule = OutlierRule.from_config(cfg["data"])
-    with step("prepare: loading and validating the sales"):
-        rows = int(cfg["data"].get("partition_rows", DEFAULT_PARTITION_ROWS))
-        loaded = [store_product_daily(load_daily(data_dir, "train", rows=rows))]
+    rows = int(cfg["data"].get("partition_rows", DEFAULT_PARTITION_ROWS))
     train_source = str(freshretail_file(data_dir, "train") or data_dir)
-    with step("prepare: outlier check"):  # handed over: a capped table is rebuilt in place
-        daily, sale_outliers = cap_sale_outliers(loaded.pop(), rule, train_source)
-    t_demand = time.perf_counter()
-    with step("prepare: loading the logistics data"):
-        logistics = load_logistics(data_dir)
-    logistics_source = str(logistics_file(data_dir) or data_dir)
-    logistics, logistics_outliers = cap_logistics_outliers(logistics, rule, logistics_source)
-    locations = load_city_locations(city_locations) if city_locations is not None else None
-    t_load = time.perf_counter()
-    with step("prepare: demand parameters and statistics"):
-        pair_params = store_product_params(daily)
-        demand = demand_summary(daily, pair_params)
-    with step("prepare: K-Means cities, store and city costs"):
-        sup = build_supply(
-            pair_params,
-            _city_ids(daily),
-            logistics,
-            cfg,
-            locations,
-            logistics_source=logistics_source,
-            locations_source=str(city_locations),
-        )
-    t_build = time.perf_counter()
-    with atomic_dir(layout.prepared) as tmp:
-        with step("prepare: writing the daily table"):
-            write_parquet(daily, tmp / DAILY_FILE)
-        n_daily, daily = daily.height, daily.clear()  # freed before the n x n store matrix
-        t_daily = time.perf_counter()
-        with step("prepare: store-to-store transport costs"):
-            matrix = store_transport_matrix(sup.stores, sup.city_costs)
-            p = Prepared(
-                daily,
-                pair_params,
-                sup.clusters,
-                sup.cities,
-                sup.stores,
-                sup.city_costs,
-                matrix,
-                sup.plant,
-                pl.concat([sale_outliers, logistics_outliers]),
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with ExitStack() as held:
+        with step("prepare: loading and validating the sales, outlier check, statistics"):
+            sales = held.enter_context(
+                load_sales(data_dir, rule, rows=rows, source=train_source, scratch=run_dir)
             )
-            summary = eda_summary(p, logistics, cfg, str(data_dir), demand=demand)
-        t_matrix = time.perf_counter()
-        with step("prepare: writing"):
-            for name, table in p.files().items():
-                if name != DAILY_FILE:
-                    (write_parquet if name.endswith(".parquet") else write_csv)(table, tmp / name)
-            write_json(summary, tmp / "eda_summary.json")
-            write_text(render_markdown(summary) + "\n", tmp / "eda_summary.md")
+        t_demand = time.perf_counter()
+        with step("prepare: loading the logistics data"):
+            logistics = load_logistics(data_dir)
+        logistics_source = str(logistics_file(data_dir) or data_dir)
+        logistics, logistics_outliers = cap_logistics_outliers(logistics, rule, logistics_source)
+        locations = load_city_locations(city_locations) if city_locations is not None else None
+        t_load = time.perf_counter()
+        pair_params, demand = sales.pair_params, sales.demand
+        with step("prepare: K-Means cities, store and city costs"):
+            sup = build_supply(
+                pair_params,
+                _city_ids(pair_params),
+                logistics,
+                cfg,
+                locations,
+                logistics_source=logistics_source,
+                locations_source=str(city_locations),
+            )
+        t_build = time.perf_counter()
+        with atomic_dir(layout.prepared) as tmp:
+            with step("prepare: writing the daily table"):
+                sales.write_daily(tmp / DAILY_FILE)  # a table in memory is freed once written
+            held.close()  # the partition files, before the n x n store matrix
+            n_daily = sales.rows
+            t_daily = time.perf_counter()
+            with step("prepare: store-to-store transport costs"):
+                matrix = store_transport_matrix(sup.stores, sup.city_costs)
+                p = Prepared(
+                    pl.DataFrame(),  # written above, from the partitions
+                    pair_params,
+                    sup.clusters,
+                    sup.cities,
+                    sup.stores,
+                    sup.city_costs,
+                    matrix,
+                    sup.plant,
+                    pl.concat([sales.outliers, logistics_outliers]),
+                )
+                summary = eda_summary(p, logistics, cfg, str(data_dir), demand=demand)
+            t_matrix = time.perf_counter()
+            with step("prepare: writing"):
+                for name, table in p.files().items():
+                    if name != DAILY_FILE:
+                        write = write_parquet if name.endswith(".parquet") else write_csv
+                        write(table, tmp / name)
+                write_json(summary, tmp / "eda_summary.json")
+                write_text(render_markdown(summary) + "\n", tmp / "eda_summary.md")
     write_text(cfg.to_toml(), layout.config)
     method = str(p.cities.item(0, "mapping_method"))
     d = summary["demand"]

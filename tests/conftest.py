@@ -64,7 +64,7 @@ def _assert_close(got: object, want: object, where: str = "") -> None:
         assert got == want, where
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def assert_close() -> Any:
     """Compare nested results whose floats are pooled sums (means, std) to 1e-12."""
     return _assert_close
@@ -78,7 +78,7 @@ def with_bad_sale(df: Any, row: int) -> Any:
     return df.with_columns(bad.alias("sale_amount"))
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def bad_sale() -> Any:
     """:func:`with_bad_sale`: a row a FreshRetailNet check refuses."""
     return with_bad_sale

@@ -72,6 +72,12 @@ def _write(target: Path, writer: Callable[[Path], object]) -> Path:
     return Path(target)
 
 
+def write_with(target: Path, writer: Callable[[Path], object]) -> Path:
+    """Write ``target`` atomically with ``writer(tmp_path)`` (a writer of its own, e.g. one
+    streaming blocks)."""
+    return _write(target, writer)
+
+
 def write_parquet(df: pl.DataFrame, target: Path) -> Path:
     """Write ``df`` as Parquet (zstd) atomically."""
     return _write(target, lambda p: df.write_parquet(p, compression="zstd"))

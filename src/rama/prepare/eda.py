@@ -15,8 +15,8 @@ from rama.prepare.clustering import LAT, LON, SUPPLY_STATS
 
 QUANTILES = {"min": 0.0, "p05": 0.05, "p25": 0.25, "p50": 0.5, "p75": 0.75, "p95": 0.95, "max": 1.0}
 LOGISTICS_RANGES = (LAT, LON, *SUPPLY_STATS)
-SUMMARY_ROWS = 1 << 22
-"""Store pairs per slice of the transfer-cost comparisons (~70 MB of temporaries)."""
+SUMMARY_STORES = 4_096
+"""Destination stores per slice of the transfer-cost comparison (cities x stores booleans)."""
 
 
 def quantiles(values: pl.Series | np.ndarray, *, owned: bool = False) -> dict[str, float | None]:
@@ -243,37 +243,74 @@ def cluster_summary(cities: pl.DataFrame, clusters: pl.DataFrame) -> dict[str, A
     }
 
 
+def weighted_quantiles(values: np.ndarray, weights: np.ndarray) -> dict[str, float | None]:
+    """:func:`quantiles` of ``values`` each repeated ``weights`` times (non-negative
+    integers), without repeating them: ranks found in the cumulative weights, linear
+    between neighbours as numpy's default (to rounding)."""
+    v = np.asarray(values, dtype=float)
+    w = np.asarray(weights, dtype=np.int64)
+    keep = (w > 0) & np.isfinite(v)
+    v, w = v[keep], w[keep]
+    n = int(w.sum())
+    if n == 0:
+        return {k: None for k in [*QUANTILES, "mean"]}
+    order = np.argsort(v, kind="stable")
+    v, cum = v[order], np.cumsum(w[order])
+
+    def at(rank: int) -> float:
+        return float(v[int(np.searchsorted(cum, rank, side="right"))])
+
+    out: dict[str, float | None] = {}
+    for name, q in QUANTILES.items():
+        h = q * (n - 1)
+        lo = math.floor(h)
+        a, b = at(lo), at(min(lo + 1, n - 1))
+        out[name] = a + (h - lo) * (b - a)
+    out["mean"] = float(np.dot(v, w[order]) / n)
+    return out
+
+
 def transport_summary(
-    matrix: pl.DataFrame, stores: pl.DataFrame, costs: Mapping[str, Any]
+    stores: pl.DataFrame, city_costs: pl.DataFrame, costs: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """Cost quantiles of store-to-store transfers and how they compare with the alternatives.
+    """Cost quantiles of store-to-store transfers and how they compare with the alternatives,
+    from the city pairs weighted by their store pairs (a transfer costs its cities' entry:
+    n_i x n_j pairs, n_i x (n_i - 1) within a city), so the n x (n - 1) store matrix is not
+    needed.
 
     A transfer i -> j "pays" against a stockout if cost < stockout penalty, and against
     central manufacturing if cost < manufacturing cost + distribution cost of store j.
     """
-    cost = matrix.get_column("cost").to_numpy()
-    sid = stores.get_column("store_id").to_numpy()
+    square = city_costs.sort("from_city_id", "to_city_id")
+    city_ids = np.sort(square.get_column("from_city_id").unique().to_numpy())
+    n_c = len(city_ids)
+    cost = square.get_column("cost").to_numpy().reshape(n_c, n_c)
+    dist = square.get_column("distance_km").to_numpy().reshape(n_c, n_c)
+    cpos = np.searchsorted(city_ids, stores.get_column("city_id").to_numpy())
+    per_city = np.bincount(cpos, minlength=n_c).astype(np.int64)
+    same = np.eye(n_c, dtype=bool)
+    pairs = np.outer(per_city, per_city) - np.where(same, per_city[:, None], 0)
+    n_pairs = int(pairs.sum())
+    n_cross = int(pairs[~same].sum())
     dist_cost = stores.get_column("distribution_cost").to_numpy()
     manufacturing = float(costs["manufacturing_cost_per_unit"])
-    to_store = matrix.get_column("to_store_id")
-    cheaper_than_alt = 0
-    for a in range(0, len(cost), SUMMARY_ROWS):  # the alternative's cost, a slice at a time
-        to_pos = np.searchsorted(sid, to_store.slice(a, SUMMARY_ROWS).to_numpy())
-        cheaper_than_alt += int(
-            (cost[a : a + SUMMARY_ROWS] < manufacturing + dist_cost[to_pos]).sum()
-        )
-    cross = (matrix.get_column("from_city_id") != matrix.get_column("to_city_id")).to_numpy()
     penalty = float(costs["stockout_penalty_per_unit"])
-    n = max(len(cost), 1)
-    n_cross = int(cross.sum())
+    cheaper_than_alt = 0
+    for a in range(0, len(cpos), SUMMARY_STORES):  # to-stores, a slice at a time
+        to = cpos[a : a + SUMMARY_STORES]
+        # from-stores of city i for a to-store of city j: n_i, less the store itself if i == j
+        senders = per_city[:, None] - (np.arange(n_c)[:, None] == to[None, :])
+        cheap = cost[:, to] < manufacturing + dist_cost[a : a + SUMMARY_STORES][None, :]
+        cheaper_than_alt += int((senders * cheap).sum())
+    n = max(n_pairs, 1)
     return {
-        "store_pairs": len(cost),
-        "within_city_pairs": len(cost) - n_cross,
+        "store_pairs": n_pairs,
+        "within_city_pairs": n_pairs - n_cross,
         "cross_city_pairs": n_cross,
-        "cost": quantiles(cost),
-        "cross_city_cost": quantiles(cost[cross], owned=True),
-        "distance_km": quantiles(matrix.get_column("distance_km").to_numpy()[cross], owned=True),
-        "share_cheaper_than_stockout_penalty": float((cost < penalty).sum() / n),
+        "cost": weighted_quantiles(cost.ravel(), pairs.ravel()),
+        "cross_city_cost": weighted_quantiles(cost[~same], pairs[~same]),
+        "distance_km": weighted_quantiles(dist[~same], pairs[~same]),
+        "share_cheaper_than_stockout_penalty": float(pairs[cost < penalty].sum() / n),
         "share_cheaper_than_manufacturing_plus_distribution": float(cheaper_than_alt / n),
         "stockout_penalty_per_unit": penalty,
         "distribution_cost": quantiles(dist_cost),

@@ -28,11 +28,16 @@ from rama.prepare.eda import cluster_summary, demand_summary, logistics_summary,
 from rama.prepare.partitioned import load_sales
 from rama.prepare.report import render_markdown
 from rama.prepare.stores import store_supply_params
-from rama.prepare.transport import city_transport_costs, store_transport_matrix
+from rama.prepare.transport import (
+    city_transport_costs,
+    store_transport_matrix,
+    write_store_transport_matrix,
+)
 from rama.progress import step
 from rama.run_manifest import manifest_path, read_manifest, update_manifest
 
 DAILY_FILE = "store_product_daily.parquet"
+MATRIX_FILE = "transport_cost_matrix.parquet"
 
 
 @dataclass(frozen=True)
@@ -80,7 +85,7 @@ class Prepared:
             "store_product_params.parquet": self.pair_params,
             "city_supply_params.csv": self.cities,
             "store_supply_params.csv": self.stores,
-            "transport_cost_matrix.parquet": self.matrix,
+            MATRIX_FILE: self.matrix,
             "city_transport_costs.csv": self.city_costs,
             "outliers.csv": self.outliers,
         }
@@ -176,7 +181,7 @@ def eda_summary(
             "latitude": p.plant[0],
             "longitude": p.plant[1],
         },
-        "transport": transport_summary(p.matrix, p.stores, cfg["costs"]),
+        "transport": transport_summary(p.stores, p.city_costs, cfg["costs"]),
         "outliers": {
             "ratio": float(cfg["data"]["outlier_ratio"]),
             "action": str(cfg["data"]["outlier_action"]),
@@ -229,11 +234,13 @@ def prepare(
         with atomic_dir(layout.prepared) as tmp:
             with step("prepare: writing the daily table"):
                 sales.write_daily(tmp / DAILY_FILE)  # a table in memory is freed once written
-            held.close()  # the partition files, before the n x n store matrix
+            held.close()  # the partition files
             n_daily = sales.rows
             t_daily = time.perf_counter()
             with step("prepare: store-to-store transport costs"):
-                matrix = store_transport_matrix(sup.stores, sup.city_costs)
+                n_matrix = write_store_transport_matrix(  # a block of origin stores at a time
+                    sup.stores, sup.city_costs, tmp / MATRIX_FILE
+                )
                 p = Prepared(
                     pl.DataFrame(),  # written above, from the partitions
                     pair_params,
@@ -241,7 +248,7 @@ def prepare(
                     sup.cities,
                     sup.stores,
                     sup.city_costs,
-                    matrix,
+                    pl.DataFrame(),  # written above, a block at a time
                     sup.plant,
                     pl.concat([sales.outliers, logistics_outliers]),
                 )
@@ -249,7 +256,7 @@ def prepare(
             t_matrix = time.perf_counter()
             with step("prepare: writing"):
                 for name, table in p.files().items():
-                    if name != DAILY_FILE:
+                    if name not in (DAILY_FILE, MATRIX_FILE):
                         write = write_parquet if name.endswith(".parquet") else write_csv
                         write(table, tmp / name)
                 write_json(summary, tmp / "eda_summary.json")
@@ -279,7 +286,8 @@ def prepare(
     return PrepareResult(
         out_dir=layout.prepared,
         tables=MappingProxyType(
-            {name: n_daily if name == DAILY_FILE else t.height for name, t in p.files().items()}
+            {name: t.height for name, t in p.files().items()}
+            | {DAILY_FILE: n_daily, MATRIX_FILE: n_matrix}
         ),
         rows=int(d["rows"]),
         cities=int(d["cities"]),

@@ -60,6 +60,40 @@ def _y_of(rows: PartRows) -> np.ndarray:
     return rows.y
 
 
+def _workers(client: Any) -> list[str]:
+    """The cluster's worker addresses, sorted."""
+    return sorted(client.scheduler_info()["workers"])
+
+
+def _home(workers: list[str], i: int) -> dict[str, Any]:
+    """Where task ``i`` should run: worker ``i mod n`` (another one if it dies)."""
+    return {"workers": [workers[i % len(workers)]], "allow_other_workers": True, "pure": False}
+
+
+def _stack(*arrays: np.ndarray) -> np.ndarray:
+    return np.concatenate(arrays)
+
+
+class _InOrder:
+    """The Dask client as ``lightgbm.dask`` uses it, but ``who_has`` answers in the order of
+    the futures asked about. ``lightgbm.dask`` ranks its machines (and assigns them their
+    training parts) in ``who_has``'s order, which distributed builds from a set of keys, so
+    it varied with the process's string hashing: the same data on the same cluster trained
+    one of two models at random (2 workers)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def who_has(self, futures: Any = None, **kwargs: Any) -> dict[str, Any]:
+        found: dict[str, Any] = dict(self._client.who_has(futures, **kwargs))
+        keys = [f.key for f in futures] if futures is not None else list(found)
+        ordered = {k: found[k] for k in keys if k in found}
+        return ordered | found
+
+
 def _worker_peak(client: Any) -> int:
     """The largest peak RSS of the cluster's workers so far (bytes; 0 when unknown)."""
     if not os.environ.get(LOG_ENV):
@@ -103,12 +137,14 @@ def _build_rows(
 
     t0 = time.perf_counter()
     ref = client.scatter(plan, broadcast=True, hash=False)
+    workers = _workers(client)
     futs = []
-    for sid0, long, series in parts:  # written, then submitted: the workers start meanwhile
-        file = folder / f"part-{sid0}.arrow"
+    for i, (sid0, long, series) in enumerate(parts):  # written, then submitted: the workers
+        file = folder / f"part-{sid0}.arrow"  # start meanwhile
         long.write_ipc(file, compression="uncompressed")
         task = (sid0, str(file), series)
-        futs.append(client.submit(_rows_task, task, ref, retries=RETRIES, pure=False))
+        where = _home(workers, i)
+        futs.append(client.submit(_rows_task, task, ref, retries=RETRIES, **where))
     try:
         local = client.gather([client.submit(_local_part, f, pure=False) for f in futs])
         ys = client.gather([client.submit(_y_of, f, pure=False) for f in futs])
@@ -140,18 +176,23 @@ def _train(
     from lightgbm.dask import DaskLGBMRegressor
 
     n_feat = len(names)
-    sizes = [len(y) for y in ys]
-    xs = [
-        da.from_delayed(delayed(client.submit(_x_of, f, pure=False)), (n, n_feat), np.float32)
-        for f, n in zip(futs, sizes, strict=True)
-        if n
-    ]
+    workers = _workers(client)
+    xs, chunk_ys = [], []
+    for j in range(len(workers)):  # one chunk per worker: its partitions in order
+        mine = [i for i in range(len(futs)) if i % len(workers) == j and len(ys[i])]
+        if not mine:
+            continue
+        n, where = sum(len(ys[i]) for i in mine), _home(workers, j)
+        x = client.submit(_stack, *[client.submit(_x_of, futs[i], **where) for i in mine], **where)
+        y = client.submit(_stack, *[client.submit(_y_of, futs[i], **where) for i in mine], **where)
+        xs.append(da.from_delayed(delayed(x), (n, n_feat), np.float32))
+        chunk_ys.append(da.from_delayed(delayed(y), (n,), ys[mine[0]].dtype))
     y_all = np.concatenate(ys)
-    dX = da.concatenate(xs)
-    dy = da.from_array(y_all, chunks=(tuple(n for n in sizes if n),))
+    dX, dy = da.concatenate(xs), da.concatenate(chunk_ys)
     p = params(len(y_all))
     p.pop("num_threads", None)  # each worker trains with its own thread count
-    model = DaskLGBMRegressor(client=client, n_estimators=num_boost_round, **p)
+    ordered: Any = _InOrder(client)  # lightgbm.dask calls only Client methods on it
+    model = DaskLGBMRegressor(client=ordered, n_estimators=num_boost_round, **p)
     t0 = time.perf_counter()
     try:
         model.fit(dX, dy, feature_name=names, categorical_feature=categorical_indices(names))

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from rama import cluster
 from rama.data import load_freshretail
 from rama.forecast.model import DemandForecaster
-from rama.forecast.training_rows import hash_uniform, series_partitions
+from rama.forecast.training_rows import hash_uniform, series_partitions, split_by_series
 
 FAST: dict[str, Any] = {"num_boost_round": 40, "num_leaves": 15}
 
@@ -46,6 +46,35 @@ def test_series_partitions_cover_every_series_once(n: int, size: int) -> None:
     assert all(b > a for a, b in parts)
     if size > 0:
         assert all(b - a <= size for a, b in parts)
+
+
+@given(
+    days=st.lists(st.integers(1, 4), min_size=1, max_size=12),
+    size=st.integers(0, 5),
+    seed=st.integers(0, 10),
+)
+@settings(max_examples=60, deadline=None)
+def test_split_by_series_cuts_sorted_and_shuffled_histories_alike(
+    days: list[int], size: int, seed: int
+) -> None:
+    # series k: store k // 3, product 2**31 - 1 - k % 3 (large ids: the key's low word), with
+    # days[k] rows each; the sorted history is cut by binary search, the shuffled one sorted
+    n = len(days)
+    store = np.repeat(np.arange(n) // 3, days).astype(np.int64)
+    product = np.repeat(2**31 - 1 - np.arange(n) % 3, days).astype(np.int64)
+    day = np.concatenate([np.arange(d) for d in days])
+    long = pl.DataFrame({"store_id": store, "product_id": product, "day": day}).sort(
+        "store_id", "product_id", "day"
+    )
+    series = long.select("store_id", "product_id").unique(maintain_order=True)
+    shuffled = long.sample(fraction=1.0, shuffle=True, seed=seed)
+    a, b = split_by_series(long, series, size), split_by_series(shuffled, series, size)
+    assert [p[0] for p in a] == [r[0] for r in series_partitions(n, size)] == [p[0] for p in b]
+    for (_, rows, ser), (_, rows_b, ser_b) in zip(a, b, strict=True):
+        assert ser.equals(ser_b)
+        assert rows.equals(rows_b.sort("store_id", "product_id", "day"))  # same rows
+        assert rows.select("store_id", "product_id").unique(maintain_order=True).equals(ser)
+        assert rows.height == long.join(ser, on=["store_id", "product_id"], how="semi").height
 
 
 @pytest.mark.parametrize("size", [3, 37, 499])

@@ -23,7 +23,7 @@ import numpy.typing as npt
 import polars as pl
 
 from rama.forecast.features import FeatureSpec, build_panel, design_frame, grid, panel_tail
-from rama.forecast.schema import KEYS, OOS_HOURS
+from rama.forecast.schema import KEYS, OOS_HOURS, series_key
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
@@ -150,8 +150,22 @@ def series_partitions(n_series: int, size: int) -> list[tuple[int, int]]:
 def split_by_series(
     long: pl.DataFrame, series: pl.DataFrame, size: int
 ) -> list[tuple[int, pl.DataFrame, pl.DataFrame]]:
-    """``(sid0, long rows, series rows)`` per partition of ``size`` whole series; the long
-    frame is sorted by series position once (no copy when it already is)."""
+    """``(sid0, long rows, series rows)`` per partition of ``size`` whole series (views of
+    ``long``). A history in series order (a split as published) is cut where each partition's
+    first series begins, found by binary search on one key column: no join, no copy (at 10x
+    FreshRetailNet the join and its row index peaked 4 GB above the history). Otherwise the
+    rows are sorted by series position once (a copy)."""
+    key = long.select(series_key().alias("_k")).get_column("_k")
+    ranges = series_partitions(series.height, size)
+    if key.null_count() == 0 and key.is_sorted():
+        firsts = series.select(series_key().alias("_k")).get_column("_k").to_numpy()
+        cuts = np.searchsorted(key.to_numpy(), firsts[[a for a, _ in ranges]], side="left")
+        ends = [*cuts[1:].tolist(), long.height]
+        return [
+            (a, long.slice(int(lo), int(hi - lo)), series.slice(a, b - a))
+            for (a, b), lo, hi in zip(ranges, cuts.tolist(), ends, strict=True)
+        ]
+    del key
     sid = (
         long.select(KEYS)
         .join(
@@ -162,12 +176,10 @@ def split_by_series(
         )
         .get_column("_sid")
     )
-    if not sid.is_sorted():
-        order = sid.arg_sort()
-        long, sid = long[order], sid[order]
-    bounds = sid.to_numpy()
+    order = sid.arg_sort()
+    long, bounds = long[order], sid[order].to_numpy()
     out = []
-    for a, b in series_partitions(series.height, size):
+    for a, b in ranges:
         lo, hi = np.searchsorted(bounds, [a, b], side="left")
         out.append((a, long.slice(int(lo), int(hi - lo)), series.slice(a, b - a)))
     return out
